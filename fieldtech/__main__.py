@@ -1,0 +1,3 @@
+from fieldtech.cli import main
+
+main()

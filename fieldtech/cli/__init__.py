@@ -1,0 +1,65 @@
+"""The `fieldtech` command. Thin: parses, calls services and queries, prints."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+
+import click
+
+from fieldtech.cli.common import Context, fail
+from fieldtech.domain.errors import FieldtechError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False),
+    envvar="FIELDTECH_HOME",
+    help="Keep this profile's data, config and logs under DIR (or $FIELDTECH_HOME).",
+)
+@click.version_option(package_name="fieldtech")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None) -> None:
+    """fieldtech: the field technician's job queue, checklists and parts, offline first."""
+    ctx.obj = Context(home)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def _register() -> None:
+    from fieldtech.cli import checklist, jobs, misc, parts
+
+    for module in (jobs, checklist, parts, misc):
+        module.register(cli)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one clear line and a non-zero exit for every mistake, never a traceback."""
+    try:
+        cli.main(args=argv, prog_name="fieldtech", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        sys.exit(0)
+    except click.UsageError as exc:
+        hint = f" (try: {exc.ctx.command_path} --help)" if exc.ctx else ""
+        fail(f"{exc.format_message()}{hint}", code=2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        fail("stopped", code=130)
+    except FieldtechError as exc:
+        fail(exc.message)
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            fail("the data file is busy in another fieldtech window; try again in a moment")
+        if "disk" in str(exc) or "full" in str(exc):
+            fail("the disk is full: nothing was saved; free some space and try again")
+        raise
+    except click.ClickException as exc:
+        fail(exc.format_message(), code=exc.exit_code)
+    except BrokenPipeError:
+        sys.exit(0)
+    sys.exit(0)

@@ -1,0 +1,266 @@
+"""`fieldtech jobs` and `fieldtech job ...`: the queue and a job's day."""
+
+from __future__ import annotations
+
+import click
+
+from fieldtech.cli.common import Context, console, emit_json, json_option, pass_ctx, table
+from fieldtech.domain.errors import CloseRefused
+from fieldtech.domain.jobs import (
+    OUTCOMES,
+    STATUS_WORDS,
+    Status,
+    parse_kind,
+    parse_priority,
+    parse_status,
+    sla_words,
+)
+from fieldtech.services import jobs as job_service
+from fieldtech.store.jobs import QueueFilter
+
+PRIORITY_STYLE = {
+    "emergency": "bold red",
+    "vip": "bold magenta",
+    "high": "yellow",
+    "normal": "",
+    "low": "dim",
+}
+
+
+def _status_words(status: str) -> str:
+    return STATUS_WORDS[Status(status)]
+
+
+@click.command("jobs")
+@click.option("-q", "--text", help="Search customer, address, appliance, job id.")
+@click.option("--status", help="Only this status (assigned, en_route, on_hold, ...).")
+@click.option("--kind", help="Only this kind (survey, install, repair, maintenance, inspection).")
+@click.option("--priority", help="Only this priority (emergency, vip, high, normal, low).")
+@click.option("--all", "show_all", is_flag=True, help="Include closed jobs.")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
+@json_option
+@pass_ctx
+def jobs_cmd(ctx: Context, text, status, kind, priority, show_all, limit, as_json) -> None:
+    """The job queue: emergency and VIP first, then by SLA and appointment."""
+    flt = QueueFilter(
+        text=text,
+        status=parse_status(status).value if status else None,
+        kind=parse_kind(kind).value if kind else None,
+        priority=parse_priority(priority).value if priority else None,
+        open_only=not show_all and not status,
+    )
+    rows = ctx.store.queue(flt, limit=limit)
+    now = ctx.device.at()
+    for r in rows:
+        r["sla"] = sla_words(r["sla_due"], now) if Status(r["status"]).is_open else ""
+    if as_json:
+        emit_json(rows)
+        return
+    table(
+        f"{ctx.store.count_jobs(flt)} jobs" if rows else None,
+        ["job", "priority", "status", "kind", "customer", "address", "SLA", "summary"],
+        [
+            (
+                r["ref"],
+                f"[{PRIORITY_STYLE[r['priority']]}]{r['priority']}[/]",
+                _status_words(r["status"]),
+                r["kind"],
+                r["customer"],
+                f"{r['address']}, {r['city']}",
+                r["sla"],
+                r["summary"],
+            )
+            for r in rows
+        ],
+        empty="no jobs match",
+    )
+
+
+@click.group("job")
+def job_group() -> None:
+    """Look at one job and move it through its day."""
+
+
+@job_group.command("show")
+@click.argument("job_id")
+@json_option
+@pass_ctx
+def show_cmd(ctx: Context, job_id: str, as_json: bool) -> None:
+    """The job with its customer file, site hazards, appliance and history."""
+    card = ctx.store.job_card(job_id)
+    card["history"] = ctx.store.job_events(card["id"])
+    card["customer_file"] = ctx.store.customer_history(card["customer_id"], card["id"])
+    card["parts_used"] = ctx.store.ledger(job_id=card["id"])
+    card["conflicts"] = ctx.store.conflicts(card["id"])
+    card.pop("stamps", None)
+    card.pop("confirmation_code", None)  # the customer gives it at sign-off
+    if as_json:
+        emit_json(card)
+        return
+    c = console()
+    site, cust, app = card["site"], card["customer"], card["appliance"]
+    is_open = Status(card["status"]).is_open
+    sla = sla_words(card["sla_due"], ctx.device.at()) if is_open else ""
+    c.print(
+        f"[bold]{card['ref']}[/bold]  {card['kind']} · {card['priority']} · "
+        f"[bold]{_status_words(card['status'])}[/bold]  {sla}"
+    )
+    c.print(card["summary"])
+    c.print(
+        f"Customer: {cust['name']}  {cust['phone'] or ''}"
+        + ("  [magenta]VIP[/]" if cust["vip"] else "")
+    )
+    c.print(f"Site: {site['address']}, {site['city']}  contact {site['contact_name'] or '-'}")
+    if site["access_notes"]:
+        c.print(f"Access: {site['access_notes']}")
+    if site["hazards"]:
+        c.print("[bold red]Hazards:[/] " + "; ".join(site["hazards"]))
+    if app:
+        c.print(
+            f"Appliance: {app['category']} {app['brand'] or ''} {app['model'] or ''} "
+            f"serial {app['serial'] or '-'}"
+        )
+    c.print(f"Window: {card['window_start']} – {card['window_end'] or ''}  SLA {card['sla_due']}")
+    if card["hold_reason"]:
+        c.print(f"On hold: {card['hold_reason']}")
+    if card["outcome"]:
+        c.print(
+            f"Outcome: {card['outcome']}, signed by {card['signoff_name']}, rating {card['rating']}"
+        )
+    earlier = card["customer_file"]["jobs"]
+    table(
+        "Customer file: earlier jobs",
+        ["job", "kind", "status", "summary", "created"],
+        [
+            (j["ref"], j["kind"], _status_words(j["status"]), j["summary"], j["created_at"])
+            for j in earlier[:10]
+        ],
+        empty="no earlier jobs for this customer",
+    )
+    table(
+        "History",
+        ["when", "what", "by"],
+        [(e["at"], _event_words(e), e["actor"]) for e in card["history"]],
+        empty="no history yet",
+    )
+
+
+def _event_words(e: dict) -> str:
+    if e["kind"] == "status":
+        words = f"{_status_words(e['from_status'])} → {_status_words(e['to_status'])}"
+        return words + (f": {e['body']}" if e["body"] else "")
+    return f"{e['kind']}: {e['body'] or ''}"
+
+
+def _done(ctx: Context, job: dict, as_json: bool) -> None:
+    job.pop("stamps", None)
+    job.pop("confirmation_code", None)
+    if as_json:
+        emit_json(job)
+    else:
+        console().print(f"{job['ref']}: [bold]{_status_words(job['status'])}[/bold] (saved)")
+
+
+@job_group.command("start")
+@click.argument("job_id")
+@json_option
+@pass_ctx
+def start_cmd(ctx: Context, job_id: str, as_json: bool) -> None:
+    """Set off for the site (en route)."""
+    _done(ctx, job_service.start(ctx.device, job_id), as_json)
+
+
+@job_group.command("arrive")
+@click.argument("job_id")
+@json_option
+@pass_ctx
+def arrive_cmd(ctx: Context, job_id: str, as_json: bool) -> None:
+    """Arrived at the site (on site)."""
+    _done(ctx, job_service.arrive(ctx.device, job_id), as_json)
+
+
+@job_group.command("hold")
+@click.argument("job_id")
+@click.option("--reason", required=True, help="Why: waiting for parts, customer away, ...")
+@json_option
+@pass_ctx
+def hold_cmd(ctx: Context, job_id: str, reason: str, as_json: bool) -> None:
+    """Put the job on hold, with a reason."""
+    _done(ctx, job_service.hold(ctx.device, job_id, reason), as_json)
+
+
+@job_group.command("resume")
+@click.argument("job_id")
+@json_option
+@pass_ctx
+def resume_cmd(ctx: Context, job_id: str, as_json: bool) -> None:
+    """Take a job off hold."""
+    _done(ctx, job_service.resume(ctx.device, job_id), as_json)
+
+
+@job_group.command("note")
+@click.argument("job_id")
+@click.argument("text")
+@json_option
+@pass_ctx
+def note_cmd(ctx: Context, job_id: str, text: str, as_json: bool) -> None:
+    """Add a note to the job's history."""
+    event = job_service.note(ctx.device, job_id, text)
+    if as_json:
+        emit_json(event)
+    else:
+        console().print("note saved")
+
+
+@job_group.command("close")
+@click.argument("job_id")
+@click.option("--outcome", type=click.Choice(list(OUTCOMES)), help="What was done.")
+@click.option("--name", "signoff_name", help="The customer's name, as they type it.")
+@click.option("--code", help="The customer's confirmation code.")
+@click.option("--rating", help="The customer's rating, 1 to 5.")
+@click.option("--spawn-install", is_flag=True, help="Survey only: create the install job.")
+@json_option
+@pass_ctx
+def close_cmd(
+    ctx: Context, job_id, outcome, signoff_name, code, rating, spawn_install, as_json
+) -> None:
+    """Close the job with the customer's sign-off. Lists everything still missing."""
+    try:
+        job = job_service.close(
+            ctx.device,
+            job_id,
+            outcome=outcome,
+            signoff_name=signoff_name,
+            code=code,
+            rating=rating,
+            spawn_install=spawn_install,
+        )
+    except CloseRefused as refused:
+        if as_json:
+            emit_json({"closed": False, "missing": refused.missing})
+            raise SystemExit(1) from None
+        raise
+    spawned = job.pop("spawned", None)
+    _done(ctx, job, as_json)
+    if spawned and not as_json:
+        console().print(f"install job {spawned['ref']} created")
+
+
+@job_group.command("cannot-complete")
+@click.argument("job_id")
+@click.option("--reason", required=True, help="Why the job cannot be completed.")
+@click.option("--follow-up", is_flag=True, help="Create a follow-up job for the same customer.")
+@json_option
+@pass_ctx
+def cannot_complete_cmd(ctx: Context, job_id, reason, follow_up, as_json) -> None:
+    """Close the job without finishing it, with a reason."""
+    job = job_service.cannot_complete(ctx.device, job_id, reason, follow_up=follow_up)
+    spawned = job.pop("spawned", None)
+    _done(ctx, job, as_json)
+    if spawned and not as_json:
+        console().print(f"follow-up job {spawned['ref']} created")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(jobs_cmd)
+    cli.add_command(job_group)

@@ -1,0 +1,209 @@
+"""Jobs: kinds, priorities, statuses and the state machine that moves between them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from fieldtech.domain.errors import BadInput, RuleBroken
+
+
+class Kind(StrEnum):
+    SURVEY = "survey"
+    INSTALL = "install"
+    REPAIR = "repair"
+    MAINTENANCE = "maintenance"
+    INSPECTION = "inspection"
+
+
+class Priority(StrEnum):
+    EMERGENCY = "emergency"
+    VIP = "vip"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        """Sort key: emergency first."""
+        return list(Priority).index(self)
+
+
+class Status(StrEnum):
+    ASSIGNED = "assigned"
+    EN_ROUTE = "en_route"
+    ON_SITE = "on_site"
+    IN_PROGRESS = "in_progress"
+    ON_HOLD = "on_hold"
+    COMPLETED = "completed"
+    CANNOT_COMPLETE = "cannot_complete"
+    CANCELLED = "cancelled"
+
+    @property
+    def words(self) -> str:
+        return STATUS_WORDS[self]
+
+    @property
+    def is_open(self) -> bool:
+        return self not in TERMINAL
+
+
+STATUS_WORDS = {
+    Status.ASSIGNED: "assigned",
+    Status.EN_ROUTE: "en route",
+    Status.ON_SITE: "on site",
+    Status.IN_PROGRESS: "in progress",
+    Status.ON_HOLD: "on hold",
+    Status.COMPLETED: "completed",
+    Status.CANNOT_COMPLETE: "cannot complete",
+    Status.CANCELLED: "cancelled",
+}
+
+STATUS_MEANING = {
+    Status.ASSIGNED: "dispatched to you, not started",
+    Status.EN_ROUTE: "you are travelling to the site",
+    Status.ON_SITE: "you have arrived; work not yet recorded",
+    Status.IN_PROGRESS: "work under way: readings or parts recorded",
+    Status.ON_HOLD: "paused, waiting for parts or the customer (reason recorded)",
+    Status.COMPLETED: "closed with the customer's sign-off and rating",
+    Status.CANNOT_COMPLETE: "closed without finishing, with a reason",
+    Status.CANCELLED: "called off by HQ or a supervisor",
+}
+
+TERMINAL = frozenset({Status.COMPLETED, Status.CANNOT_COMPLETE, Status.CANCELLED})
+WORKING = frozenset({Status.ON_SITE, Status.IN_PROGRESS})
+
+# Transitions a technician makes in the field. Cancelling is HQ's (see HQ_TRANSITIONS).
+FIELD_TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.ASSIGNED: frozenset(
+        {Status.EN_ROUTE, Status.ON_SITE, Status.ON_HOLD, Status.CANNOT_COMPLETE}
+    ),
+    Status.EN_ROUTE: frozenset(
+        {Status.ON_SITE, Status.ON_HOLD, Status.CANNOT_COMPLETE, Status.ASSIGNED}
+    ),
+    Status.ON_SITE: frozenset(
+        {Status.IN_PROGRESS, Status.ON_HOLD, Status.COMPLETED, Status.CANNOT_COMPLETE}
+    ),
+    Status.IN_PROGRESS: frozenset({Status.ON_HOLD, Status.COMPLETED, Status.CANNOT_COMPLETE}),
+    Status.ON_HOLD: frozenset({Status.ASSIGNED, Status.IN_PROGRESS, Status.CANNOT_COMPLETE}),
+    Status.COMPLETED: frozenset(),
+    Status.CANNOT_COMPLETE: frozenset(),
+    Status.CANCELLED: frozenset(),
+}
+
+HQ_TRANSITIONS: dict[Status, frozenset[Status]] = {
+    s: (targets | {Status.CANCELLED, Status.ASSIGNED}) - {s} if s.is_open else targets
+    for s, targets in FIELD_TRANSITIONS.items()
+}
+
+# Statuses that require a reason when entered.
+NEEDS_REASON = frozenset({Status.ON_HOLD, Status.CANNOT_COMPLETE, Status.CANCELLED})
+
+HOLD_REASONS = ("waiting for parts", "waiting for customer", "access", "weather", "other")
+
+
+def parse_status(text: str) -> Status:
+    norm = text.strip().lower().replace(" ", "_").replace("-", "_")
+    try:
+        return Status(norm)
+    except ValueError:
+        allowed = ", ".join(s.value for s in Status)
+        raise BadInput(f"unknown status {text!r} (one of: {allowed})") from None
+
+
+def parse_kind(text: str) -> Kind:
+    try:
+        return Kind(text.strip().lower())
+    except ValueError:
+        raise BadInput(
+            f"unknown job kind {text!r} (one of: {', '.join(k.value for k in Kind)})"
+        ) from None
+
+
+def parse_priority(text: str) -> Priority:
+    try:
+        return Priority(text.strip().lower())
+    except ValueError:
+        raise BadInput(
+            f"unknown priority {text!r} (one of: {', '.join(p.value for p in Priority)})"
+        ) from None
+
+
+def check_transition(
+    current: Status, target: Status, reason: str | None = None, *, by_hq: bool = False
+) -> None:
+    """Raise RuleBroken, in words, unless `current -> target` is allowed."""
+    table = HQ_TRANSITIONS if by_hq else FIELD_TRANSITIONS
+    if target not in table[current]:
+        if not current.is_open:
+            raise RuleBroken(f"the job is already {current.words}; it cannot become {target.words}")
+        raise RuleBroken(f"a job that is {current.words} cannot become {target.words}")
+    if target in NEEDS_REASON and not (reason and reason.strip()):
+        raise RuleBroken(f"a reason is required to mark a job {target.words}")
+
+
+def resume_target(arrived: bool) -> Status:
+    """Where a job on hold goes back to: to work if the technician had arrived, else the queue."""
+    return Status.IN_PROGRESS if arrived else Status.ASSIGNED
+
+
+@dataclass(frozen=True)
+class Outcome:
+    code: str
+    words: str
+
+
+OUTCOMES = {
+    o.code: o
+    for o in (
+        Outcome("installed", "installed and commissioned"),
+        Outcome("repaired", "repaired"),
+        Outcome("maintained", "maintenance done"),
+        Outcome("surveyed", "survey done"),
+        Outcome("inspected", "inspected"),
+        Outcome("replaced", "unit replaced"),
+        Outcome("no_fault_found", "no fault found"),
+    )
+}
+
+
+def parse_outcome(text: str | None) -> str | None:
+    if text is None or not text.strip():
+        return None
+    code = text.strip().lower().replace(" ", "_")
+    if code not in OUTCOMES:
+        raise BadInput(f"unknown outcome {text!r} (one of: {', '.join(OUTCOMES)})")
+    return code
+
+
+def parse_rating(value: object) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        rating = int(str(value))
+    except ValueError:
+        raise BadInput(f"rating must be a whole number from 1 to 5, not {value!r}") from None
+    if not 1 <= rating <= 5:
+        raise BadInput(f"rating must be from 1 to 5, not {rating}")
+    return rating
+
+
+def sla_words(due_iso: str | None, now_iso: str) -> str:
+    """'due in 3h 10m' / 'overdue 2d 4h': what a technician reads at a glance."""
+    from datetime import datetime
+
+    if not due_iso:
+        return ""
+    due = datetime.fromisoformat(due_iso.replace("Z", "+00:00"))
+    now = datetime.fromisoformat(now_iso.replace("Z", "+00:00"))
+    minutes = int((due - now).total_seconds() // 60)
+    left = abs(minutes)
+    days, rem = divmod(left, 1440)
+    hours, mins = divmod(rem, 60)
+    if days:
+        span = f"{days}d {hours}h"
+    elif hours:
+        span = f"{hours}h {mins:02d}m"
+    else:
+        span = f"{mins}m"
+    return f"due in {span}" if minutes >= 0 else f"overdue {span}"

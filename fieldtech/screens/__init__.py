@@ -1,0 +1,1 @@
+"""Textual screens and widgets: the technician's and supervisor's terminal app."""

@@ -1,0 +1,79 @@
+"""Recording checklist readings, saved the moment they are entered."""
+
+from __future__ import annotations
+
+from fieldtech.domain.checklists import Verdict, judge
+from fieldtech.domain.errors import RuleBroken
+from fieldtech.domain.ids import new_id
+from fieldtech.services.context import Device
+from fieldtech.services.jobs import _priority, begin_work_if_on_site, require_working
+
+
+def record_reading(
+    dev: Device, job_id: str, item_key: str, value: object, comment: str | None = None
+) -> dict:
+    """Judge and record one reading. A value of the wrong type records nothing (BadInput)."""
+    with dev.store.transaction():
+        job = dev.store.job(job_id)
+        if not job["template_id"]:
+            raise RuleBroken("this job has no checklist")
+        template = dev.store.template(job["template_id"], job["template_version"])
+        item = template.item(item_key)
+        judgement = judge(item, value, comment)
+        require_working(job, "recording a reading")
+        job = begin_work_if_on_site(dev, job)
+        hlc = dev.stamp()
+        reading = {
+            "id": new_id(),
+            "job_id": job["id"],
+            "item_key": item.key,
+            "value": judgement.value,
+            "verdict": judgement.verdict.value,
+            "comment": comment.strip() if comment and comment.strip() else None,
+            "actor": dev.actor,
+            "hlc": hlc,
+            "at": dev.at(),
+        }
+        dev.store.add_reading(reading)
+        dev.record(
+            "reading.add",
+            "job",
+            job["id"],
+            {"job_id": job["id"], "reading": reading},
+            hlc=hlc,
+            priority=_priority(job),
+        )
+        return {
+            **reading,
+            "message": judgement.message,
+            "warning": judgement.verdict is not Verdict.OK,
+        }
+
+
+def checklist(dev: Device, job_id: str) -> dict:
+    """The job's checklist: template items with their current readings and progress."""
+    from fieldtech.domain.checklists import is_satisfied, progress
+
+    job = dev.store.job(job_id)
+    if not job["template_id"]:
+        return {"job": job, "template": None, "items": [], "progress": (0, 0)}
+    template = dev.store.template(job["template_id"], job["template_version"])
+    readings = dev.store.current_readings(job["id"])
+    items = []
+    for item in template.items:
+        r = readings.get(item.key)
+        items.append(
+            {
+                "item": item,
+                "value": r.value if r else None,
+                "verdict": r.verdict if r else None,
+                "comment": r.comment if r else None,
+                "done": bool(r) and is_satisfied(item, r.value, r.verdict),
+            }
+        )
+    return {
+        "job": job,
+        "template": template,
+        "items": items,
+        "progress": progress(template, readings),
+    }

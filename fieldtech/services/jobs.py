@@ -1,0 +1,297 @@
+"""Moving a job through its day: start, arrive, hold, resume, note, close, cannot complete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fieldtech.domain.checklists import missing_for_close
+from fieldtech.domain.errors import BadInput, CloseRefused, RuleBroken
+from fieldtech.domain.ids import new_id
+from fieldtech.domain.jobs import (
+    Kind,
+    Priority,
+    Status,
+    check_transition,
+    parse_outcome,
+    parse_rating,
+    resume_target,
+)
+from fieldtech.services.context import (
+    PRIORITY_NORMAL,
+    PRIORITY_URGENT,
+    Device,
+)
+
+URGENT = {Priority.EMERGENCY.value, Priority.VIP.value}
+MAX_NOTE = 4000
+
+
+def _priority(job: dict) -> int:
+    return PRIORITY_URGENT if job["priority"] in URGENT else PRIORITY_NORMAL
+
+
+def _change_status(
+    dev: Device,
+    job: dict,
+    target: Status,
+    *,
+    reason: str | None = None,
+    extra: dict[str, Any] | None = None,
+    op: str = "job.status",
+    payload_extra: dict[str, Any] | None = None,
+) -> dict:
+    """Inside a transaction: set status (+fields), append the history event, record the op."""
+    current = Status(job["status"])
+    check_transition(current, target, reason)
+    hlc = dev.stamp()
+    at = dev.at()
+    fields: dict[str, Any] = {"status": target.value, **(extra or {})}
+    stamps = dict(job["stamps"])
+    for name in fields:
+        stamps[name] = hlc
+    event = {
+        "id": new_id(),
+        "job_id": job["id"],
+        "kind": "status",
+        "from_status": current.value,
+        "to_status": target.value,
+        "body": reason.strip() if reason else None,
+        "actor": dev.actor,
+        "hlc": hlc,
+        "at": at,
+    }
+    dev.store.update_job(job["id"], {**fields, "updated_at": at, "stamps": stamps})
+    dev.store.add_job_event(event)
+    dev.record(
+        op,
+        "job",
+        job["id"],
+        {"job_id": job["id"], "set": fields, "event": event, **(payload_extra or {})},
+        hlc=hlc,
+        priority=_priority(job),
+    )
+    return dev.store.job(job["id"])
+
+
+def start(dev: Device, job_id: str) -> dict:
+    """Set off for the site."""
+    with dev.store.transaction():
+        return _change_status(dev, dev.store.job(job_id), Status.EN_ROUTE)
+
+
+def arrive(dev: Device, job_id: str) -> dict:
+    with dev.store.transaction():
+        job = dev.store.job(job_id)
+        return _change_status(dev, job, Status.ON_SITE, extra={"arrived_at": dev.at()})
+
+
+def hold(dev: Device, job_id: str, reason: str) -> dict:
+    with dev.store.transaction():
+        job = dev.store.job(job_id)
+        return _change_status(
+            dev, job, Status.ON_HOLD, reason=reason, extra={"hold_reason": (reason or "").strip()}
+        )
+
+
+def resume(dev: Device, job_id: str) -> dict:
+    with dev.store.transaction():
+        job = dev.store.job(job_id)
+        if job["status"] != Status.ON_HOLD:
+            raise RuleBroken(f"the job is {Status(job['status']).words}, not on hold")
+        target = resume_target(bool(job["arrived_at"]))
+        return _change_status(dev, job, target, extra={"hold_reason": None})
+
+
+def begin_work_if_on_site(dev: Device, job: dict) -> dict:
+    """Recording work on a job that is 'on site' moves it to 'in progress' (same transaction)."""
+    if job["status"] == Status.ON_SITE:
+        return _change_status(dev, job, Status.IN_PROGRESS)
+    return job
+
+
+def require_working(job: dict, what: str) -> None:
+    status = Status(job["status"])
+    if status not in (Status.ON_SITE, Status.IN_PROGRESS):
+        raise RuleBroken(f"{what} needs you on site: the job is {status.words} (arrive first)")
+
+
+def note(dev: Device, job_id: str, text: str) -> dict:
+    body = (text or "").strip()
+    if not body:
+        raise BadInput("a note cannot be empty")
+    if len(body) > MAX_NOTE:
+        raise BadInput(f"a note can be at most {MAX_NOTE} characters")
+    with dev.store.transaction():
+        job = dev.store.job(job_id)
+        hlc = dev.stamp()
+        event = {
+            "id": new_id(),
+            "job_id": job["id"],
+            "kind": "note",
+            "body": body,
+            "actor": dev.actor,
+            "hlc": hlc,
+            "at": dev.at(),
+        }
+        dev.store.add_job_event(event)
+        dev.store.update_job(job["id"], {"updated_at": event["at"]})
+        dev.record(
+            "job.note",
+            "job",
+            job["id"],
+            {"job_id": job["id"], "event": event},
+            hlc=hlc,
+            priority=_priority(job),
+        )
+        return event
+
+
+def close_blockers(
+    dev: Device,
+    job: dict,
+    *,
+    outcome: str | None,
+    signoff_name: str | None,
+    code: str | None,
+    rating: int | None,
+) -> list[str]:
+    """What still stands between this job and closing, in words (empty when it can close)."""
+    missing: list[str] = []
+    status = Status(job["status"])
+    if status not in (Status.ON_SITE, Status.IN_PROGRESS):
+        missing.append(f"the job is {status.words}; arrive on site first")
+    template = (
+        dev.store.template(job["template_id"], job["template_version"])
+        if job["template_id"]
+        else None
+    )
+    missing += missing_for_close(
+        template,
+        dev.store.current_readings(job["id"]),
+        outcome=outcome,
+        signoff_name=signoff_name,
+        code_given=code,
+        code_expected=job["confirmation_code"],
+        rating=rating,
+    )
+    return missing
+
+
+def close(
+    dev: Device,
+    job_id: str,
+    *,
+    outcome: str | None,
+    signoff_name: str | None,
+    code: str | None,
+    rating: object,
+    spawn_install: bool = False,
+) -> dict:
+    """Close with the customer's sign-off. Refuses, listing everything missing, until complete."""
+    outcome_code = parse_outcome(outcome)
+    rating_n = parse_rating(rating)
+    with dev.store.transaction():
+        job = dev.store.job(job_id)
+        missing = close_blockers(
+            dev, job, outcome=outcome_code, signoff_name=signoff_name, code=code, rating=rating_n
+        )
+        if missing:
+            raise CloseRefused(missing)
+        if spawn_install and job["kind"] != Kind.SURVEY:
+            raise RuleBroken("only a survey job can spawn its install job")
+        closed = _change_status(
+            dev,
+            job,
+            Status.COMPLETED,
+            extra={
+                "outcome": outcome_code,
+                "signoff_name": (signoff_name or "").strip(),
+                "rating": rating_n,
+                "closed_at": dev.at(),
+            },
+            op="job.close",
+        )
+        if spawn_install:
+            closed["spawned"] = _spawn(dev, job, Kind.INSTALL, "Install after survey")
+        return closed
+
+
+def cannot_complete(dev: Device, job_id: str, reason: str, *, follow_up: bool = False) -> dict:
+    with dev.store.transaction():
+        job = dev.store.job(job_id)
+        done = _change_status(
+            dev,
+            job,
+            Status.CANNOT_COMPLETE,
+            reason=reason,
+            extra={"cannot_complete_reason": (reason or "").strip(), "closed_at": dev.at()},
+        )
+        if follow_up:
+            done["spawned"] = _spawn(
+                dev, job, Kind(job["kind"]), f"Follow-up: {(reason or '').strip()}"[:200]
+            )
+        return done
+
+
+def _spawn(dev: Device, parent: dict, kind: Kind, summary: str) -> dict:
+    """A new job born on the device (its id too), linked to its parent, assigned to the same
+    technician. Inside the caller's transaction."""
+    from fieldtech.domain.templates import template_for
+
+    hlc = dev.stamp()
+    at = dev.at()
+    appliance = (
+        dev.store._one("SELECT category FROM appliances WHERE id = ?", [parent["appliance_id"]])
+        if parent["appliance_id"]
+        else None
+    )
+    tmpl = template_for(kind.value, appliance["category"] if appliance else None)
+    job_id = new_id()
+    row = {
+        "id": job_id,
+        "ref": dev.store.next_job_ref(parent["ref"] + "-F"),
+        "kind": kind.value,
+        "priority": parent["priority"],
+        "priority_rank": Priority(parent["priority"]).rank,
+        "status": Status.ASSIGNED.value,
+        "customer_id": parent["customer_id"],
+        "site_id": parent["site_id"],
+        "appliance_id": parent["appliance_id"],
+        "technician_id": parent["technician_id"],
+        "team": parent["team"],
+        "summary": summary,
+        "description": None,
+        "window_start": at,
+        "window_end": None,
+        "sla_due": parent["sla_due"] if parent["sla_due"] > at else at,
+        "template_id": tmpl.id if tmpl else None,
+        "template_version": tmpl.version if tmpl else None,
+        "confirmation_code": parent["confirmation_code"],
+        "parent_job_id": parent["id"],
+        "created_at": at,
+        "updated_at": at,
+        "stamps": {},
+    }
+    if tmpl is not None:
+        dev.store.put_template(tmpl)
+    dev.store.put_job(row)
+    event = {
+        "id": new_id(),
+        "job_id": job_id,
+        "kind": "created",
+        "to_status": "assigned",
+        "body": f"spawned from {parent['ref']}",
+        "actor": dev.actor,
+        "hlc": hlc,
+        "at": at,
+    }
+    dev.store.add_job_event(event)
+    dev.record(
+        "job.create",
+        "job",
+        job_id,
+        {"job": row, "event": event},
+        hlc=hlc,
+        priority=_priority(parent),
+    )
+    return dev.store.job(job_id)

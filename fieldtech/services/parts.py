@@ -1,0 +1,184 @@
+"""Van stock and part requests: use on a job, request, receive, return, count."""
+
+from __future__ import annotations
+
+from fieldtech.domain.errors import BadInput
+from fieldtech.domain.ids import new_id
+from fieldtech.domain.parts import (
+    RETURN_REASONS,
+    Movement,
+    RequestStatus,
+    check_quantity,
+    check_request_step,
+    check_use,
+)
+from fieldtech.services.context import PRIORITY_NORMAL, Device
+from fieldtech.services.jobs import _priority, begin_work_if_on_site, require_working
+
+MAX_TEXT = 500
+
+
+def _move(
+    dev: Device,
+    *,
+    sku: str,
+    kind: Movement,
+    qty: int,
+    job_id: str | None = None,
+    request_id: str | None = None,
+    reason: str | None = None,
+    override: bool = False,
+    priority: int = PRIORITY_NORMAL,
+) -> dict:
+    hlc = dev.stamp()
+    row = {
+        "id": new_id(),
+        "sku": sku,
+        "kind": kind.value,
+        "qty": qty,
+        "job_id": job_id,
+        "request_id": request_id,
+        "reason": reason,
+        "override": int(override),
+        "actor": dev.actor,
+        "hlc": hlc,
+        "at": dev.at(),
+    }
+    dev.store.add_movement(row)
+    dev.record("stock.move", "stock", sku, {"movement": row}, hlc=hlc, priority=priority)
+    return row
+
+
+def _text(value: str | None, what: str) -> str | None:
+    if value is None or not value.strip():
+        return None
+    if len(value) > MAX_TEXT:
+        raise BadInput(f"{what} can be at most {MAX_TEXT} characters")
+    return value.strip()
+
+
+def use_part(
+    dev: Device, job_id: str, code: str, qty: object = 1, override_reason: str | None = None
+) -> dict:
+    """Fit a part on a job. `code` is a SKU or a scanned barcode."""
+    n = check_quantity(qty)
+    with dev.store.transaction():
+        part = dev.store.part(code)
+        job = dev.store.job(job_id)
+        require_working(job, "using a part")
+        override = check_use(dev.store.on_hand(part["sku"]), n, override_reason)
+        job = begin_work_if_on_site(dev, job)
+        row = _move(
+            dev,
+            sku=part["sku"],
+            kind=Movement.USED,
+            qty=n,
+            job_id=job["id"],
+            reason=_text(override_reason, "the override reason") if override else None,
+            override=override,
+            priority=_priority(job),
+        )
+        return {**row, "name": part["name"], "on_hand": dev.store.on_hand(part["sku"])}
+
+
+def return_part(
+    dev: Device, code: str, qty: object, reason: str, job_id: str | None = None
+) -> dict:
+    n = check_quantity(qty)
+    why = (reason or "").strip().lower()
+    if why not in RETURN_REASONS:
+        raise BadInput(f"a return is {' or '.join(RETURN_REASONS)}, not {reason!r}")
+    with dev.store.transaction():
+        part = dev.store.part(code)
+        job = dev.store.job(job_id) if job_id else None
+        if why == "excess":
+            # Only what is in the van can go back as excess; a defective part may come off a job.
+            check_use(dev.store.on_hand(part["sku"]), n, None)
+        row = _move(
+            dev,
+            sku=part["sku"],
+            kind=Movement.RETURNED,
+            qty=n,
+            job_id=job["id"] if job else None,
+            reason=why,
+        )
+        return {**row, "name": part["name"], "on_hand": dev.store.on_hand(part["sku"])}
+
+
+def adjust_stock(dev: Device, code: str, qty: object, reason: str) -> dict:
+    """A stock-count correction, signed, always with a reason: it is on the ledger like any move."""
+    n = check_quantity(qty, allow_negative=True)
+    why = _text(reason, "the reason")
+    if not why:
+        raise BadInput("a stock adjustment needs a reason")
+    with dev.store.transaction():
+        part = dev.store.part(code)
+        row = _move(dev, sku=part["sku"], kind=Movement.ADJUSTED, qty=n, reason=why)
+        return {**row, "name": part["name"], "on_hand": dev.store.on_hand(part["sku"])}
+
+
+def request_part(
+    dev: Device,
+    code: str,
+    qty: object = 1,
+    *,
+    job_id: str | None = None,
+    note: str | None = None,
+    draft: bool = False,
+) -> dict:
+    n = check_quantity(qty)
+    with dev.store.transaction():
+        part = dev.store.part(code)
+        job = dev.store.job(job_id) if job_id else None
+        hlc = dev.stamp()
+        at = dev.at()
+        row = {
+            "id": new_id(),
+            "sku": part["sku"],
+            "qty": n,
+            "job_id": job["id"] if job else None,
+            "status": (RequestStatus.DRAFT if draft else RequestStatus.SUBMITTED).value,
+            "note": _text(note, "the note"),
+            "decided_reason": None,
+            "created_at": at,
+            "updated_at": at,
+            "hlc": hlc,
+        }
+        dev.store.put_request(row)
+        dev.record(
+            "part_request.create",
+            "part_request",
+            row["id"],
+            {"request": row},
+            hlc=hlc,
+            priority=_priority(job) if job else PRIORITY_NORMAL,
+        )
+        return {**row, "name": part["name"]}
+
+
+def step_request(dev: Device, request_id: str, target: RequestStatus) -> dict:
+    """The technician's steps: submit a draft, cancel, or mark a shipment received."""
+    with dev.store.transaction():
+        req = dev.store.part_request(request_id)
+        check_request_step(RequestStatus(req["status"]), target, by_hq=False)
+        hlc = dev.stamp()
+        at = dev.at()
+        dev.store.put_request({**req, "status": target.value, "updated_at": at, "hlc": hlc})
+        dev.record(
+            "part_request.step",
+            "part_request",
+            req["id"],
+            {"request_id": req["id"], "status": target.value, "from": req["status"]},
+            hlc=hlc,
+        )
+        if target is RequestStatus.RECEIVED:
+            _move(
+                dev,
+                sku=req["sku"],
+                kind=Movement.RECEIVED,
+                qty=req["qty"],
+                job_id=req["job_id"],
+                request_id=req["id"],
+                reason="request received",
+            )
+        return dev.store.part_request(req["id"])

@@ -1,0 +1,124 @@
+"""Opening the device file, transactions, and the small key/value table of device facts."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlite_utils
+
+from fieldtech.domain.errors import FieldtechError
+from fieldtech.store.checklists import ChecklistRows
+from fieldtech.store.jobs import JobRows
+from fieldtech.store.migrations import LATEST, migrate
+from fieldtech.store.outbox import OutboxRows
+from fieldtech.store.parts import PartRows
+
+
+class StoreError(FieldtechError):
+    pass
+
+
+def _private_file(path: Path) -> None:
+    """Customer data lives here: readable by the owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        os.chmod(path.parent, 0o700)
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+    os.chmod(path, 0o600)
+
+
+class Store(JobRows, ChecklistRows, PartRows, OutboxRows):
+    """One device's data. One connection, writes serialised by a lock; readers may use WAL."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path | None):
+        self.db = db
+        self.path = path
+        self._lock = threading.RLock()
+
+    # -- transactions -------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """All or nothing. Nested calls join the outer transaction (as a savepoint)."""
+        with self._lock:
+            conn = self.db.conn
+            if conn.in_transaction:
+                with self.db.atomic():
+                    yield self
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            else:
+                try:
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- device facts --------------------------------------------------------------
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+
+    def all_meta(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def integrity_ok(self) -> bool:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def connect(path: Path | str) -> sqlite_utils.Database:
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+    db = sqlite_utils.Database(conn)
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA busy_timeout = 30000")
+    if str(path) != ":memory:":
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+    return db
+
+
+def open_store(path: Path | str, *, upgrade: bool = True) -> Store:
+    """Open (creating if needed) a device file and bring its schema up to date."""
+    p = Path(path) if str(path) != ":memory:" else None
+    try:
+        if p is not None:
+            _private_file(p)
+        db = connect(path)
+        if upgrade:
+            migrate(db)
+        elif db.execute("PRAGMA user_version").fetchone()[0] != LATEST:
+            raise StoreError(f"{path}: schema is not current; open it with upgrade")
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(
+            f"the data file {path} cannot be read ({exc}); it may be damaged or not a "
+            "fieldtech file"
+        ) from None
+    return Store(db, p)

@@ -1,0 +1,238 @@
+"""Rows for customers, sites, appliances, jobs and their history."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from fieldtech.domain.errors import NotFound
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+# What the queue shows per row: enough for the list, nothing more.
+QUEUE_SQL = """
+SELECT j.id, j.ref, j.kind, j.priority, j.priority_rank, j.status, j.summary, j.sla_due,
+       j.window_start, j.window_end, j.escalation_level, c.name AS customer, s.address, s.city
+FROM jobs j JOIN customers c ON c.id = j.customer_id JOIN sites s ON s.id = j.site_id
+"""
+
+SORT_KEY = ("priority_rank", "sla_due", "window_start", "id")
+
+# What a person may type to find a job: its ref, customer, address, appliance.
+_SEARCHED = [
+    "j.ref",
+    "j.id",
+    "j.kind",
+    "j.summary",
+    "c.name",
+    "c.phone",
+    "s.address",
+    "s.city",
+    "a.category",
+    "a.brand",
+    "a.model",
+    "a.serial",
+]
+SEARCH_INSERT = (
+    "INSERT INTO jobs_fts (job_id, body) SELECT j.id, "
+    + " || ' ' || ".join(f"coalesce({c}, '')" for c in _SEARCHED)
+    + " FROM jobs j JOIN customers c ON c.id = j.customer_id"
+    " JOIN sites s ON s.id = j.site_id LEFT JOIN appliances a ON a.id = j.appliance_id"
+)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    text: str | None = None
+    status: str | None = None
+    kind: str | None = None
+    priority: str | None = None
+    open_only: bool = False
+
+
+def fts_query(text: str) -> str | None:
+    """Turn what a person types into a safe FTS5 prefix query."""
+    words = [w for w in "".join(ch if ch.isalnum() else " " for ch in text).split() if w]
+    if not words:
+        return None
+    return " ".join(f'"{w}"*' for w in words)
+
+
+class JobRows:
+    db: sqlite_utils.Database
+
+    # -- writes (called by services inside a transaction) ---------------------------
+    def put_customer(self, row: dict[str, Any]) -> None:
+        self.db["customers"].upsert(row, pk="id")
+
+    def put_site(self, row: dict[str, Any]) -> None:
+        row = dict(row)
+        if isinstance(row.get("hazards"), list | tuple):
+            row["hazards"] = json.dumps(list(row["hazards"]))
+        self.db["sites"].upsert(row, pk="id")
+
+    def put_appliance(self, row: dict[str, Any]) -> None:
+        self.db["appliances"].upsert(row, pk="id")
+
+    def put_job(self, row: dict[str, Any]) -> None:
+        row = dict(row)
+        if isinstance(row.get("stamps"), dict):
+            row["stamps"] = json.dumps(row["stamps"], sort_keys=True)
+        if "status" in row:
+            from fieldtech.domain.jobs import Status
+
+            row["open"] = int(Status(row["status"]).is_open)
+        self.db["jobs"].upsert(row, pk="id")
+        self.refresh_job_search(row["id"])
+
+    def update_job(self, job_id: str, fields: dict[str, Any]) -> None:
+        fields = dict(fields)
+        if "stamps" in fields and isinstance(fields["stamps"], dict):
+            fields["stamps"] = json.dumps(fields["stamps"], sort_keys=True)
+        if "status" in fields:
+            from fieldtech.domain.jobs import Status
+
+            fields["open"] = int(Status(fields["status"]).is_open)
+        cols = ", ".join(f"{k} = ?" for k in fields)
+        cur = self.db.execute(f"UPDATE jobs SET {cols} WHERE id = ?", [*fields.values(), job_id])
+        if cur.rowcount != 1:
+            raise NotFound(f"no job {job_id}")
+
+    def add_job_event(self, row: dict[str, Any]) -> bool:
+        """Append to a job's history. Returns False when the event was already there."""
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO job_events (id, job_id, kind, from_status, to_status, body, "
+            "actor, hlc, at) VALUES (:id, :job_id, :kind, :from_status, :to_status, :body, "
+            ":actor, :hlc, :at)",
+            {"from_status": None, "to_status": None, "body": None, "actor": None, **row},
+        )
+        return cur.rowcount == 1
+
+    def refresh_job_search(self, job_id: str) -> None:
+        self.db.execute("DELETE FROM jobs_fts WHERE job_id = ?", [job_id])
+        self.db.execute(
+            SEARCH_INSERT + " WHERE j.id = ?",
+            [job_id],
+        )
+
+    def rebuild_job_search(self) -> None:
+        self.db.execute("DELETE FROM jobs_fts")
+        self.db.execute(SEARCH_INSERT)
+
+    # -- reads ----------------------------------------------------------------------
+    def job(self, job_id: str) -> dict[str, Any]:
+        """A job by full id, by its ref (J-…), or by the unique tail people type."""
+        row = self._one("SELECT * FROM jobs WHERE id = ? OR ref = ?", [job_id, job_id.upper()])
+        if row is None and len(job_id) >= 4:
+            rows = self._all(
+                "SELECT * FROM jobs WHERE replace(id, '-', '') LIKE ? LIMIT 2",
+                ["%" + job_id.replace("-", "").lower()],
+            )
+            if len(rows) == 1:
+                row = rows[0]
+        if row is None:
+            raise NotFound(f"no job {job_id!r} on this device")
+        row["stamps"] = json.loads(row["stamps"] or "{}")
+        return row
+
+    def job_exists(self, job_id: str) -> bool:
+        return self._one("SELECT 1 AS x FROM jobs WHERE id = ?", [job_id]) is not None
+
+    def job_card(self, job_id: str) -> dict[str, Any]:
+        """Job with its customer, site and appliance, as the job screen and `job show` need."""
+        job = self.job(job_id)
+        job["customer"] = self._one("SELECT * FROM customers WHERE id = ?", [job["customer_id"]])
+        site = self._one("SELECT * FROM sites WHERE id = ?", [job["site_id"]])
+        if site:
+            site["hazards"] = json.loads(site["hazards"] or "[]")
+        job["site"] = site
+        job["appliance"] = (
+            self._one("SELECT * FROM appliances WHERE id = ?", [job["appliance_id"]])
+            if job["appliance_id"]
+            else None
+        )
+        return job
+
+    def job_events(self, job_id: str) -> list[dict[str, Any]]:
+        return self._all("SELECT * FROM job_events WHERE job_id = ? ORDER BY hlc, id", [job_id])
+
+    def customer_history(self, customer_id: str, exclude_job: str | None = None) -> dict:
+        """The customer file: earlier jobs and every appliance on record."""
+        jobs = self._all(
+            "SELECT id, ref, kind, status, summary, created_at, closed_at, outcome, rating "
+            "FROM jobs WHERE customer_id = ? AND id IS NOT ? ORDER BY created_at DESC",
+            [customer_id, exclude_job],
+        )
+        appliances = self._all(
+            "SELECT * FROM appliances WHERE customer_id = ? ORDER BY installed_on", [customer_id]
+        )
+        return {"jobs": jobs, "appliances": appliances}
+
+    def queue(
+        self,
+        flt: QueueFilter = QueueFilter(),
+        *,
+        after: tuple | None = None,
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        """One window of the queue in priority, SLA, appointment order (keyset pagination).
+
+        `after` is the sort key of the last row already shown; the next rows follow it.
+        """
+        where, params = [], []
+        if flt.open_only:
+            where.append("j.open = 1")
+        if flt.status:
+            where.append("j.status = ?")
+            params.append(flt.status)
+        if flt.kind:
+            where.append("j.kind = ?")
+            params.append(flt.kind)
+        if flt.priority:
+            where.append("j.priority = ?")
+            params.append(flt.priority)
+        if flt.text and (q := fts_query(flt.text)):
+            where.append("j.id IN (SELECT job_id FROM jobs_fts WHERE jobs_fts MATCH ?)")
+            params.append(q)
+        if after is not None:
+            where.append("(j.priority_rank, j.sla_due, j.window_start, j.id) > (?, ?, ?, ?)")
+            params.extend(after)
+        sql = QUEUE_SQL + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY j.priority_rank, j.sla_due, j.window_start, j.id LIMIT ?"
+        params.append(limit)
+        return self._all(sql, params)
+
+    def count_jobs(self, flt: QueueFilter = QueueFilter()) -> int:
+        where, params = [], []
+        if flt.open_only:
+            where.append("open = 1")
+        for col in ("status", "kind", "priority"):
+            if getattr(flt, col):
+                where.append(f"{col} = ?")
+                params.append(getattr(flt, col))
+        if flt.text and (q := fts_query(flt.text)):
+            where.append("id IN (SELECT job_id FROM jobs_fts WHERE jobs_fts MATCH ?)")
+            params.append(q)
+        sql = "SELECT count(*) FROM jobs" + (" WHERE " + " AND ".join(where) if where else "")
+        return self.db.execute(sql, params).fetchone()[0]
+
+    def next_job_ref(self, prefix: str) -> str:
+        row = self.db.execute(
+            "SELECT count(*) FROM jobs WHERE ref LIKE ?", [prefix + "%"]
+        ).fetchone()
+        return f"{prefix}{row[0] + 1:04d}"
+
+    # -- helpers ----------------------------------------------------------------------
+    def _one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
+        cur = self.db.execute(sql, params)
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return dict(zip([d[0] for d in cur.description], row, strict=True))
+
+    def _all(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        cur = self.db.execute(sql, params)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]

@@ -1,0 +1,165 @@
+"""Numbered schema migrations. Never edit a released one: add the next number."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+def m001_core(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+        CREATE TABLE customers (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, phone TEXT, email TEXT,
+            vip INTEGER NOT NULL DEFAULT 0, notes TEXT, created_at TEXT
+        );
+        CREATE TABLE sites (
+            id TEXT PRIMARY KEY, customer_id TEXT NOT NULL REFERENCES customers(id),
+            address TEXT NOT NULL, city TEXT, contact_name TEXT, contact_phone TEXT,
+            access_notes TEXT, hazards TEXT NOT NULL DEFAULT '[]', altitude_m INTEGER
+        );
+        CREATE TABLE appliances (
+            id TEXT PRIMARY KEY, customer_id TEXT NOT NULL REFERENCES customers(id),
+            site_id TEXT REFERENCES sites(id), category TEXT NOT NULL, brand TEXT,
+            model TEXT, serial TEXT, installed_on TEXT
+        );
+        CREATE TABLE templates (
+            id TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL,
+            job_kind TEXT NOT NULL, category TEXT, PRIMARY KEY (id, version)
+        );
+        CREATE TABLE template_items (
+            template_id TEXT NOT NULL, version INTEGER NOT NULL, position INTEGER NOT NULL,
+            key TEXT NOT NULL, section TEXT NOT NULL, label TEXT NOT NULL, type TEXT NOT NULL,
+            required INTEGER NOT NULL DEFAULT 0, unit TEXT, min REAL, max REAL,
+            choices TEXT, out_of_range TEXT NOT NULL DEFAULT 'warn', help TEXT,
+            PRIMARY KEY (template_id, version, key),
+            FOREIGN KEY (template_id, version) REFERENCES templates(id, version)
+        );
+        CREATE TABLE jobs (
+            id TEXT PRIMARY KEY, ref TEXT NOT NULL, kind TEXT NOT NULL,
+            priority TEXT NOT NULL, priority_rank INTEGER NOT NULL,
+            status TEXT NOT NULL, open INTEGER NOT NULL DEFAULT 1,
+            customer_id TEXT NOT NULL REFERENCES customers(id),
+            site_id TEXT NOT NULL REFERENCES sites(id),
+            appliance_id TEXT REFERENCES appliances(id),
+            technician_id TEXT, team TEXT, summary TEXT NOT NULL, description TEXT,
+            window_start TEXT NOT NULL, window_end TEXT, sla_due TEXT NOT NULL,
+            template_id TEXT, template_version INTEGER, confirmation_code TEXT,
+            arrived_at TEXT, hold_reason TEXT, outcome TEXT, signoff_name TEXT,
+            rating INTEGER, closed_at TEXT, cannot_complete_reason TEXT,
+            parent_job_id TEXT REFERENCES jobs(id),
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+            stamps TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE UNIQUE INDEX jobs_ref ON jobs(ref);
+        CREATE INDEX jobs_queue ON jobs(open, priority_rank, sla_due, window_start, id);
+        CREATE INDEX jobs_status_queue ON jobs(status, priority_rank, sla_due, window_start, id);
+        CREATE INDEX jobs_customer ON jobs(customer_id);
+        CREATE TABLE job_events (
+            id TEXT PRIMARY KEY, job_id TEXT NOT NULL REFERENCES jobs(id),
+            kind TEXT NOT NULL, from_status TEXT, to_status TEXT, body TEXT,
+            actor TEXT, hlc TEXT NOT NULL, at TEXT NOT NULL
+        );
+        CREATE INDEX job_events_job ON job_events(job_id, hlc);
+        CREATE TABLE readings (
+            id TEXT PRIMARY KEY, job_id TEXT NOT NULL REFERENCES jobs(id),
+            item_key TEXT NOT NULL, value TEXT NOT NULL, verdict TEXT NOT NULL,
+            comment TEXT, actor TEXT, hlc TEXT NOT NULL, at TEXT NOT NULL
+        );
+        CREATE INDEX readings_job ON readings(job_id, item_key, hlc);
+        CREATE TABLE parts (
+            sku TEXT PRIMARY KEY, name TEXT NOT NULL, category TEXT, unit TEXT NOT NULL
+            DEFAULT 'pc', barcode TEXT, price_cents INTEGER
+        );
+        CREATE UNIQUE INDEX parts_barcode ON parts(barcode) WHERE barcode IS NOT NULL;
+        CREATE TABLE stock_ledger (
+            id TEXT PRIMARY KEY, sku TEXT NOT NULL REFERENCES parts(sku),
+            kind TEXT NOT NULL, qty INTEGER NOT NULL, job_id TEXT REFERENCES jobs(id),
+            request_id TEXT, reason TEXT, override INTEGER NOT NULL DEFAULT 0,
+            actor TEXT, hlc TEXT NOT NULL, at TEXT NOT NULL
+        );
+        CREATE INDEX stock_ledger_sku ON stock_ledger(sku);
+        CREATE INDEX stock_ledger_job ON stock_ledger(job_id);
+        CREATE TABLE part_requests (
+            id TEXT PRIMARY KEY, sku TEXT NOT NULL REFERENCES parts(sku),
+            qty INTEGER NOT NULL, job_id TEXT REFERENCES jobs(id), status TEXT NOT NULL,
+            note TEXT, decided_reason TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+            hlc TEXT NOT NULL
+        );
+        CREATE TABLE outbox (
+            id TEXT PRIMARY KEY, hlc TEXT NOT NULL, device_id TEXT NOT NULL,
+            op TEXT NOT NULL, entity TEXT NOT NULL, entity_id TEXT NOT NULL,
+            payload TEXT NOT NULL, priority INTEGER NOT NULL DEFAULT 5,
+            created_at TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending',
+            reason TEXT, attempts INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX outbox_send ON outbox(state, priority, id);
+        """
+    )
+
+
+def m002_search(db: sqlite_utils.Database) -> None:
+    """Full-text search over jobs (with their customer, site and appliance), customers, parts."""
+    db.executescript(
+        """
+        CREATE VIRTUAL TABLE jobs_fts USING fts5(job_id UNINDEXED, body,
+            tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
+        """
+    )
+    db["customers"].enable_fts(
+        ["name", "phone", "email"], create_triggers=True, tokenize="unicode61"
+    )
+    db["parts"].enable_fts(
+        ["sku", "name", "category", "barcode"], create_triggers=True, tokenize="unicode61"
+    )
+
+
+def m003_conflicts_escalation(db: sqlite_utils.Database) -> None:
+    """Conflicts seen by sync, and the escalation level HQ sends down."""
+    db.executescript(
+        """
+        CREATE TABLE conflicts (
+            id TEXT PRIMARY KEY, entity TEXT NOT NULL, entity_id TEXT NOT NULL,
+            field TEXT NOT NULL, mine TEXT, theirs TEXT, theirs_by TEXT, theirs_at TEXT,
+            mine_at TEXT, detected_at TEXT NOT NULL, seen INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX conflicts_entity ON conflicts(entity, entity_id);
+        ALTER TABLE jobs ADD COLUMN escalation_level INTEGER NOT NULL DEFAULT 0;
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_core, m002_search, m003_conflicts_escalation)
+LATEST = len(MIGRATIONS)
+
+
+def current_version(db: sqlite_utils.Database) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: sqlite_utils.Database, target: int = LATEST) -> list[int]:
+    """Bring the file up to `target`, each step in its own transaction. Returns steps applied."""
+    applied = []
+    version = current_version(db)
+    if version > LATEST:
+        from fieldtech.domain.errors import FieldtechError
+
+        raise FieldtechError(
+            f"this data file is from a newer fieldtech (schema {version}, this build knows "
+            f"{LATEST}); upgrade fieldtech"
+        )
+    for number in range(version + 1, target + 1):
+        with db.atomic():
+            MIGRATIONS[number - 1](db)
+            db.execute(f"PRAGMA user_version = {number}")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_history (version INTEGER PRIMARY KEY, "
+                "applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')))"
+            )
+            db.execute("INSERT INTO schema_history (version) VALUES (?)", [number])
+        applied.append(number)
+    return applied

@@ -1,0 +1,76 @@
+"""The outbox (operations waiting for HQ's acknowledgement) and conflicts seen by sync."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+
+class OutboxRows:
+    db: sqlite_utils.Database
+
+    def append_outbox(self, row: dict[str, Any]) -> None:
+        row = dict(row)
+        row["payload"] = json.dumps(row["payload"], separators=(",", ":"), sort_keys=True)
+        self.db.execute(
+            "INSERT INTO outbox (id, hlc, device_id, op, entity, entity_id, payload, priority, "
+            "created_at) VALUES (:id, :hlc, :device_id, :op, :entity, :entity_id, :payload, "
+            ":priority, :created_at)",
+            row,
+        )
+
+    def outbox(self, state: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Operations in the order they go out: most urgent first, then as they happened."""
+        sql = "SELECT * FROM outbox"
+        params: list = []
+        if state:
+            sql += " WHERE state = ?"
+            params.append(state)
+        sql += " ORDER BY priority, id"
+        if limit:
+            sql += " LIMIT ?"
+            params.append(limit)
+        cur = self.db.execute(sql, params)
+        cols = [d[0] for d in cur.description]
+        out = []
+        for r in cur.fetchall():
+            row = dict(zip(cols, r, strict=True))
+            row["payload"] = json.loads(row["payload"])
+            out.append(row)
+        return out
+
+    def outbox_counts(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())
+
+    def outbox_by_op(self) -> dict[str, int]:
+        return dict(
+            self.db.execute(
+                "SELECT op, count(*) FROM outbox WHERE state = 'pending' GROUP BY op ORDER BY op"
+            ).fetchall()
+        )
+
+    def forget_acknowledged(self, ids: list[str]) -> None:
+        self.db.execute(
+            f"DELETE FROM outbox WHERE id IN ({','.join('?' * len(ids))})", ids
+        ) if ids else None
+
+    def park_rejected(self, op_id: str, reason: str) -> None:
+        self.db.execute(
+            "UPDATE outbox SET state = 'rejected', reason = ? WHERE id = ?", [reason, op_id]
+        )
+
+    def add_conflict(self, row: dict[str, Any]) -> None:
+        self.db["conflicts"].insert(row, pk="id", replace=True)
+
+    def conflicts(self, entity_id: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM conflicts"
+        params: list = []
+        if entity_id:
+            sql += " WHERE entity_id = ?"
+            params.append(entity_id)
+        cur = self.db.execute(sql + " ORDER BY detected_at, id", params)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
