@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from fieldtech.domain import ops
 from fieldtech.domain.checklists import Verdict, judge
 from fieldtech.domain.errors import RuleBroken
-from fieldtech.domain.ids import new_id
 from fieldtech.services.context import Device
 from fieldtech.services.jobs import _priority, begin_work_if_on_site, require_working
 
@@ -22,29 +22,12 @@ def record_reading(
         judgement = judge(item, value, comment)
         require_working(job, "recording a reading")
         job = begin_work_if_on_site(dev, job)
-        hlc = dev.stamp()
-        reading = {
-            "id": new_id(),
-            "job_id": job["id"],
-            "item_key": item.key,
-            "value": judgement.value,
-            "verdict": judgement.verdict.value,
-            "comment": comment.strip() if comment and comment.strip() else None,
-            "actor": dev.actor,
-            "hlc": hlc,
-            "at": dev.at(),
-        }
-        dev.store.add_reading(reading)
-        dev.record(
-            "reading.add",
-            "job",
-            job["id"],
-            {"job_id": job["id"], "reading": reading},
-            hlc=hlc,
-            priority=_priority(job),
-        )
+        payload = {"key": item.key, "value": judgement.value, "verdict": judgement.verdict.value}
+        if comment and comment.strip():
+            payload["comment"] = comment.strip()
+        exp = dev.apply(ops.READING_ADD, job["id"], payload, priority=_priority(job))
         return {
-            **reading,
+            **exp.reading,
             "message": judgement.message,
             "warning": judgement.verdict is not Verdict.OK,
         }

@@ -9,12 +9,21 @@ from typing import Any
 
 from fieldtech.domain.hlc import Clock, wall_ms
 from fieldtech.domain.ids import new_id
+from fieldtech.domain.ops import Expanded, expand, stamp_time
 from fieldtech.store import Store
 
 # Outbox priorities: lower goes out first. Escalations, then emergency and VIP work.
 PRIORITY_ESCALATION = 0
 PRIORITY_URGENT = 1
 PRIORITY_NORMAL = 5
+
+_ENTITY = {
+    "job": "job",
+    "reading": "job",
+    "stock": "stock",
+    "part_request": "part_request",
+    "escalation": "job",
+}
 
 
 def utc_now() -> datetime:
@@ -39,7 +48,7 @@ class Device:
         store: Store,
         *,
         now: Callable[[], datetime] = utc_now,
-        wall: Callable[[], int] = wall_ms,
+        wall: Callable[[], int] | None = None,
     ) -> Device:
         """The device identity lives in the store; a new store gets a new device id."""
         device_id = store.meta("device_id")
@@ -47,8 +56,53 @@ class Device:
             device_id = new_id()
             store.set_meta("device_id", device_id)
         actor = store.meta("user_id") or "unenrolled"
+        if wall is None:
+            wall = wall_ms if now is utc_now else (lambda: int(now().timestamp() * 1000))
         clock = Clock(device_id.replace("-", "")[-12:], store.meta("hlc"), wall=wall)
         return cls(store, device_id, actor, clock, now)
+
+    def apply(
+        self, op: str, entity_id: str, payload: dict[str, Any], *, priority: int = PRIORITY_NORMAL
+    ) -> Expanded:
+        """Write the rows an operation stands for and append it to the outbox (in the
+        caller's transaction). The rows come from the same `expand` HQ uses."""
+        op_id = new_id()
+        hlc = self.stamp()
+        exp = expand(op, entity_id, payload, op_id=op_id, hlc=hlc, actor=self.actor)
+        st = self.store
+        if exp.new_job is not None:
+            st.put_job({**exp.new_job, "stamps": {}})
+        if exp.job_fields:
+            job = st.job(exp.job_id)
+            stamps = {**job["stamps"], **{name: hlc for name in exp.job_fields}}
+            st.update_job(
+                exp.job_id, {**exp.job_fields, "updated_at": stamp_time(hlc), "stamps": stamps}
+            )
+        elif exp.event is not None and exp.new_job is None:
+            st.update_job(exp.job_id, {"updated_at": stamp_time(hlc)})
+        if exp.event is not None:
+            st.add_job_event(exp.event)
+        if exp.reading is not None:
+            st.add_reading(exp.reading)
+        if exp.movement is not None:
+            st.add_movement(exp.movement)
+        if exp.request is not None:
+            st.put_request(exp.request)
+        if exp.request_step is not None:
+            req = st.part_request(entity_id)
+            st.put_request(
+                {**req, "status": exp.request_step[1], "updated_at": stamp_time(hlc), "hlc": hlc}
+            )
+        self.record(
+            op,
+            _ENTITY[op.split(".")[0]],
+            entity_id,
+            payload,
+            hlc=hlc,
+            op_id=op_id,
+            priority=priority,
+        )
+        return exp
 
     def at(self) -> str:
         return iso(self.now())
@@ -71,10 +125,11 @@ class Device:
         payload: dict[str, Any],
         *,
         hlc: str,
+        op_id: str | None = None,
         priority: int = PRIORITY_NORMAL,
     ) -> str:
         """Append the operation that carries this change to HQ. Call inside the transaction."""
-        op_id = new_id()
+        op_id = op_id or new_id()
         self.store.append_outbox(
             {
                 "id": op_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fieldtech.domain import ops
 from fieldtech.domain.checklists import missing_for_close
 from fieldtech.domain.errors import BadInput, CloseRefused, RuleBroken
 from fieldtech.domain.ids import new_id
@@ -36,40 +37,17 @@ def _change_status(
     target: Status,
     *,
     reason: str | None = None,
+    op: str = ops.JOB_STATUS,
     extra: dict[str, Any] | None = None,
-    op: str = "job.status",
-    payload_extra: dict[str, Any] | None = None,
 ) -> dict:
-    """Inside a transaction: set status (+fields), append the history event, record the op."""
+    """Inside a transaction: check the move, then write status, fields, history and the op."""
     current = Status(job["status"])
     check_transition(current, target, reason)
-    hlc = dev.stamp()
-    at = dev.at()
-    fields: dict[str, Any] = {"status": target.value, **(extra or {})}
-    stamps = dict(job["stamps"])
-    for name in fields:
-        stamps[name] = hlc
-    event = {
-        "id": new_id(),
-        "job_id": job["id"],
-        "kind": "status",
-        "from_status": current.value,
-        "to_status": target.value,
-        "body": reason.strip() if reason else None,
-        "actor": dev.actor,
-        "hlc": hlc,
-        "at": at,
-    }
-    dev.store.update_job(job["id"], {**fields, "updated_at": at, "stamps": stamps})
-    dev.store.add_job_event(event)
-    dev.record(
-        op,
-        "job",
-        job["id"],
-        {"job_id": job["id"], "set": fields, "event": event, **(payload_extra or {})},
-        hlc=hlc,
-        priority=_priority(job),
-    )
+    payload: dict[str, Any] = {"from": current.value, "to": target.value}
+    if reason and reason.strip():
+        payload["reason"] = reason.strip()
+    payload.update(extra or {})
+    dev.apply(op, job["id"], payload, priority=_priority(job))
     return dev.store.job(job["id"])
 
 
@@ -81,16 +59,12 @@ def start(dev: Device, job_id: str) -> dict:
 
 def arrive(dev: Device, job_id: str) -> dict:
     with dev.store.transaction():
-        job = dev.store.job(job_id)
-        return _change_status(dev, job, Status.ON_SITE, extra={"arrived_at": dev.at()})
+        return _change_status(dev, dev.store.job(job_id), Status.ON_SITE)
 
 
 def hold(dev: Device, job_id: str, reason: str) -> dict:
     with dev.store.transaction():
-        job = dev.store.job(job_id)
-        return _change_status(
-            dev, job, Status.ON_HOLD, reason=reason, extra={"hold_reason": (reason or "").strip()}
-        )
+        return _change_status(dev, dev.store.job(job_id), Status.ON_HOLD, reason=reason)
 
 
 def resume(dev: Device, job_id: str) -> dict:
@@ -99,7 +73,7 @@ def resume(dev: Device, job_id: str) -> dict:
         if job["status"] != Status.ON_HOLD:
             raise RuleBroken(f"the job is {Status(job['status']).words}, not on hold")
         target = resume_target(bool(job["arrived_at"]))
-        return _change_status(dev, job, target, extra={"hold_reason": None})
+        return _change_status(dev, job, target)
 
 
 def begin_work_if_on_site(dev: Device, job: dict) -> dict:
@@ -123,27 +97,8 @@ def note(dev: Device, job_id: str, text: str) -> dict:
         raise BadInput(f"a note can be at most {MAX_NOTE} characters")
     with dev.store.transaction():
         job = dev.store.job(job_id)
-        hlc = dev.stamp()
-        event = {
-            "id": new_id(),
-            "job_id": job["id"],
-            "kind": "note",
-            "body": body,
-            "actor": dev.actor,
-            "hlc": hlc,
-            "at": dev.at(),
-        }
-        dev.store.add_job_event(event)
-        dev.store.update_job(job["id"], {"updated_at": event["at"]})
-        dev.record(
-            "job.note",
-            "job",
-            job["id"],
-            {"job_id": job["id"], "event": event},
-            hlc=hlc,
-            priority=_priority(job),
-        )
-        return event
+        exp = dev.apply(ops.JOB_NOTE, job["id"], {"body": body}, priority=_priority(job))
+        return exp.event
 
 
 def close_blockers(
@@ -203,13 +158,12 @@ def close(
             dev,
             job,
             Status.COMPLETED,
+            op=ops.JOB_CLOSE,
             extra={
                 "outcome": outcome_code,
-                "signoff_name": (signoff_name or "").strip(),
+                "name": (signoff_name or "").strip(),
                 "rating": rating_n,
-                "closed_at": dev.at(),
             },
-            op="job.close",
         )
         if spawn_install:
             closed["spawned"] = _spawn(dev, job, Kind.INSTALL, "Install after survey")
@@ -219,13 +173,7 @@ def close(
 def cannot_complete(dev: Device, job_id: str, reason: str, *, follow_up: bool = False) -> dict:
     with dev.store.transaction():
         job = dev.store.job(job_id)
-        done = _change_status(
-            dev,
-            job,
-            Status.CANNOT_COMPLETE,
-            reason=reason,
-            extra={"cannot_complete_reason": (reason or "").strip(), "closed_at": dev.at()},
-        )
+        done = _change_status(dev, job, Status.CANNOT_COMPLETE, reason=reason)
         if follow_up:
             done["spawned"] = _spawn(
                 dev, job, Kind(job["kind"]), f"Follow-up: {(reason or '').strip()}"[:200]
@@ -238,60 +186,31 @@ def _spawn(dev: Device, parent: dict, kind: Kind, summary: str) -> dict:
     technician. Inside the caller's transaction."""
     from fieldtech.domain.templates import template_for
 
-    hlc = dev.stamp()
     at = dev.at()
-    appliance = (
-        dev.store._one("SELECT category FROM appliances WHERE id = ?", [parent["appliance_id"]])
-        if parent["appliance_id"]
-        else None
-    )
+    appliance = dev.store.job_card(parent["id"])["appliance"]
     tmpl = template_for(kind.value, appliance["category"] if appliance else None)
     job_id = new_id()
     row = {
-        "id": job_id,
         "ref": dev.store.next_job_ref(parent["ref"] + "-F"),
         "kind": kind.value,
         "priority": parent["priority"],
         "priority_rank": Priority(parent["priority"]).rank,
-        "status": Status.ASSIGNED.value,
         "customer_id": parent["customer_id"],
         "site_id": parent["site_id"],
         "appliance_id": parent["appliance_id"],
         "technician_id": parent["technician_id"],
         "team": parent["team"],
         "summary": summary,
-        "description": None,
         "window_start": at,
-        "window_end": None,
         "sla_due": parent["sla_due"] if parent["sla_due"] > at else at,
         "template_id": tmpl.id if tmpl else None,
         "template_version": tmpl.version if tmpl else None,
         "confirmation_code": parent["confirmation_code"],
         "parent_job_id": parent["id"],
         "created_at": at,
-        "updated_at": at,
-        "stamps": {},
+        "note": f"spawned from {parent['ref']}",
     }
     if tmpl is not None:
         dev.store.put_template(tmpl)
-    dev.store.put_job(row)
-    event = {
-        "id": new_id(),
-        "job_id": job_id,
-        "kind": "created",
-        "to_status": "assigned",
-        "body": f"spawned from {parent['ref']}",
-        "actor": dev.actor,
-        "hlc": hlc,
-        "at": at,
-    }
-    dev.store.add_job_event(event)
-    dev.record(
-        "job.create",
-        "job",
-        job_id,
-        {"job": row, "event": event},
-        hlc=hlc,
-        priority=_priority(parent),
-    )
+    dev.apply(ops.JOB_CREATE, job_id, {"job": row}, priority=_priority(parent))
     return dev.store.job(job_id)

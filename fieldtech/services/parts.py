@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fieldtech.domain import ops
 from fieldtech.domain.errors import BadInput
 from fieldtech.domain.ids import new_id
 from fieldtech.domain.parts import (
@@ -30,23 +31,13 @@ def _move(
     override: bool = False,
     priority: int = PRIORITY_NORMAL,
 ) -> dict:
-    hlc = dev.stamp()
-    row = {
-        "id": new_id(),
-        "sku": sku,
-        "kind": kind.value,
-        "qty": qty,
-        "job_id": job_id,
-        "request_id": request_id,
-        "reason": reason,
-        "override": int(override),
-        "actor": dev.actor,
-        "hlc": hlc,
-        "at": dev.at(),
-    }
-    dev.store.add_movement(row)
-    dev.record("stock.move", "stock", sku, {"movement": row}, hlc=hlc, priority=priority)
-    return row
+    payload: dict = {"sku": sku, "kind": kind.value, "qty": qty}
+    for key, value in (("job", job_id), ("request", request_id), ("reason", reason)):
+        if value:
+            payload[key] = value
+    if override:
+        payload["override"] = 1
+    return dev.apply(ops.STOCK_MOVE, sku, payload, priority=priority).movement
 
 
 def _text(value: str | None, what: str) -> str | None:
@@ -130,30 +121,22 @@ def request_part(
     with dev.store.transaction():
         part = dev.store.part(code)
         job = dev.store.job(job_id) if job_id else None
-        hlc = dev.stamp()
-        at = dev.at()
-        row = {
-            "id": new_id(),
+        payload = {
             "sku": part["sku"],
             "qty": n,
-            "job_id": job["id"] if job else None,
             "status": (RequestStatus.DRAFT if draft else RequestStatus.SUBMITTED).value,
-            "note": _text(note, "the note"),
-            "decided_reason": None,
-            "created_at": at,
-            "updated_at": at,
-            "hlc": hlc,
         }
-        dev.store.put_request(row)
-        dev.record(
-            "part_request.create",
-            "part_request",
-            row["id"],
-            {"request": row},
-            hlc=hlc,
+        if job:
+            payload["job"] = job["id"]
+        if text := _text(note, "the note"):
+            payload["note"] = text
+        exp = dev.apply(
+            ops.REQUEST_CREATE,
+            new_id(),
+            payload,
             priority=_priority(job) if job else PRIORITY_NORMAL,
         )
-        return {**row, "name": part["name"]}
+        return {**exp.request, "name": part["name"]}
 
 
 def step_request(dev: Device, request_id: str, target: RequestStatus) -> dict:
@@ -161,16 +144,7 @@ def step_request(dev: Device, request_id: str, target: RequestStatus) -> dict:
     with dev.store.transaction():
         req = dev.store.part_request(request_id)
         check_request_step(RequestStatus(req["status"]), target, by_hq=False)
-        hlc = dev.stamp()
-        at = dev.at()
-        dev.store.put_request({**req, "status": target.value, "updated_at": at, "hlc": hlc})
-        dev.record(
-            "part_request.step",
-            "part_request",
-            req["id"],
-            {"request_id": req["id"], "status": target.value, "from": req["status"]},
-            hlc=hlc,
-        )
+        dev.apply(ops.REQUEST_STEP, req["id"], {"from": req["status"], "to": target.value})
         if target is RequestStatus.RECEIVED:
             _move(
                 dev,
