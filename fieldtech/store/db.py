@@ -17,6 +17,7 @@ from fieldtech.store.jobs import JobRows
 from fieldtech.store.migrations import LATEST, migrate
 from fieldtech.store.outbox import OutboxRows
 from fieldtech.store.parts import PartRows
+from fieldtech.store.sync import SyncRows
 
 
 class StoreError(FieldtechError):
@@ -34,7 +35,7 @@ def _private_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
-class Store(JobRows, ChecklistRows, PartRows, OutboxRows):
+class Store(JobRows, ChecklistRows, PartRows, OutboxRows, SyncRows):
     """One device's data. One connection, writes serialised by a lock; readers may use WAL."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path | None):

@@ -1,0 +1,87 @@
+"""`fieldtech enroll` and `fieldtech sync`: connecting this device to HQ."""
+
+from __future__ import annotations
+
+import click
+from rich.progress import BarColumn, Progress, TextColumn
+
+from fieldtech.cli.common import Context, console, emit_json, json_option, pass_ctx
+from fieldtech.sync import credentials
+from fieldtech.sync.client import SyncClient
+from fieldtech.sync.enroll import enroll
+
+
+@click.command("enroll")
+@click.argument("url")
+@click.argument("code")
+@json_option
+@pass_ctx
+def enroll_cmd(ctx: Context, url: str, code: str, as_json: bool) -> None:
+    """Connect this device to HQ at URL with the one-time CODE HQ gave you."""
+    user = enroll(ctx.device, ctx.locations.credential, url, code)
+    if as_json:
+        emit_json(user)
+    else:
+        console().print(
+            f"enrolled as {user['name']} ({user['role']}"
+            + (f", team {user['team']}" if user.get("team") else "")
+            + ")"
+        )
+
+
+def client_for(ctx: Context) -> SyncClient:
+    cred = credentials.load(ctx.locations.credential)
+    return SyncClient(ctx.device, cred["hq_url"], cred["token"])
+
+
+@click.command("sync")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent, send nothing.")
+@json_option
+@pass_ctx
+def sync_cmd(ctx: Context, dry_run: bool, as_json: bool) -> None:
+    """Send what waits in the outbox and receive what HQ has for this device."""
+    client = client_for(ctx)
+    try:
+        if dry_run:
+            plan = client.dry_run()
+            if as_json:
+                emit_json(plan)
+            else:
+                console().print(
+                    f"would send {plan['ops']} operations "
+                    f"(~{plan['bytes_gzip']:,} bytes) to {plan['url']}"
+                )
+                for op, n in plan["by_kind"].items():
+                    console().print(f"  {n:>6}  {op}")
+            return
+        with Progress(
+            TextColumn("syncing"),
+            BarColumn(),
+            TextColumn("{task.description}"),
+            console=console(),
+            transient=True,
+            disable=as_json,
+        ) as bar:
+            task = bar.add_task("", total=None)
+
+            def progress(r):
+                bar.update(task, description=f"{r.acknowledged:,} sent · {r.pulled:,} received")
+
+            report = client.sync(progress=progress)
+    finally:
+        client.close()
+    if as_json:
+        emit_json(report.as_dict())
+        return
+    c = console()
+    c.print(
+        f"synced: {report.acknowledged:,} sent, {report.pulled:,} received in "
+        f"{report.requests} request(s); {report.pending} still waiting"
+    )
+    for rej in report.rejected:
+        c.print(f"[red]rejected[/red] {rej['id'][-8:]}: {rej['reason']}")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(enroll_cmd)
+    cli.add_command(sync_cmd)

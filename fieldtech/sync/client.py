@@ -1,0 +1,258 @@
+"""The device's side of sync: push the outbox, pull changes, apply them, in rounds.
+
+Each round is one HTTP request. Its answer is applied in ONE local transaction that also
+forgets the acknowledged operations and stores the new cursor, so a crash at any point
+leaves either the old state or the new one, and the next round repeats safely.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from fieldtech.domain.errors import FieldtechError
+from fieldtech.services import Device
+from fieldtech.store import Store
+from fieldtech.sync import protocol
+
+CURSOR = "sync_cursor"
+LAST_OK = "last_sync_ok"
+LAST_ERROR = "last_sync_error"
+
+
+class SyncError(FieldtechError):
+    """A sync that did not happen, with its cause and what to do, in words."""
+
+
+@dataclass
+class SyncReport:
+    requests: int = 0
+    pushed: int = 0
+    acknowledged: int = 0
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    pulled: int = 0
+    bytes_up: int = 0
+    bytes_down: int = 0
+    cursor: int = 0
+    pending: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "rejected": list(self.rejected)}
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with full jitter: a whole fleet reconnecting does not stampede."""
+
+    base: float = 0.5
+    cap: float = 30.0
+    attempts: int = 4
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int) -> float:
+        return self.rng.uniform(0, min(self.cap, self.base * 2**attempt))
+
+
+class SyncClient:
+    def __init__(
+        self,
+        device: Device,
+        base_url: str,
+        token: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+        batch: int = 1000,
+        page: int = protocol.DEFAULT_PAGE,
+        backoff: Backoff | None = None,
+    ):
+        self.device = device
+        self.store: Store = device.store
+        self.base_url = base_url.rstrip("/")
+        self.batch = min(batch, protocol.MAX_OPS)
+        self.page = page
+        self.backoff = backoff or Backoff()
+        self.http = httpx.Client(
+            base_url=self.base_url,
+            transport=transport,
+            timeout=timeout,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept-Encoding": "gzip",
+                "User-Agent": "fieldtech-device",
+            },
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- one sync: as many rounds as it takes -------------------------------------------------
+    def sync(
+        self, *, max_rounds: int = 1000, progress: Callable[[SyncReport], None] | None = None
+    ) -> SyncReport:
+        report = SyncReport()
+        try:
+            for _ in range(max_rounds):
+                more, sent = self._round(report)
+                if progress:
+                    progress(report)
+                if not more and (sent < self.batch or not self._pending()):
+                    break
+        except SyncError as exc:
+            self._remember(LAST_ERROR, exc.message)
+            raise
+        report.pending = len(self.store.outbox("pending"))
+        self._remember(LAST_OK, self.device.at())
+        self._remember(LAST_ERROR, None)
+        return report
+
+    def dry_run(self) -> dict[str, Any]:
+        ops = self.store.outbox("pending", limit=self.batch)
+        body = self._body(ops)
+        return {
+            "url": self.base_url + "/v1/sync",
+            "ops": len(ops),
+            "by_kind": self.store.outbox_by_op(),
+            "cursor": body["cursor"],
+            "bytes_gzip": len(protocol.encode(body)),
+        }
+
+    def _pending(self) -> bool:
+        return bool(self.store.outbox("pending", limit=1))
+
+    def _body(self, ops: list[dict]) -> dict[str, Any]:
+        return {
+            "v": protocol.PROTOCOL,
+            "device": self.device.device_id,
+            "cursor": int(self.store.meta(CURSOR) or 0),
+            "limit": self.page,
+            "clock": self.device.clock.last,
+            "ops": [protocol.to_wire(o) for o in ops],
+        }
+
+    def _round(self, report: SyncReport) -> tuple[bool, int]:
+        ops = self.store.outbox("pending", limit=self.batch)
+        body = protocol.encode(self._body(ops))
+        answer, down = self._post(body)
+        report.requests += 1
+        report.bytes_up += len(body)
+        report.bytes_down += down
+        report.pushed += len(ops)
+        self.apply(answer, report)
+        return bool(answer.get("more")), len(ops)
+
+    def _post(self, body: bytes) -> tuple[dict[str, Any], int]:
+        last: str = ""
+        for attempt in range(self.backoff.attempts):
+            if attempt:
+                self.backoff.sleep(self.backoff.delay(attempt))
+            try:
+                r = self.http.post(
+                    "/v1/sync",
+                    content=body,
+                    headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+                )
+            except httpx.TimeoutException:
+                last = f"HQ at {self.base_url} did not answer in time"
+                continue
+            except httpx.TransportError as exc:
+                last = f"HQ cannot be reached at {self.base_url} ({_short(exc)})"
+                continue
+            if r.status_code >= 500:
+                last = f"HQ had a problem (HTTP {r.status_code}); it will be retried"
+                continue
+            if r.status_code in (401, 403):
+                raise SyncError(f"HQ refused this device: {_detail(r)}")
+            if r.status_code >= 400:
+                raise SyncError(f"HQ refused the sync: {_detail(r)}")
+            down = int(r.headers.get("content-length") or len(r.content))
+            try:
+                return r.json(), down
+            except json.JSONDecodeError:
+                last = "HQ's answer was cut off; it will be retried"
+                continue
+        raise SyncError(last + "; your work is safe on this device and will go at the next sync")
+
+    # -- applying an answer ------------------------------------------------------------------
+    def apply(self, answer: dict[str, Any], report: SyncReport | None = None) -> None:
+        report = report or SyncReport()
+        st = self.store
+        with st.transaction():
+            acks = list(answer.get("acks") or [])
+            st.forget_acknowledged(acks)
+            report.acknowledged += len(acks)
+            for rej in answer.get("rejected") or []:
+                st.park_rejected(rej["id"], rej["reason"])
+                report.rejected.append(rej)
+            report.pulled += apply_changes(st, answer.get("changes") or {})
+            if answer.get("cursor") is not None:
+                st.db.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    [CURSOR, str(int(answer["cursor"]))],
+                )
+                report.cursor = int(answer["cursor"])
+            if answer.get("clock"):
+                self.device.clock.observe(answer["clock"])
+                st.db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('hlc', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    [self.device.clock.last],
+                )
+
+    def _remember(self, key: str, value: str | None) -> None:
+        self.store.set_meta(key, value)
+
+
+def apply_changes(st: Store, changes: dict[str, dict[str, Any]]) -> int:
+    """Apply pulled rows in dependency order. Inside the caller's transaction."""
+    from fieldtech.sync.hq.catalog import template_from_json
+
+    def rows(name: str) -> list[dict[str, Any]]:
+        block = changes.get(name)
+        if not block:
+            return []
+        cols = block["cols"]
+        return [dict(zip(cols, r, strict=True)) for r in block["rows"]]
+
+    n = 0
+    for t in rows("templates"):
+        items = json.loads(t["items"]) if isinstance(t["items"], str) else t["items"]
+        st.put_template(template_from_json({**t, "items": items}))
+        n += 1
+    for name in ("parts", "customers", "sites", "appliances"):
+        r = rows(name)
+        st.put_owned(name, r)
+        n += len(r)
+    jobs = rows("jobs")
+    changed = st.merge_jobs(jobs)
+    n += len(jobs)
+    for name in ("job_events", "readings", "stock_ledger", "conflicts"):
+        r = rows(name)
+        st.add_history(name, r)
+        n += len(r)
+    reqs = rows("part_requests")
+    st.merge_requests(reqs)
+    n += len(reqs)
+    if changed:
+        st.refresh_search(changed)
+    return n
+
+
+def _detail(r: httpx.Response) -> str:
+    try:
+        return str(r.json().get("detail") or r.reason_phrase)
+    except (json.JSONDecodeError, AttributeError):
+        return f"HTTP {r.status_code}"
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:120]

@@ -1,0 +1,63 @@
+"""Enrolling a device: a one-time code from HQ becomes this device's own credential."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from fieldtech.domain.errors import BadInput
+from fieldtech.services import Device
+from fieldtech.sync import credentials
+from fieldtech.sync.client import SyncError, _detail, _short
+
+
+def enroll(
+    device: Device,
+    credential_path: Path,
+    url: str,
+    code: str,
+    *,
+    transport: httpx.BaseTransport | None = None,
+) -> dict[str, Any]:
+    url = url.rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise BadInput(f"HQ's address must start with http:// or https://, not {url!r}")
+    try:
+        with httpx.Client(base_url=url, transport=transport, timeout=20) as http:
+            r = http.post(
+                "/v1/enroll",
+                json={
+                    "code": code,
+                    "device_id": device.device_id,
+                    "device_name": socket.gethostname(),
+                },
+            )
+    except httpx.TransportError as exc:
+        raise SyncError(f"HQ cannot be reached at {url} ({_short(exc)})") from None
+    if r.status_code != 200:
+        raise SyncError(f"HQ refused the enrollment: {_detail(r)}")
+    answer = r.json()
+    user = answer["user"]
+    credentials.save(
+        credential_path,
+        {"hq_url": url, "token": answer["token"], "device_id": device.device_id, "user": user},
+    )
+    st = device.store
+    with st.transaction():
+        for key, value in (
+            ("user_id", user["id"]),
+            ("user_name", user["name"]),
+            ("role", user["role"]),
+            ("team", user.get("team")),
+            ("hq_url", url),
+        ):
+            st.db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) "
+                "DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+    device.actor = user["id"]
+    return user

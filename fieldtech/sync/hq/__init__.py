@@ -1,0 +1,1 @@
+"""Headquarters: dispatch, users and devices, and the sync endpoint. SQLite or PostgreSQL."""

@@ -1,0 +1,144 @@
+"""The HQ database: engine, transactions, the sequence counter and HQ's clock."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, select, text, update
+from sqlalchemy.pool import NullPool
+
+from fieldtech.domain.errors import FieldtechError
+from fieldtech.domain.hlc import Clock
+from fieldtech.sync.hq import schema
+
+SEQ_BLOCK = 256
+
+
+class HQDatabaseError(FieldtechError):
+    pass
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, poolclass=NullPool, connect_args={"check_same_thread": False, "timeout": 30}
+        )
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn, _record):
+            # Take over transaction control so SAVEPOINT works and writers queue up front.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA foreign_keys = ON")
+            cur.execute("PRAGMA busy_timeout = 30000")
+            cur.execute("PRAGMA synchronous = NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class HQ:
+    """One HQ: the database plus HQ's hybrid clock. Holds no other state, so several
+    processes can serve the same database."""
+
+    def __init__(self, engine: Engine, node: str = "hq"):
+        self.engine = engine
+        self.clock = Clock(node)
+        self._clock_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, url: str, *, create: bool = True) -> HQ:
+        try:
+            hq = cls(make_engine(url))
+            if create:
+                hq.create_schema()
+            else:
+                with hq.engine.connect() as conn:
+                    conn.execute(select(schema.counters.c.value).limit(1))
+        except FieldtechError:
+            raise
+        except Exception as exc:  # driver errors name the cause; keep it to one line
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise HQDatabaseError(f"cannot open the HQ database: {first}") from None
+        return hq
+
+    def create_schema(self) -> None:
+        schema.metadata.create_all(self.engine)
+        with self.tx() as conn:
+            exists = conn.execute(
+                select(schema.counters.c.value).where(schema.counters.c.name == "seq")
+            ).first()
+            if exists is None:
+                conn.execute(schema.counters.insert().values(name="seq", value=0))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def tx(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def stamp(self) -> str:
+        with self._clock_lock:
+            return self.clock.now()
+
+    def observe(self, remote: str) -> None:
+        with self._clock_lock:
+            self.clock.observe(remote)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+
+class Seq:
+    """Hands out `seq` numbers inside one transaction.
+
+    The counter row stays locked from the first number until commit, so a transaction that
+    got lower numbers always commits before one that got higher numbers: a reader never
+    sees seq 12 committed while 11 is still in flight, and a cursor can never skip a change.
+    """
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self._next = 0
+        self._last = -1
+
+    def __call__(self) -> int:
+        if self._next > self._last:
+            c = schema.counters.c
+            top = self.conn.execute(
+                update(schema.counters)
+                .where(c.name == "seq")
+                .values(value=c.value + SEQ_BLOCK)
+                .returning(c.value)
+            ).scalar_one()
+            self._next, self._last = top - SEQ_BLOCK + 1, top
+        n = self._next
+        self._next += 1
+        return n
+
+
+def current_seq(conn: Connection) -> int:
+    return conn.execute(text("SELECT value FROM counters WHERE name = 'seq'")).scalar_one()

@@ -1,0 +1,131 @@
+"""What a device receives: every change in its scope since its cursor, in pages.
+
+Rows go out column-wise (names once, then value lists), which gzip's well and keeps a
+first sync of thousands of jobs to a handful of requests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Table, select
+
+from fieldtech.sync.hq import schema
+from fieldtech.sync.hq.auth import Principal
+from fieldtech.sync.hq.db import HQ
+from fieldtech.sync.hq.scope import job_ids_in_scope
+
+# Columns HQ keeps for itself (scope and bookkeeping), never sent to devices.
+PRIVATE = {"seq", "technician_id", "team", "origin"}
+KEEP_ON_DEVICE = {"jobs": {"technician_id", "team"}}
+
+ORDER = (
+    "parts",
+    "templates",
+    "customers",
+    "sites",
+    "appliances",
+    "jobs",
+    "job_events",
+    "readings",
+    "stock_ledger",
+    "part_requests",
+    "conflicts",
+)
+
+
+def _team_users(p: Principal):
+    return select(schema.users.c.id).where(schema.users.c.team == p.team)
+
+
+def scope_where(name: str, p: Principal):
+    """The WHERE clause limiting table `name` to what `p` may read (None: everything)."""
+    t = getattr(schema, name)
+    jobs_in = job_ids_in_scope(p)
+    J = schema.jobs.c
+    if name in ("parts", "templates"):
+        return None
+    if p.is_admin:
+        return None
+    if name == "jobs":
+        return t.c.id.in_(jobs_in)
+    if name in ("job_events", "readings"):
+        return t.c.job_id.in_(jobs_in)
+    if name == "customers":
+        return t.c.id.in_(select(J.customer_id).where(J.id.in_(jobs_in)))
+    if name == "sites":
+        return t.c.id.in_(select(J.site_id).where(J.id.in_(jobs_in)))
+    if name == "appliances":
+        return t.c.customer_id.in_(select(J.customer_id).where(J.id.in_(jobs_in)))
+    if name in ("stock_ledger", "part_requests", "conflicts"):
+        if p.role == "supervisor":
+            return t.c.technician_id.in_(_team_users(p))
+        return t.c.technician_id == p.user_id
+    raise KeyError(name)
+
+
+def _columns(name: str, table: Table) -> list[str]:
+    keep = KEEP_ON_DEVICE.get(name, set())
+    return [c for c in table.c.keys() if c not in PRIVATE or c in keep]  # noqa: SIM118
+
+
+ECHOED = ("jobs", "job_events", "readings", "stock_ledger", "part_requests")
+
+
+def pull(
+    hq: HQ, p: Principal, cursor: int, limit: int, device_id: str | None = None
+) -> dict[str, Any]:
+    """Changes since `cursor`, at most `limit` rows, in seq order across tables.
+
+    Rows this very device wrote, as HQ took them, are not sent back to it: they still move
+    the cursor, but cost nothing on the wire."""
+    with hq.engine.connect() as conn:
+        found: list[tuple[int, str, dict | None]] = []
+        for name in ORDER:
+            found.extend(_table_page(conn, name, p, cursor, limit, device_id))
+    found.sort(key=lambda r: r[0])
+    more = len(found) > limit
+    page = found[:limit]
+    new_cursor = page[-1][0] if page else cursor
+    changes: dict[str, dict[str, Any]] = {}
+    for _, name, row in page:
+        if row is None:
+            continue
+        block = changes.setdefault(name, {"cols": list(row), "rows": []})
+        block["rows"].append([row[c] for c in block["cols"]])
+    return {"changes": changes, "cursor": new_cursor, "more": more}
+
+
+def _table_page(
+    conn: Connection, name: str, p: Principal, cursor: int, limit: int, device_id: str | None
+):
+    t: Table = getattr(schema, name)
+    cols = _columns(name, t)
+    extra = [t.c.origin] if name in ECHOED else []
+    q = select(t.c.seq, *extra, *[t.c[c] for c in cols]).where(t.c.seq > cursor)
+    where = scope_where(name, p)
+    if where is not None:
+        q = q.where(where)
+    q = q.order_by(t.c.seq).limit(limit + 1)
+    for r in conn.execute(q).mappings():
+        row = dict(r)
+        seq = row.pop("seq")
+        origin = row.pop("origin", None)
+        yield seq, name, None if (device_id and origin == device_id) else row
+
+
+def checksum(hq: HQ, p: Principal) -> dict[str, int]:
+    """Cheap per-scope counts and top seq, to detect drift without a full download."""
+    from sqlalchemy import func
+
+    out = {}
+    with hq.engine.connect() as conn:
+        for name in ("jobs", "job_events", "readings", "stock_ledger", "part_requests"):
+            t: Table = getattr(schema, name)
+            q = select(func.count(), func.coalesce(func.max(t.c.seq), 0)).select_from(t)
+            where = scope_where(name, p)
+            if where is not None:
+                q = q.where(where)
+            n, _top = conn.execute(q).one()
+            out[name] = int(n)
+    return out

@@ -1,0 +1,344 @@
+"""Applying a device's operations at HQ: exactly once, one at a time, never blocking the queue.
+
+Each operation runs in its own savepoint. A bad one is rejected with a reason and the rest go
+on. HQ records every operation id it has seen, so a repeated request is answered the same way
+and applied nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+from sqlalchemy.exc import DataError, IntegrityError
+
+from fieldtech.domain import ops as O
+from fieldtech.domain.errors import FieldtechError
+from fieldtech.domain.hlc import Stamp, wall_ms
+from fieldtech.domain.ids import new_id
+from fieldtech.domain.merge import merge_status
+from fieldtech.domain.ops import expand, stamp_time
+from fieldtech.domain.parts import RequestStatus, check_request_step
+from fieldtech.sync.hq import schema
+from fieldtech.sync.hq.auth import Principal, now_iso
+from fieldtech.sync.hq.db import HQ, Seq
+from fieldtech.sync.hq.rows import insert_absent
+from fieldtech.sync.hq.scope import can_write_job
+
+log = logging.getLogger("fieldtech.hq")
+
+# How far ahead of HQ's clock a device stamp may run before HQ re-stamps it.
+MAX_AHEAD_MS = 5 * 60 * 1000
+JOB_OPS = {O.JOB_STATUS, O.JOB_CLOSE, O.JOB_NOTE, O.READING_ADD, O.ESCALATION_RAISE}
+
+
+class Rejected(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class WireOp:
+    id: str
+    hlc: str
+    op: str
+    entity_id: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class PushResult:
+    acks: list[str] = field(default_factory=list)
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    clamped: int = 0
+
+
+def bounded_stamp(hq: HQ, hlc: str, wall: int | None = None) -> tuple[str, bool]:
+    """The stamp HQ uses for an operation: the device's, unless it runs too far ahead."""
+    s = Stamp.parse(hlc)
+    now = wall_ms() if wall is None else wall
+    if s.ms > now + MAX_AHEAD_MS:
+        return hq.stamp(), True
+    hq.observe(hlc)
+    return hlc, False
+
+
+def push(hq: HQ, p: Principal, wire_ops: list[WireOp]) -> PushResult:
+    result = PushResult()
+    if not wire_ops:
+        return result
+    with hq.tx() as conn:
+        seq = Seq(conn)
+        seen = _seen(conn, [o.id for o in wire_ops])
+        for op in wire_ops:
+            if op.id in seen:
+                outcome, reason = seen[op.id]
+                if outcome == "applied":
+                    result.acks.append(op.id)
+                else:
+                    result.rejected.append({"id": op.id, "reason": reason})
+                continue
+            try:
+                hlc, clamped = bounded_stamp(hq, op.hlc)
+            except FieldtechError as exc:
+                hlc, clamped, early = op.hlc, False, exc.message
+            else:
+                early = None
+            result.clamped += clamped
+            reason = early
+            if reason is None:
+                try:
+                    with conn.begin_nested():
+                        _apply(hq, conn, seq, p, op, hlc)
+                except Rejected as exc:
+                    reason = exc.reason
+                except FieldtechError as exc:
+                    reason = exc.message
+                except IntegrityError:
+                    reason = "it refers to a part, job or record HQ does not know"
+                except (DataError, ValueError, TypeError, KeyError) as exc:
+                    log.warning("operation %s rejected: %r", op.id, exc)
+                    reason = f"HQ could not read this operation ({type(exc).__name__})"
+            conn.execute(
+                schema.applied_ops.insert().values(
+                    id=op.id,
+                    device_id=p.device_id or p.credential_id,
+                    user_id=p.user_id,
+                    op=op.op[:32],
+                    entity_id=str(op.entity_id)[:64],
+                    hlc=op.hlc[:64],
+                    received_at=now_iso(),
+                    outcome="rejected" if reason else "applied",
+                    reason=reason,
+                )
+            )
+            seen[op.id] = ("rejected" if reason else "applied", reason)
+            if reason:
+                result.rejected.append({"id": op.id, "reason": reason})
+            else:
+                result.acks.append(op.id)
+    return result
+
+
+def _seen(conn: Connection, ids: list[str]) -> dict[str, tuple[str, str | None]]:
+    c = schema.applied_ops.c
+    out: dict[str, tuple[str, str | None]] = {}
+    for i in range(0, len(ids), 500):
+        rows = conn.execute(
+            select(c.id, c.outcome, c.reason).where(c.id.in_(ids[i : i + 500]))
+        ).all()
+        out.update({r.id: (r.outcome, r.reason) for r in rows})
+    return out
+
+
+def _apply(hq: HQ, conn: Connection, seq: Seq, p: Principal, op: WireOp, hlc: str) -> None:
+    exp = expand(op.op, op.entity_id, op.payload, op_id=op.id, hlc=hlc, actor=p.user_id)
+    origin = p.device_id
+    if op.op == O.JOB_CREATE:
+        _create_job(conn, seq, p, exp.new_job, exp.event, origin)
+        return
+    if op.op in JOB_OPS:
+        job = _writable_job(conn, p, op.entity_id)
+        if exp.job_fields:
+            _set_job_fields(hq, conn, seq, p, job, exp, hlc)
+        if exp.event is not None:
+            insert_absent(conn, schema.job_events, {**exp.event, "seq": seq(), "origin": origin})
+            if op.op == O.ESCALATION_RAISE:
+                _escalate(conn, seq, job, hlc)
+        if exp.reading is not None:
+            insert_absent(conn, schema.readings, {**exp.reading, "seq": seq(), "origin": origin})
+        return
+    if op.op == O.STOCK_MOVE:
+        if exp.movement["job_id"]:
+            _writable_job(conn, p, exp.movement["job_id"])
+        row = {**exp.movement, "technician_id": p.user_id, "seq": seq(), "origin": origin}
+        insert_absent(conn, schema.stock_ledger, row)
+        return
+    if op.op == O.REQUEST_CREATE:
+        if exp.request["job_id"]:
+            _writable_job(conn, p, exp.request["job_id"])
+        row = {
+            **exp.request,
+            "technician_id": p.user_id,
+            "team": p.team,
+            "seq": seq(),
+            "origin": origin,
+        }
+        insert_absent(conn, schema.part_requests, row)
+        return
+    if op.op == O.REQUEST_STEP:
+        _step_request(conn, seq, p, op.entity_id, exp.request_step, hlc, origin)
+        return
+    raise Rejected(f"HQ does not handle {op.op!r} operations")
+
+
+def _writable_job(conn: Connection, p: Principal, job_id: str) -> dict:
+    ok, job = can_write_job(conn, p, job_id)
+    if job is None:
+        raise Rejected(f"job {job_id[-8:]} is not known at HQ")
+    if not ok:
+        raise Rejected(f"job {job['ref']} is not assigned to you")
+    return job
+
+
+def _set_job_fields(
+    hq: HQ, conn: Connection, seq: Seq, p: Principal, job: dict, exp, hlc: str
+) -> None:
+    """Status through the state machine, other fields last-writer-wins by stamp."""
+    stamps = json.loads(job["stamps"] or "{}")
+    fields = dict(exp.job_fields)
+    origin = p.device_id
+    if exp.status is not None:
+        decision = merge_status(job["status"], *exp.status)
+        if decision.conflict:
+            _conflict(
+                conn,
+                seq,
+                job,
+                "status",
+                mine=exp.status[1],
+                theirs=job["status"],
+                theirs_at=stamps.get("status"),
+                mine_at=hlc,
+            )
+        if not decision.apply:
+            # HQ keeps its status; re-stamp it so the device's copy yields to HQ's.
+            if job["status"] != exp.status[1]:
+                stamps["status"] = hq.stamp()
+                conn.execute(
+                    update(schema.jobs)
+                    .where(schema.jobs.c.id == job["id"])
+                    .values(stamps=json.dumps(stamps, sort_keys=True), origin=None, seq=seq())
+                )
+            return
+        winners = fields  # the state machine decided: the whole status change goes in
+    else:
+        winners = {k: v for k, v in fields.items() if stamps.get(k) is None or hlc > stamps[k]}
+    if p.role == "technician" and job["technician_id"] != p.user_id:
+        _conflict(
+            conn,
+            seq,
+            job,
+            "technician",
+            mine=p.user_id,
+            theirs=job["technician_id"],
+            theirs_at=stamps.get("technician_id"),
+            mine_at=hlc,
+        )
+        origin = None
+    if len(winners) < len(fields):
+        origin = None  # HQ knows better for some field: send the row back
+    for name in winners:
+        if stamps.get(name) is None or hlc > stamps[name]:
+            stamps[name] = hlc
+        else:
+            stamps[name] = hq.stamp()  # set by the state machine over a later stamp
+            origin = None
+    if not winners:
+        return
+    conn.execute(
+        update(schema.jobs)
+        .where(schema.jobs.c.id == job["id"])
+        .values(
+            **winners,
+            stamps=json.dumps(stamps, sort_keys=True),
+            updated_at=stamp_time(hlc),
+            origin=origin,
+            seq=seq(),
+        )
+    )
+
+
+def _conflict(
+    conn: Connection, seq: Seq, job: dict, fld: str, *, mine, theirs, theirs_at, mine_at
+) -> None:
+    conn.execute(
+        schema.conflicts.insert().values(
+            id=new_id(),
+            entity="job",
+            entity_id=job["id"],
+            field=fld,
+            mine=mine,
+            theirs=theirs,
+            theirs_by="hq",
+            theirs_at=stamp_time(theirs_at) if theirs_at else None,
+            mine_at=stamp_time(mine_at),
+            detected_at=now_iso(),
+            technician_id=job["technician_id"],
+            team=job["team"],
+            seq=seq(),
+        )
+    )
+
+
+def _escalate(conn: Connection, seq: Seq, job: dict, hlc: str) -> None:
+    level = max(int(job.get("escalation_level") or 0), 1)
+    stamps = json.loads(job["stamps"] or "{}")
+    stamps["escalation_level"] = hlc
+    conn.execute(
+        update(schema.jobs)
+        .where(schema.jobs.c.id == job["id"])
+        .values(
+            escalation_level=level,
+            stamps=json.dumps(stamps, sort_keys=True),
+            origin=None,
+            seq=seq(),
+        )
+    )
+
+
+def _create_job(
+    conn: Connection, seq: Seq, p: Principal, row: dict, event: dict, origin: str | None
+) -> None:
+    parent_id = row.get("parent_job_id")
+    if not parent_id:
+        raise Rejected("a job created in the field must name the job it follows")
+    parent = _writable_job(conn, p, parent_id)
+    if p.role == "technician":
+        row = {**row, "technician_id": p.user_id, "team": p.team}
+    row.update(customer_id=parent["customer_id"], site_id=parent["site_id"])
+    exists = conn.execute(select(schema.jobs.c.id).where(schema.jobs.c.id == row["id"])).first()
+    if exists:
+        return
+    conn.execute(
+        schema.jobs.insert().values(
+            **row, stamps="{}", escalation_level=0, seq=seq(), origin=origin
+        )
+    )
+    if row.get("technician_id"):
+        insert_absent(
+            conn,
+            schema.job_assignments,
+            {"job_id": row["id"], "technician_id": row["technician_id"], "at": row["created_at"]},
+        )
+    insert_absent(conn, schema.job_events, {**event, "seq": seq(), "origin": origin})
+
+
+def _step_request(
+    conn: Connection,
+    seq: Seq,
+    p: Principal,
+    request_id: str,
+    step: tuple[str, str],
+    hlc: str,
+    origin: str | None,
+) -> None:
+    c = schema.part_requests.c
+    req = conn.execute(select(schema.part_requests).where(c.id == request_id)).mappings().first()
+    if req is None:
+        raise Rejected("that part request is not known at HQ")
+    if req["technician_id"] != p.user_id and not p.is_admin:
+        raise Rejected("that part request is not yours")
+    current, target = RequestStatus(req["status"]), RequestStatus(step[1])
+    if current == target:
+        return
+    check_request_step(current, target, by_hq=False)
+    conn.execute(
+        update(schema.part_requests)
+        .where(c.id == request_id)
+        .values(status=target.value, updated_at=stamp_time(hlc), hlc=hlc, seq=seq(), origin=origin)
+    )

@@ -1,0 +1,58 @@
+"""Part requests at HQ: approve, reject, ship. Each step reaches the device on its next sync."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from fieldtech.domain.errors import BadInput, NotFound
+from fieldtech.domain.ops import stamp_time
+from fieldtech.domain.parts import RequestStatus, check_request_step
+from fieldtech.sync.hq import schema
+from fieldtech.sync.hq.auth import Principal
+from fieldtech.sync.hq.db import HQ, Seq
+from fieldtech.sync.hq.scope import require_admin, require_manager
+
+
+def step(
+    hq: HQ, p: Principal, request_id: str, target: RequestStatus, reason: str | None = None
+) -> dict:
+    if target is RequestStatus.SHIPPED:
+        require_admin(p)  # the warehouse ships; supervisors approve
+    if target is RequestStatus.REJECTED and not (reason and reason.strip()):
+        raise BadInput("say why the request is rejected")
+    c = schema.part_requests.c
+    with hq.tx() as conn:
+        req = (
+            conn.execute(select(schema.part_requests).where(c.id == request_id)).mappings().first()
+        )
+        if req is None:
+            raise NotFound(f"no part request {request_id!r}")
+        require_manager(p, req["team"])
+        check_request_step(RequestStatus(req["status"]), target, by_hq=True)
+        hlc = hq.stamp()
+        values = {
+            "status": target.value,
+            "updated_at": stamp_time(hlc),
+            "hlc": hlc,
+            "seq": Seq(conn)(),
+            "origin": None,
+        }
+        if reason:
+            values["decided_reason"] = reason.strip()
+        conn.execute(update(schema.part_requests).where(c.id == request_id).values(**values))
+        return {k: v for k, v in {**dict(req), **values}.items() if k != "seq"}
+
+
+def list_requests(hq: HQ, p: Principal, status: str | None = None) -> list[dict]:
+    c = schema.part_requests.c
+    q = select(schema.part_requests).order_by(c.created_at)
+    if p.role == "supervisor":
+        q = q.where(c.team == p.team)
+    elif p.role == "technician":
+        q = q.where(c.technician_id == p.user_id)
+    if status:
+        q = q.where(c.status == status)
+    with hq.engine.connect() as conn:
+        return [
+            {k: v for k, v in dict(r).items() if k != "seq"} for r in conn.execute(q).mappings()
+        ]

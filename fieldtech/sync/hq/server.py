@@ -1,0 +1,58 @@
+"""Running HQ: uvicorn in the foreground, or in a background thread (demo and tests)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import uvicorn
+
+from fieldtech.sync.hq.api import create_app
+from fieldtech.sync.hq.db import HQ
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def serve(hq: HQ, host: str = "127.0.0.1", port: int = 8765, log_level: str = "info") -> None:
+    uvicorn.run(create_app(hq), host=host, port=port, log_level=log_level, access_log=False)
+
+
+class BackgroundHQ:
+    """An HQ server on a thread of this process, stopped cleanly by `stop()`."""
+
+    def __init__(self, hq: HQ, host: str = "127.0.0.1", port: int | None = None):
+        self.hq = hq
+        self.host = host
+        self.port = port or free_port(host)
+        config = uvicorn.Config(
+            create_app(hq),
+            host=host,
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="hq", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> BackgroundHQ:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("HQ did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
