@@ -89,6 +89,35 @@ def init_cmd(h: HQContext, admin_name: str, as_json: bool) -> None:
     console().print(f"admin API token (shown once, keep it safe): [bold]{token}[/bold]")
 
 
+@hq_group.command("seed")
+@click.option("--jobs", "count", type=click.IntRange(1, 1_000_000), default=60, show_default=True)
+@click.option("--technician", required=True, help="User id of the technician to assign them to.")
+@click.option("--seed", "rng_seed", type=int, default=7, show_default=True)
+@click.option("--prefix", default="J-", show_default=True, help="Job reference prefix.")
+@pass_hq
+def seed_cmd(h: HQContext, count: int, technician: str, rng_seed: int, prefix: str) -> None:
+    """Load realistic demo jobs for one technician (deterministic for a seed and day)."""
+    from datetime import UTC, datetime
+
+    from fieldtech.sync.hq.dispatch import technician as find_technician
+    from fieldtech.sync.hq.seed import seed_hq
+
+    hq = h.hq()
+    with hq.engine.connect() as conn:
+        tech = find_technician(conn, technician)
+    now = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0)
+    counts = seed_hq(
+        hq,
+        count,
+        technician_id=tech["id"],
+        team=tech["team"],
+        now=now,
+        seed=rng_seed,
+        ref_prefix=prefix,
+    )
+    console().print(f"seeded {counts['jobs']:,} jobs for {tech['name']}")
+
+
 @hq_group.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))

@@ -128,11 +128,13 @@ class SyncClient:
         return bool(self.store.outbox("pending", limit=1))
 
     def _body(self, ops: list[dict]) -> dict[str, Any]:
+        cursor = int(self.store.meta(CURSOR) or 0)
+        # A first sync primes from a few large pages rather than many small ones.
         return {
             "v": protocol.PROTOCOL,
             "device": self.device.device_id,
-            "cursor": int(self.store.meta(CURSOR) or 0),
-            "limit": self.page,
+            "cursor": cursor,
+            "limit": protocol.MAX_PAGE if cursor == 0 else self.page,
             "clock": self.device.clock.last,
             "ops": [protocol.to_wire(o) for o in ops],
         }

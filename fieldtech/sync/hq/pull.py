@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, exists, false, select
 
 from fieldtech.sync.hq import schema
 from fieldtech.sync.hq.auth import Principal
 from fieldtech.sync.hq.db import HQ
-from fieldtech.sync.hq.scope import job_ids_in_scope
 
 # Columns HQ keeps for itself (scope and bookkeeping), never sent to devices.
 PRIVATE = {"seq", "technician_id", "team", "origin"}
@@ -38,25 +37,35 @@ def _team_users(p: Principal):
     return select(schema.users.c.id).where(schema.users.c.team == p.team)
 
 
+def _job_visible(p: Principal, job_id_col):
+    """EXISTS-style check that a job id is in p's scope.
+
+    Correlated, so the planner walks the table by `seq` (usually few rows past the cursor)
+    and probes each one, instead of listing every job in scope first."""
+    A = schema.job_assignments.c
+    J = schema.jobs.c
+    if p.role == "technician":
+        return exists().where(A.job_id == job_id_col, A.technician_id == p.user_id)
+    return exists().where(J.id == job_id_col, J.team == p.team)
+
+
 def scope_where(name: str, p: Principal):
     """The WHERE clause limiting table `name` to what `p` may read (None: everything)."""
     t = getattr(schema, name)
-    jobs_in = job_ids_in_scope(p)
     J = schema.jobs.c
-    if name in ("parts", "templates"):
+    if name in ("parts", "templates") or p.is_admin:
         return None
-    if p.is_admin:
-        return None
+    if p.role == "supervisor" and not p.team:
+        return false()
     if name == "jobs":
-        return t.c.id.in_(jobs_in)
+        return _job_visible(p, t.c.id)
     if name in ("job_events", "readings"):
-        return t.c.job_id.in_(jobs_in)
-    if name == "customers":
-        return t.c.id.in_(select(J.customer_id).where(J.id.in_(jobs_in)))
+        return _job_visible(p, t.c.job_id)
+    if name in ("customers", "appliances"):
+        col = t.c.id if name == "customers" else t.c.customer_id
+        return exists().where(J.customer_id == col, _job_visible(p, J.id))
     if name == "sites":
-        return t.c.id.in_(select(J.site_id).where(J.id.in_(jobs_in)))
-    if name == "appliances":
-        return t.c.customer_id.in_(select(J.customer_id).where(J.id.in_(jobs_in)))
+        return exists().where(J.site_id == t.c.id, _job_visible(p, J.id))
     if name in ("stock_ledger", "part_requests", "conflicts"):
         if p.role == "supervisor":
             return t.c.technician_id.in_(_team_users(p))

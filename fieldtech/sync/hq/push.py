@@ -74,6 +74,8 @@ def push(hq: HQ, p: Principal, wire_ops: list[WireOp]) -> PushResult:
     with hq.tx() as conn:
         seq = Seq(conn)
         seen = _seen(conn, [o.id for o in wire_ops])
+        records: list[dict[str, Any]] = []
+        received = now_iso()
         for op in wire_ops:
             if op.id in seen:
                 outcome, reason = seen[op.id]
@@ -103,24 +105,26 @@ def push(hq: HQ, p: Principal, wire_ops: list[WireOp]) -> PushResult:
                 except (DataError, ValueError, TypeError, KeyError) as exc:
                     log.warning("operation %s rejected: %r", op.id, exc)
                     reason = f"HQ could not read this operation ({type(exc).__name__})"
-            conn.execute(
-                schema.applied_ops.insert().values(
-                    id=op.id,
-                    device_id=p.device_id or p.credential_id,
-                    user_id=p.user_id,
-                    op=op.op[:32],
-                    entity_id=str(op.entity_id)[:64],
-                    hlc=op.hlc[:64],
-                    received_at=now_iso(),
-                    outcome="rejected" if reason else "applied",
-                    reason=reason,
-                )
+            records.append(
+                {
+                    "id": op.id,
+                    "device_id": p.device_id or p.credential_id,
+                    "user_id": p.user_id,
+                    "op": op.op[:32],
+                    "entity_id": str(op.entity_id)[:64],
+                    "hlc": op.hlc[:64],
+                    "received_at": received,
+                    "outcome": "rejected" if reason else "applied",
+                    "reason": reason,
+                }
             )
             seen[op.id] = ("rejected" if reason else "applied", reason)
             if reason:
                 result.rejected.append({"id": op.id, "reason": reason})
             else:
                 result.acks.append(op.id)
+        if records:
+            conn.execute(schema.applied_ops.insert(), records)
     return result
 
 

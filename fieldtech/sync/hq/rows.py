@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -14,10 +15,17 @@ def _insert(conn: Connection, table: Table):
     return sqlite.insert(table)
 
 
+@functools.cache
+def _absent(dialect: str, table: Table):
+    ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return ins.on_conflict_do_nothing()
+
+
 def insert_absent(conn: Connection, table: Table, row: dict[str, Any]) -> bool:
-    """Insert unless a row with the same key exists. True when inserted."""
-    stmt = _insert(conn, table).values(**row).on_conflict_do_nothing()
-    return conn.execute(stmt).rowcount == 1
+    """Insert unless a row with the same key exists. True when inserted.
+
+    The statement is built once per table; values travel as parameters (cheap to run)."""
+    return conn.execute(_absent(conn.dialect.name, table), row).rowcount == 1
 
 
 def upsert(conn: Connection, table: Table, row: dict[str, Any], keys: list[str]) -> None:

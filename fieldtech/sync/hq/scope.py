@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, exists, false, or_, select, true
+from sqlalchemy import Connection, false, select, true
 
 from fieldtech.sync.hq import schema
 from fieldtech.sync.hq.auth import Forbidden, Principal
@@ -20,13 +20,13 @@ def job_filter(p: Principal):
         return true()
     if p.role == "supervisor":
         return J.team == p.team if p.team else false()
-    return or_(
-        J.technician_id == p.user_id,
-        exists().where(A.job_id == J.id, A.technician_id == p.user_id),
-    )
+    # Every assignment, current or past, is in job_assignments: one indexed lookup.
+    return J.id.in_(select(A.job_id).where(A.technician_id == p.user_id))
 
 
 def job_ids_in_scope(p: Principal):
+    if p.role == "technician":
+        return select(A.job_id).where(A.technician_id == p.user_id)
     return select(J.id).where(job_filter(p))
 
 
