@@ -48,6 +48,7 @@ def jobs_cmd(ctx: Context, text, status, kind, priority, show_all, limit, as_jso
         kind=parse_kind(kind).value if kind else None,
         priority=parse_priority(priority).value if priority else None,
         open_only=not show_all and not status,
+        technician_id=ctx.store.meta("user_id") if ctx.store.meta("role") == "technician" else None,
     )
     rows = ctx.store.queue(flt, limit=limit)
     now = ctx.device.at()

@@ -50,6 +50,7 @@ class QueueFilter:
     kind: str | None = None
     priority: str | None = None
     open_only: bool = False
+    technician_id: str | None = None  # on a technician's device: hide jobs moved to others
 
 
 def fts_query(text: str) -> str | None:
@@ -184,6 +185,9 @@ class JobRows:
         where, params = [], []
         if flt.open_only:
             where.append("j.open = 1")
+        if flt.technician_id:
+            where.append("j.technician_id = ?")
+            params.append(flt.technician_id)
         if flt.status:
             where.append("j.status = ?")
             params.append(flt.status)
@@ -208,6 +212,9 @@ class JobRows:
         where, params = [], []
         if flt.open_only:
             where.append("open = 1")
+        if flt.technician_id:
+            where.append("technician_id = ?")
+            params.append(flt.technician_id)
         for col in ("status", "kind", "priority"):
             if getattr(flt, col):
                 where.append(f"{col} = ?")

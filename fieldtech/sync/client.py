@@ -224,6 +224,9 @@ def apply_changes(st: Store, changes: dict[str, dict[str, Any]]) -> int:
         cols = block["cols"]
         return [dict(zip(cols, r, strict=True)) for r in block["rows"]]
 
+    # Rows of one page arrive parents first, but a page may hold a job whose customer came
+    # earlier: check references at commit, not per statement.
+    st.db.execute("PRAGMA defer_foreign_keys = ON")
     n = 0
     for t in rows("templates"):
         items = json.loads(t["items"]) if isinstance(t["items"], str) else t["items"]

@@ -267,6 +267,8 @@ def assign(hq: HQ, p: Principal, job_id: str, who: str) -> dict:
             raise BadInput(f"job {job['ref']} is {Status(job['status']).words}: nothing to assign")
         hlc = hq.stamp()
         at = stamp_time(hlc)
+        # Parents first: a page never carries a job before its customer, site, appliance.
+        _touch_related(conn, seq, job, parents=True)
         fields = {"technician_id": tech["id"], "team": tech["team"]}
         stamps = json.loads(job["stamps"] or "{}")
         if job["status"] != Status.ASSIGNED.value and job["technician_id"] != tech["id"]:
@@ -303,26 +305,25 @@ def assign(hq: HQ, p: Principal, job_id: str, who: str) -> dict:
                 seq=seq(),
             )
         )
-        _touch_related(conn, seq, job)
+        _touch_related(conn, seq, job, parents=False)
         return {**job, **fields}
 
 
-def _touch_related(conn: Connection, seq: Seq, job: dict) -> None:
-    """Give the job's customer file and history fresh seqs so a new assignee receives them."""
-    for table, col, value in (
-        (schema.customers, "id", job["customer_id"]),
-        (schema.sites, "id", job["site_id"]),
-        (schema.appliances, "customer_id", job["customer_id"]),
-        (schema.job_events, "job_id", job["id"]),
-        (schema.readings, "job_id", job["id"]),
-    ):
-        keys = [
-            r[0]
-            for r in conn.execute(
-                select(table.primary_key.columns.values()[0]).where(table.c[col] == value)
-            )
-        ]
+def _touch_related(conn: Connection, seq: Seq, job: dict, *, parents: bool) -> None:
+    """Give the job's customer file (parents) or its history fresh seqs, so a new assignee
+    receives them on their next sync."""
+    targets = (
+        (
+            (schema.customers, "id", job["customer_id"]),
+            (schema.sites, "id", job["site_id"]),
+            (schema.appliances, "customer_id", job["customer_id"]),
+        )
+        if parents
+        else ((schema.job_events, "job_id", job["id"]), (schema.readings, "job_id", job["id"]))
+    )
+    for table, col, value in targets:
         pk = table.primary_key.columns.values()[0]
+        keys = [r[0] for r in conn.execute(select(pk).where(table.c[col] == value))]
         for k in keys:
             conn.execute(update(table).where(pk == k).values(seq=seq()))
 

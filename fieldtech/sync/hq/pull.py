@@ -96,6 +96,11 @@ def pull(
     more = len(found) > limit
     page = found[:limit]
     new_cursor = page[-1][0] if page else cursor
+    if more:
+        # Emergency and VIP jobs jump the queue: they come now, with their customer file,
+        # even when the pages before them are still to come. They come again in order later.
+        with hq.engine.connect() as conn:
+            page.extend(_urgent(conn, p, new_cursor, device_id))
     changes: dict[str, dict[str, Any]] = {}
     for _, name, row in page:
         if row is None:
@@ -103,6 +108,40 @@ def pull(
         block = changes.setdefault(name, {"cols": list(row), "rows": []})
         block["rows"].append([row[c] for c in block["cols"]])
     return {"changes": changes, "cursor": new_cursor, "more": more}
+
+
+URGENT_LANE = 100
+
+
+def _urgent(conn: Connection, p: Principal, after: int, device_id: str | None):
+    J = schema.jobs
+    q = (
+        select(*[J.c[c] for c in _columns("jobs", J)])
+        .where(J.c.seq > after)
+        .where(
+            J.c.priority_rank <= 1, J.c.status.notin_(("completed", "cannot_complete", "cancelled"))
+        )
+    )
+    where = scope_where("jobs", p)
+    if where is not None:
+        q = q.where(where)
+    jobs = [dict(r) for r in conn.execute(q.order_by(J.c.seq).limit(URGENT_LANE)).mappings()]
+    if not jobs:
+        return []
+    out = []
+    for name, key, col in (
+        ("customers", "customer_id", "id"),
+        ("sites", "site_id", "id"),
+        ("appliances", "customer_id", "customer_id"),
+    ):
+        t: Table = getattr(schema, name)
+        ids = {j[key] for j in jobs if j[key]}
+        rows = conn.execute(
+            select(*[t.c[c] for c in _columns(name, t)]).where(t.c[col].in_(ids))
+        ).mappings()
+        out.extend((0, name, dict(r)) for r in rows)
+    out.extend((0, "jobs", j) for j in jobs)
+    return out
 
 
 def _table_page(
