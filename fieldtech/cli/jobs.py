@@ -213,6 +213,22 @@ def note_cmd(ctx: Context, job_id: str, text: str, as_json: bool) -> None:
         console().print("note saved")
 
 
+@job_group.command("escalate")
+@click.argument("job_id")
+@click.option("--note", required=True, help="What help you need from HQ.")
+@json_option
+@pass_ctx
+def escalate_cmd(ctx: Context, job_id: str, note: str, as_json: bool) -> None:
+    """Ask HQ for help; it goes out first at the next sync."""
+    from fieldtech.services.escalations import escalate
+
+    event = escalate(ctx.device, job_id, note)
+    if as_json:
+        emit_json(event)
+    else:
+        console().print("escalation saved; it goes to HQ first at the next sync")
+
+
 @job_group.command("close")
 @click.argument("job_id")
 @click.option("--outcome", type=click.Choice(list(OUTCOMES)), help="What was done.")

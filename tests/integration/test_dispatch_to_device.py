@@ -137,3 +137,22 @@ def test_a_repeated_sync_applies_nothing_twice(hq, handset):
         assert r.status_code == 200 and r.json()["acks"] == [ops[0]["id"]]
     history = hq.api().get(f"/v1/jobs/{job['id']}").json()["history"]
     assert [e["body"] for e in history if e["kind"] == "note"] == ["gate code 4411"]
+
+
+def test_an_escalation_goes_out_first_and_reaches_hq(hq, handset):
+    from fieldtech.services.escalations import escalate
+
+    tech = handset("Tenzin Dorje")
+    job = dispatch(hq, "tenzin-dorje", priority="normal")
+    tech.sync()
+    jobs.note(tech.device, job["id"], "first note")
+    escalate(tech.device, job["id"], "compressor seized, need HQ help")
+    queue = [o["op"] for o in tech.store.outbox()]
+    assert queue == ["escalation.raise", "job.note"]
+    tech.sync()
+    at_hq = hq.api().get(f"/v1/jobs/{job['id']}").json()
+    assert at_hq["escalation_level"] == 1
+    kinds = [e["kind"] for e in at_hq["history"]]
+    assert "escalation" in kinds and "note" in kinds
+    tech.sync()
+    assert tech.store.job(job["id"])["escalation_level"] == 1
