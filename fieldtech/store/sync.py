@@ -41,44 +41,38 @@ class SyncRows:
         self.db[table].insert_all([self._fit(table, r) for r in rows], ignore=True)
         return self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] - before
 
+    def pending_job_ids(self) -> set[str]:
+        return {
+            r[0]
+            for r in self.db.execute(
+                "SELECT DISTINCT entity_id FROM outbox WHERE state = 'pending' AND entity = 'job'"
+            )
+        }
+
     def merge_jobs(self, rows: list[dict[str, Any]]) -> list[str]:
-        """Merge jobs from HQ field by field (last writer wins by clock stamp)."""
+        """Take HQ's jobs. HQ has applied every operation it acknowledged, so its row is the
+        truth, except for fields this device changed in operations HQ has not seen yet:
+        those merge last-writer-wins by stamp, so local work in flight is not undone."""
         changed: list[str] = []
         fresh: list[dict[str, Any]] = []
+        pending = self.pending_job_ids()
+        cols = [d[0] for d in self.db.execute("SELECT * FROM jobs LIMIT 0").description]
         for incoming in rows:
             incoming = self._fit("jobs", incoming)
-            theirs = json.loads(incoming.get("stamps") or "{}")
             local = self.db.execute("SELECT * FROM jobs WHERE id = ?", [incoming["id"]]).fetchone()
             if local is None:
                 incoming["open"] = int(Status(incoming["status"]).is_open)
                 fresh.append(incoming)
                 changed.append(incoming["id"])
                 continue
-            cols = [d[0] for d in self.db.execute("SELECT * FROM jobs LIMIT 0").description]
             current = dict(zip(cols, local, strict=True))
-            mine = json.loads(current["stamps"] or "{}")
-            updates: dict[str, Any] = {}
-            merged_stamps = dict(mine)
-            for name, value in incoming.items():
-                if name in ("id", "stamps") or current.get(name) == value:
-                    continue
-                their_stamp = theirs.get(name)
-                if their_stamp is None:
-                    # A field HQ never stamped (set at creation): take it unless ours is stamped.
-                    if name not in mine:
-                        updates[name] = value
-                    continue
-                won, merged_stamps = lww(
-                    {name: current.get(name)}, merged_stamps, {name: value}, their_stamp
-                )
-                updates.update(won)
-            for name, stamp in theirs.items():
-                if newer(stamp, merged_stamps.get(name)):
-                    merged_stamps[name] = stamp
-            if updates or merged_stamps != mine:
-                if "status" in updates:
-                    updates["open"] = int(Status(updates["status"]).is_open)
-                updates["stamps"] = json.dumps(merged_stamps, sort_keys=True)
+            if incoming["id"] in pending:
+                updates = self._lww_job(current, incoming)
+            else:
+                updates = {k: v for k, v in incoming.items() if k != "id" and current.get(k) != v}
+            if updates:
+                status = updates.get("status", current["status"])
+                updates["open"] = int(Status(status).is_open)
                 sets = ", ".join(f"{k} = ?" for k in updates)
                 self.db.execute(
                     f"UPDATE jobs SET {sets} WHERE id = ?", [*updates.values(), incoming["id"]]
@@ -87,6 +81,29 @@ class SyncRows:
         if fresh:
             self.db["jobs"].insert_all(fresh, pk="id", replace=True)
         return changed
+
+    @staticmethod
+    def _lww_job(current: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
+        mine = json.loads(current["stamps"] or "{}")
+        theirs = json.loads(incoming.get("stamps") or "{}")
+        merged = dict(mine)
+        updates: dict[str, Any] = {}
+        for name, value in incoming.items():
+            if name in ("id", "stamps") or current.get(name) == value:
+                continue
+            their_stamp = theirs.get(name)
+            if their_stamp is None:
+                if name not in mine:  # neither side stamped it: HQ's creation value
+                    updates[name] = value
+                continue
+            won, merged = lww({name: current.get(name)}, merged, {name: value}, their_stamp)
+            updates.update(won)
+        for name, stamp in theirs.items():
+            if newer(stamp, merged.get(name)):
+                merged[name] = stamp
+        if merged != mine:
+            updates["stamps"] = json.dumps(merged, sort_keys=True)
+        return updates
 
     def merge_requests(self, rows: list[dict[str, Any]]) -> None:
         for incoming in rows:

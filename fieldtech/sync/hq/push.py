@@ -95,7 +95,7 @@ def push(hq: HQ, p: Principal, wire_ops: list[WireOp]) -> PushResult:
             if reason is None:
                 try:
                     with conn.begin_nested():
-                        _apply(hq, conn, seq, p, op, hlc)
+                        _apply(hq, conn, seq, p, op, hlc, echo=clamped)
                 except Rejected as exc:
                     reason = exc.reason
                 except FieldtechError as exc:
@@ -139,16 +139,19 @@ def _seen(conn: Connection, ids: list[str]) -> dict[str, tuple[str, str | None]]
     return out
 
 
-def _apply(hq: HQ, conn: Connection, seq: Seq, p: Principal, op: WireOp, hlc: str) -> None:
+def _apply(
+    hq: HQ, conn: Connection, seq: Seq, p: Principal, op: WireOp, hlc: str, *, echo: bool = False
+) -> None:
     exp = expand(op.op, op.entity_id, op.payload, op_id=op.id, hlc=hlc, actor=p.user_id)
-    origin = p.device_id
+    # A re-stamped operation goes back to its device, so it adopts HQ's stamps.
+    origin = None if echo else p.device_id
     if op.op == O.JOB_CREATE:
         _create_job(conn, seq, p, exp.new_job, exp.event, origin)
         return
     if op.op in JOB_OPS:
         job = _writable_job(conn, p, op.entity_id)
         if exp.job_fields:
-            _set_job_fields(hq, conn, seq, p, job, exp, hlc)
+            _set_job_fields(hq, conn, seq, p, job, exp, hlc, origin)
         if exp.event is not None:
             insert_absent(conn, schema.job_events, {**exp.event, "seq": seq(), "origin": origin})
             if op.op == O.ESCALATION_RAISE:
@@ -190,12 +193,18 @@ def _writable_job(conn: Connection, p: Principal, job_id: str) -> dict:
 
 
 def _set_job_fields(
-    hq: HQ, conn: Connection, seq: Seq, p: Principal, job: dict, exp, hlc: str
+    hq: HQ,
+    conn: Connection,
+    seq: Seq,
+    p: Principal,
+    job: dict,
+    exp,
+    hlc: str,
+    origin: str | None,
 ) -> None:
     """Status through the state machine, other fields last-writer-wins by stamp."""
     stamps = json.loads(job["stamps"] or "{}")
     fields = dict(exp.job_fields)
-    origin = p.device_id
     if exp.status is not None:
         decision = merge_status(job["status"], *exp.status)
         if decision.conflict:
