@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
 
 import click
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -64,18 +65,23 @@ def emit_json(data: Any) -> None:
 
 def table(
     title: str | None,
-    columns: Iterable[str],
+    columns: Iterable[str | tuple[str, dict[str, Any]]],
     rows: Iterable[Iterable[Any]],
     *,
     empty: str = "nothing to show",
 ) -> None:
+    """A Rich table, one line per row. A column is a title, or (title, Column options)
+    such as min_width, so narrow terminals shorten the long columns, not the ids."""
     rows = list(rows)
     if not rows:
         console().print(f"[dim]{empty}[/dim]")
         return
-    t = Table(title=title, title_justify="left", header_style="bold")
+    t = Table(
+        title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False
+    )
     for c in columns:
-        t.add_column(c, no_wrap=True, overflow="ellipsis")
+        name, opts = (c, {}) if isinstance(c, str) else c
+        t.add_column(name, **{"no_wrap": True, "overflow": "ellipsis", **opts})
     for r in rows:
         t.add_row(*("" if v is None else str(v) for v in r))
     console().print(t)

@@ -59,15 +59,22 @@ def jobs_cmd(ctx: Context, text, status, kind, priority, show_all, limit, as_jso
         return
     table(
         f"{ctx.store.count_jobs(flt)} jobs" if rows else None,
-        ["job", "priority", "status", "kind", "customer", "address", "SLA", "summary"],
+        [
+            ("job", {"min_width": 9}),
+            ("priority", {"min_width": 9}),
+            ("status", {"min_width": 11}),
+            "customer",
+            "where",
+            ("SLA", {"min_width": 11}),
+            ("summary", {"ratio": 2}),
+        ],
         [
             (
                 r["ref"],
                 f"[{PRIORITY_STYLE[r['priority']]}]{r['priority']}[/]",
                 _status_words(r["status"]),
-                r["kind"],
                 r["customer"],
-                f"{r['address']}, {r['city']}",
+                r["city"],
                 r["sla"],
                 r["summary"],
             )
