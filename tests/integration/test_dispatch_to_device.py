@@ -151,8 +151,8 @@ def test_an_escalation_goes_out_first_and_reaches_hq(hq, handset):
     assert queue == ["escalation.raise", "job.note"]
     tech.sync()
     at_hq = hq.api().get(f"/v1/jobs/{job['id']}").json()
-    assert at_hq["escalation_level"] == 1
+    assert at_hq["escalation_level"] == 2  # straight to the supervisor
     kinds = [e["kind"] for e in at_hq["history"]]
     assert "escalation" in kinds and "note" in kinds
     tech.sync()
-    assert tech.store.job(job["id"])["escalation_level"] == 1
+    assert tech.store.job(job["id"])["escalation_level"] == 2

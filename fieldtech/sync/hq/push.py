@@ -17,6 +17,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from fieldtech.domain import ops as O
 from fieldtech.domain.errors import FieldtechError
+from fieldtech.domain.escalation import FIELD_REQUEST_LEVEL
 from fieldtech.domain.hlc import Stamp, wall_ms
 from fieldtech.domain.ids import new_id
 from fieldtech.domain.merge import merge_status
@@ -289,7 +290,7 @@ def _conflict(
 
 
 def _escalate(conn: Connection, seq: Seq, job: dict, hlc: str) -> None:
-    level = max(int(job.get("escalation_level") or 0), 1)
+    level = max(int(job.get("escalation_level") or 0), FIELD_REQUEST_LEVEL)
     stamps = json.loads(job["stamps"] or "{}")
     stamps["escalation_level"] = hlc
     conn.execute(
