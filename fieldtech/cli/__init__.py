@@ -27,9 +27,9 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 
 def _register() -> None:
-    from fieldtech.cli import checklist, device_sync, hq, jobs, misc, parts
+    from fieldtech.cli import checklist, device_sync, hq, hq_service, jobs, misc, parts
 
-    for module in (jobs, checklist, parts, misc, device_sync, hq):
+    for module in (jobs, checklist, parts, misc, device_sync, hq, hq_service):
         module.register(cli)
 
 

@@ -158,6 +158,7 @@ def user_add_cmd(h: HQContext, name: str, role: str, team: str | None, as_json: 
 @json_option
 @pass_hq
 def user_list_cmd(h: HQContext, as_json: bool) -> None:
+    """Every user with role and team."""
     rows = auth.users(h.hq())
     if as_json:
         emit_json(rows)
@@ -181,6 +182,7 @@ def user_enrollment_cmd(h: HQContext, user_id: str) -> None:
 @json_option
 @pass_hq
 def devices_cmd(h: HQContext, as_json: bool) -> None:
+    """Enrolled devices and credentials, with when each last synced."""
     rows = auth.devices(h.hq())
     if as_json:
         emit_json(rows)
@@ -257,6 +259,7 @@ def assign_cmd(h: HQContext, job_id: str, technician: str) -> None:
 @click.option("--reason", required=True)
 @pass_hq
 def cancel_cmd(h: HQContext, job_id: str, reason: str) -> None:
+    """Cancel a job, with a reason."""
     job = dispatch.cancel(h.hq(), h.console_admin(), job_id, reason)
     console().print(f"job {job['ref']} cancelled")
 
@@ -268,6 +271,7 @@ def cancel_cmd(h: HQContext, job_id: str, reason: str) -> None:
 @json_option
 @pass_hq
 def jobs_cmd(h: HQContext, status, technician, limit, as_json) -> None:
+    """Jobs at HQ, most urgent first."""
     rows = dispatch.list_jobs(
         h.hq(), h.console_admin(), status=status, technician=technician, limit=limit
     )
@@ -337,6 +341,7 @@ def template_cmd(h: HQContext, file) -> None:
 @json_option
 @pass_hq
 def requests_cmd(h: HQContext, status, as_json) -> None:
+    """Part requests from the field and where each stands."""
     rows = requests.list_requests(h.hq(), h.console_admin(), status)
     if as_json:
         emit_json(rows)

@@ -277,3 +277,19 @@ applied_ops = Table(
     Column("outcome", String(16), nullable=False),  # applied | rejected
     Column("reason", Text),
 )
+
+callbacks = Table(
+    "callbacks",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("job_id", String(64), ForeignKey("jobs.id"), nullable=False, index=True),
+    Column("technician_id", String(64), index=True),
+    Column("team", String(64)),
+    Column("skill", Integer, nullable=False),
+    Column("attitude", Integer, nullable=False),
+    Column("adherence", Integer, nullable=False),
+    Column("comment", Text),
+    Column("recorded_by", String(64), nullable=False),
+    Column("at", String(20), nullable=False),
+    _seq(),
+)

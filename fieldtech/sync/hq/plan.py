@@ -1,0 +1,150 @@
+"""Prevention over fire-fighting: maintenance visits generated ahead of time, and each
+technician's day as an ordered task list."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from fieldtech.domain.jobs import Status
+from fieldtech.sync.hq import schema
+from fieldtech.sync.hq.auth import Principal
+from fieldtech.sync.hq.db import HQ, Seq
+from fieldtech.sync.hq.dispatch import create_job
+
+# Months between planned visits, per appliance category.
+INTERVAL_MONTHS = {
+    "air conditioner": 12,
+    "water heater": 12,
+    "solar water heater": 6,
+    "refrigerator": 24,
+    "washing machine": 24,
+}
+DEFAULT_MONTHS = 12
+OPEN = [s.value for s in Status if s.is_open]
+
+
+def add_months(d: date, months: int) -> date:
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    for day in (d.day, 30, 29, 28):
+        try:
+            return date(year, month, day)
+        except ValueError:
+            continue
+    raise ValueError(d)
+
+
+def next_due(installed_on: date, last_visit: date | None, months: int, today: date) -> date:
+    base = max(installed_on, last_visit) if last_visit else installed_on
+    due = add_months(base, months)
+    return due
+
+
+def plan_maintenance(hq: HQ, p: Principal, today: date, horizon_days: int = 30) -> list[dict]:
+    """Create the maintenance jobs falling due within the horizon. Idempotent: one job per
+    appliance and due month (its ref says which), and none while one is already open."""
+    a, j = schema.appliances.c, schema.jobs.c
+    created = []
+    with hq.engine.connect() as conn:
+        appliances = [
+            dict(r)
+            for r in conn.execute(
+                select(schema.appliances).where(a.installed_on.is_not(None))
+            ).mappings()
+        ]
+        last_visit = dict(
+            conn.execute(
+                select(j.appliance_id, func.max(j.closed_at))
+                .where(j.kind == "maintenance", j.status == "completed")
+                .group_by(j.appliance_id)
+            ).all()
+        )
+        open_pm = {
+            r[0]
+            for r in conn.execute(
+                select(j.appliance_id).where(j.kind == "maintenance", j.status.in_(OPEN))
+            )
+        }
+        last_tech = dict(
+            conn.execute(
+                select(j.customer_id, j.technician_id)
+                .where(j.technician_id.is_not(None))
+                .order_by(j.created_at)
+            ).all()
+        )
+        existing = {r[0] for r in conn.execute(select(j.ref).where(j.ref.like("PM-%")))}
+    horizon = today + timedelta(days=horizon_days)
+    for ap in appliances:
+        if ap["id"] in open_pm:
+            continue
+        months = INTERVAL_MONTHS.get(ap["category"], DEFAULT_MONTHS)
+        last = last_visit.get(ap["id"])
+        due = next_due(
+            date.fromisoformat(ap["installed_on"]),
+            date.fromisoformat(last[:10]) if last else None,
+            months,
+            today,
+        )
+        while due < today - timedelta(days=365):  # long-neglected: plan the next one only
+            due = add_months(due, months)
+        if due > horizon:
+            continue
+        ref = f"PM-{ap['id'].replace('-', '')[-8:]}-{due:%Y%m}"
+        if ref in existing:
+            continue
+        start = datetime.combine(max(due, today), datetime.min.time(), UTC).replace(hour=9)
+        with hq.tx() as conn:
+            job = create_job(
+                hq,
+                p,
+                {
+                    "ref": ref,
+                    "kind": "maintenance",
+                    "priority": "normal",
+                    "summary": f"Planned {months}-month service — {ap['category']}",
+                    "customer_id": ap["customer_id"],
+                    "site_id": ap["site_id"],
+                    "appliance_id": ap["id"],
+                    "appliance_category": ap["category"],
+                    "technician": last_tech.get(ap["customer_id"]),
+                    "window_start": start.isoformat(),
+                    "sla_due": (start + timedelta(days=14)).isoformat(),
+                },
+                conn=conn,
+                seq=Seq(conn),
+            )
+        created.append(
+            {
+                "ref": ref,
+                "appliance": ap["id"],
+                "due": due.isoformat(),
+                "technician": job["technician_id"],
+            }
+        )
+    return created
+
+
+def day_plan(hq: HQ, p: Principal, technician_id: str, day: date) -> list[dict]:
+    """The technician's day: open jobs booked for that day or already late, urgent first,
+    then by promised time, then by appointment."""
+    from fieldtech.sync.hq.scope import job_filter
+
+    j = schema.jobs.c
+    end = datetime.combine(day, datetime.max.time(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    start = datetime.combine(day, datetime.min.time(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with hq.engine.connect() as conn:
+        rows = (
+            conn.execute(
+                select(
+                    j.id, j.ref, j.kind, j.priority, j.status, j.summary, j.window_start, j.sla_due
+                )
+                .where(job_filter(p), j.technician_id == technician_id, j.status.in_(OPEN))
+                .where(((j.window_start >= start) & (j.window_start <= end)) | (j.sla_due <= end))
+                .order_by(j.priority_rank, j.sla_due, j.window_start, j.id)
+            )
+            .mappings()
+            .all()
+        )
+    return [{"position": i, **dict(r)} for i, r in enumerate(rows, start=1)]

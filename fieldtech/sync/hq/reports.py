@@ -1,0 +1,285 @@
+"""Reports: per-technician KPIs, and the service report a customer can be given."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from collections import defaultdict
+
+from sqlalchemy import select
+
+from fieldtech.domain.jobs import OUTCOMES, STATUS_WORDS, Status
+from fieldtech.sync.hq import schema
+from fieldtech.sync.hq.auth import Principal
+from fieldtech.sync.hq.db import HQ
+from fieldtech.sync.hq.dispatch import get_job
+from fieldtech.sync.hq.scope import job_filter
+
+KPI_COLUMNS = (
+    "technician",
+    "name",
+    "team",
+    "closed",
+    "completed",
+    "first_time_fix_rate",
+    "sla_hit_rate",
+    "avg_rating",
+    "avg_skill",
+    "avg_attitude",
+    "avg_adherence",
+    "callbacks",
+    "warning",
+)
+RATING_WARNING = 4.7  # below this average, customers start to leave
+
+
+def _avg(xs: list[float]) -> float | None:
+    return round(sum(xs) / len(xs), 2) if xs else None
+
+
+def kpis(hq: HQ, p: Principal) -> list[dict]:
+    """Per technician over their closed jobs:
+    first-time fix = completed jobs that needed no follow-up job / closed jobs;
+    SLA hit = completed by the promised time / completed."""
+    j = schema.jobs.c
+    with hq.engine.connect() as conn:
+        jobs = [
+            dict(r)
+            for r in conn.execute(
+                select(
+                    j.id,
+                    j.technician_id,
+                    j.status,
+                    j.closed_at,
+                    j.sla_due,
+                    j.rating,
+                    j.parent_job_id,
+                ).where(job_filter(p))
+            ).mappings()
+        ]
+        users = {u["id"]: dict(u) for u in conn.execute(select(schema.users)).mappings()}
+        cbs = [dict(r) for r in conn.execute(select(schema.callbacks)).mappings()]
+    followed_up = {x["parent_job_id"] for x in jobs if x["parent_job_id"]}
+    per: dict[str, dict] = defaultdict(lambda: defaultdict(list))
+    for x in jobs:
+        if not x["technician_id"] or Status(x["status"]).is_open or x["status"] == "cancelled":
+            continue
+        t = per[x["technician_id"]]
+        t["closed"].append(x)
+        if x["status"] == "completed":
+            t["completed"].append(x)
+            t["ftf"].append(x["id"] not in followed_up)
+            t["sla"].append(bool(x["closed_at"] and x["closed_at"] <= x["sla_due"]))
+            if x["rating"]:
+                t["rating"].append(x["rating"])
+    visible = {x["id"] for x in jobs}
+    for cb in cbs:
+        if cb["job_id"] in visible and cb["technician_id"]:
+            t = per[cb["technician_id"]]
+            for k in ("skill", "attitude", "adherence"):
+                t[k].append(cb[k])
+            t["callbacks"].append(cb)
+    out = []
+    for tech, t in sorted(per.items()):
+        closed = len(t["closed"])
+        rating = _avg(t["rating"])
+        out.append(
+            {
+                "technician": tech,
+                "name": users.get(tech, {}).get("name", tech),
+                "team": users.get(tech, {}).get("team"),
+                "closed": closed,
+                "completed": len(t["completed"]),
+                "first_time_fix_rate": round(sum(t["ftf"]) / closed, 3) if closed else None,
+                "sla_hit_rate": round(sum(t["sla"]) / len(t["sla"]), 3) if t["sla"] else None,
+                "avg_rating": rating,
+                "avg_skill": _avg(t["skill"]),
+                "avg_attitude": _avg(t["attitude"]),
+                "avg_adherence": _avg(t["adherence"]),
+                "callbacks": len(t["callbacks"]),
+                "warning": "rating below 4.7"
+                if rating is not None and rating < RATING_WARNING
+                else "",
+            }
+        )
+    return out
+
+
+def kpis_csv(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=KPI_COLUMNS)
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def _report_data(hq: HQ, p: Principal, job_id: str) -> dict:
+    job = get_job(hq, p, job_id)
+    with hq.engine.connect() as conn:
+        cust = (
+            conn.execute(
+                select(schema.customers).where(schema.customers.c.id == job["customer_id"])
+            )
+            .mappings()
+            .one()
+        )
+        site = (
+            conn.execute(select(schema.sites).where(schema.sites.c.id == job["site_id"]))
+            .mappings()
+            .one()
+        )
+        app = (
+            conn.execute(
+                select(schema.appliances).where(schema.appliances.c.id == job["appliance_id"])
+            )
+            .mappings()
+            .first()
+        )
+        parts = [
+            dict(r)
+            for r in conn.execute(
+                select(
+                    schema.stock_ledger.c.sku,
+                    schema.stock_ledger.c.qty,
+                    schema.stock_ledger.c.kind,
+                    schema.parts.c.name,
+                )
+                .join_from(
+                    schema.stock_ledger,
+                    schema.parts,
+                    schema.stock_ledger.c.sku == schema.parts.c.sku,
+                )
+                .where(schema.stock_ledger.c.job_id == job["id"])
+            ).mappings()
+        ]
+        tech = conn.execute(
+            select(schema.users.c.name).where(schema.users.c.id == job["technician_id"])
+        ).scalar()
+        labels: dict[str, str] = {}
+        if job["template_id"]:
+            t = conn.execute(
+                select(schema.templates.c["items"]).where(
+                    schema.templates.c.id == job["template_id"],
+                    schema.templates.c.version == job["template_version"],
+                )
+            ).scalar()
+            items = json.loads(t) if t else _default_items(job["template_id"])
+            labels = {
+                i["key"]: i["label"] + (f" ({i['unit']})" if i.get("unit") else "") for i in items
+            }
+    latest: dict[str, dict] = {}
+    for r in job["readings"]:
+        latest[r["item_key"]] = r
+    readings = [
+        (labels.get(k, k), r["value"], r["verdict"], r["comment"] or "") for k, r in latest.items()
+    ]
+    return {
+        "job": job,
+        "customer": dict(cust),
+        "site": dict(site),
+        "appliance": dict(app) if app else None,
+        "parts": parts,
+        "technician": tech,
+        "readings": readings,
+    }
+
+
+def _default_items(template_id: str) -> list[dict]:
+    from fieldtech.domain.templates import DEFAULT_TEMPLATES
+
+    for t in DEFAULT_TEMPLATES:
+        if t.id == template_id:
+            return [{"key": i.key, "label": i.label, "unit": i.unit} for i in t.items]
+    return []
+
+
+def _md(text: object) -> str:
+    """Text safe inside a Markdown table cell: no stray pipes or HTML."""
+    return html.escape(str(text if text is not None else "")).replace("|", "\\|")
+
+
+def service_report_markdown(hq: HQ, p: Principal, job_id: str) -> str:
+    d = _report_data(hq, p, job_id)
+    job, cust, site, app = d["job"], d["customer"], d["site"], d["appliance"]
+    out = [
+        f"# Service report {job['ref']}",
+        "",
+        f"- **Customer:** {_md(cust['name'])}",
+        f"- **Address:** {_md(site['address'])}, {_md(site['city'])}",
+        f"- **Job:** {job['kind']} — {_md(job['summary'])}",
+    ]
+    if app:
+        out.append(
+            f"- **Appliance:** {app['category']} {app['brand'] or ''} "
+            f"{app['model'] or ''}, serial {app['serial'] or '—'}"
+        )
+    out += [
+        f"- **Technician:** {d['technician'] or job['technician_id']}",
+        f"- **Status:** {STATUS_WORDS[Status(job['status'])]}",
+    ]
+    if job["outcome"]:
+        out.append(f"- **Outcome:** {OUTCOMES[job['outcome']].words}")
+    if job["closed_at"]:
+        out.append(f"- **Closed:** {job['closed_at']}")
+    if d["readings"]:
+        out += ["", "## Checklist and readings", "", "| item | reading | note |", "|---|---|---|"]
+        out += [
+            f"| {_md(label)} | {_md(value)} | {_md(note or ('' if v == 'ok' else v))} |"
+            for label, value, v, note in d["readings"]
+        ]
+    if d["parts"]:
+        out += ["", "## Parts", "", "| part | quantity |", "|---|---:|"]
+        out += [
+            f"| {_md(x['name'])} ({_md(x['sku'])}) | {x['qty']} |"
+            for x in d["parts"]
+            if x["kind"] == "used"
+        ]
+    if job["signoff_name"]:
+        out += ["", f"Signed off by **{_md(job['signoff_name'])}**, rating {job['rating']}/5."]
+    return "\n".join(out) + "\n"
+
+
+def service_report_html(hq: HQ, p: Principal, job_id: str) -> str:
+    d = _report_data(hq, p, job_id)
+    job, cust, site, app = d["job"], d["customer"], d["site"], d["appliance"]
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(a)}</td><td>{e(str(b))}</td><td>{e(c)}</td></tr>"
+        for a, b, _v, c in d["readings"]
+    )
+    parts = "".join(
+        f"<tr><td>{e(x['name'])} ({e(x['sku'])})</td><td>{x['qty']}</td></tr>"
+        for x in d["parts"]
+        if x["kind"] == "used"
+    )
+    appliance = (
+        f"<p>Appliance: {e(app['category'])} {e(app['brand'] or '')} "
+        f"{e(app['model'] or '')}, serial {e(app['serial'] or '—')}</p>"
+        if app
+        else ""
+    )
+    sign = (
+        f"<p>Signed off by <strong>{e(job['signoff_name'])}</strong>, rating {job['rating']}/5.</p>"
+        if job["signoff_name"]
+        else ""
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Service report {e(job["ref"])}</title>
+<style>body{{font-family:sans-serif;max-width:48em;margin:2em auto}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:.2em .5em}}</style>
+</head><body>
+<h1>Service report {e(job["ref"])}</h1>
+<p>Customer: {e(cust["name"])}<br>Address: {e(site["address"])}, {e(site["city"] or "")}</p>
+<p>Job: {e(job["kind"])} — {e(job["summary"])}<br>
+Technician: {e(d["technician"] or job["technician_id"] or "")}<br>
+Status: {e(STATUS_WORDS[Status(job["status"])])}</p>
+{appliance}
+<h2>Checklist and readings</h2>
+<table><tr><th>item</th><th>reading</th><th>note</th></tr>{rows}</table>
+<h2>Parts</h2>
+<table><tr><th>part</th><th>quantity</th></tr>{parts}</table>
+{sign}
+</body></html>
+"""
