@@ -15,7 +15,6 @@ from fieldtech.domain.errors import FieldtechError
 @click.option(
     "--home",
     type=click.Path(file_okay=False),
-    envvar="FIELDTECH_HOME",
     help="Keep this profile's data, config and logs under DIR (or $FIELDTECH_HOME).",
 )
 @click.version_option(package_name="fieldtech")
