@@ -106,12 +106,24 @@ class SyncRows:
         return updates
 
     def merge_requests(self, rows: list[dict[str, Any]]) -> None:
+        """HQ's copy wins unless this device has a step for it that HQ has not seen yet."""
+        pending = {
+            r[0]
+            for r in self.db.execute(
+                "SELECT DISTINCT entity_id FROM outbox WHERE state = 'pending' "
+                "AND entity = 'part_request'"
+            )
+        }
         for incoming in rows:
             incoming = self._fit("part_requests", incoming)
             local = self.db.execute(
                 "SELECT hlc FROM part_requests WHERE id = ?", [incoming["id"]]
             ).fetchone()
-            if local is None or newer(incoming["hlc"], local[0]) or incoming["hlc"] == local[0]:
+            if (
+                local is None
+                or incoming["id"] not in pending
+                or not newer(local[0], incoming["hlc"])
+            ):
                 self.db["part_requests"].upsert(incoming, pk="id")
 
     def refresh_search(self, job_ids: list[str]) -> None:

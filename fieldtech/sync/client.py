@@ -164,7 +164,7 @@ class SyncClient:
             except httpx.TimeoutException:
                 last = f"HQ at {self.base_url} did not answer in time"
                 continue
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:  # transport failures, garbled bodies
                 last = f"HQ cannot be reached at {self.base_url} ({_short(exc)})"
                 continue
             if r.status_code >= 500:
