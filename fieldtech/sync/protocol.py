@@ -82,7 +82,10 @@ def inflate(body: bytes, limit: int = MAX_INFLATED) -> bytes:
     import zlib
 
     d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    out = d.decompress(body, limit + 1)
+    try:
+        out = d.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise ValueError(f"not a gzip body ({exc})") from None
     if len(out) > limit or d.unconsumed_tail:
         raise ValueError("body too large once decompressed")
     if not d.eof:
