@@ -11,7 +11,7 @@ from fieldtech.cli.common import Context, fail
 from fieldtech.domain.errors import FieldtechError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.option(
     "--home",
     type=click.Path(file_okay=False),
@@ -20,15 +20,21 @@ from fieldtech.domain.errors import FieldtechError
 @click.version_option(package_name="fieldtech")
 @click.pass_context
 def cli(ctx: click.Context, home: str | None) -> None:
-    """fieldtech: the field technician's job queue, checklists and parts, offline first."""
+    """fieldtech: the field technician's job queue, checklists and parts, offline first.
+
+    With no command, opens the app for this profile."""
     ctx.obj = Context(home)
     ctx.call_on_close(ctx.obj.close)
+    if ctx.invoked_subcommand is None:
+        from fieldtech.app import build_app
+
+        build_app(ctx.obj.locations, store=ctx.obj.store, device=ctx.obj.device).run()
 
 
 def _register() -> None:
-    from fieldtech.cli import checklist, device_sync, hq, hq_service, jobs, misc, parts
+    from fieldtech.cli import checklist, demo, device_sync, hq, hq_service, jobs, misc, parts
 
-    for module in (jobs, checklist, parts, misc, device_sync, hq, hq_service):
+    for module in (jobs, checklist, parts, misc, device_sync, hq, hq_service, demo):
         module.register(cli)
 
 

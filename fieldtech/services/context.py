@@ -109,6 +109,10 @@ class Device:
 
     def stamp(self) -> str:
         """A fresh clock stamp, persisted with the transaction it is used in."""
+        # Another connection to this file (the sync worker) may have advanced the clock.
+        row = self.store.db.execute("SELECT value FROM meta WHERE key = 'hlc'").fetchone()
+        if row and row[0] and row[0] > self.clock.last:
+            self.clock.observe(row[0])
         s = self.clock.now()
         self.store.db.execute(
             "INSERT INTO meta (key, value) VALUES ('hlc', ?) "

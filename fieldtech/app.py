@@ -1,0 +1,262 @@
+"""The technician's app: screens, keys, the command palette and the background sync wiring.
+
+Thin by intent: screens do the drawing, services do the work, the sync agent does the I/O
+(in a thread worker that posts `SyncFinished`; only handlers touch widgets).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+
+from fieldtech.domain.errors import FieldtechError
+from fieldtech.paths import Locations
+from fieldtech.screens.help import HelpScreen
+from fieldtech.screens.messages import SyncFinished
+from fieldtech.screens.palette import ScreenCommands
+from fieldtech.screens.queue import QueueScreen
+from fieldtech.screens.status_bar import StatusBar
+from fieldtech.screens.sync_status import SyncScreen
+from fieldtech.services import Device
+from fieldtech.store import Store, open_store
+
+SYNC_EVERY = 30.0  # seconds between syncs while online
+SYNC_AFTER_CHANGE = 2.0  # a change goes out soon after it is saved
+MAX_BACKOFF = 300.0
+
+
+class FieldtechApp(App):
+    TITLE = "fieldtech"
+    COMMANDS = App.COMMANDS | {ScreenCommands}
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding("f1", "help", "Help", id="app.help", tooltip="Every key; what statuses mean"),
+        Binding(
+            "f2",
+            "sync_screen",
+            "Sync",
+            id="app.sync_screen",
+            tooltip="Link, waiting changes, refusals, conflicts",
+        ),
+        Binding("ctrl+y", "sync_now", "Sync now", id="app.sync_now", show=False),
+        Binding(
+            "f5",
+            "toggle_link",
+            "Signal",
+            id="app.toggle_link",
+            tooltip="Demo: lose or regain the link",
+        ),
+    ]
+
+    def __init__(
+        self,
+        store: Store,
+        device: Device,
+        *,
+        sync_agent: Any = None,
+        now: Callable[[], datetime] | None = None,
+        locations: Locations | None = None,
+        background_sync: bool = True,
+    ):
+        super().__init__()
+        self.store = store
+        self.device = device
+        self.sync_agent = sync_agent
+        self._now = now
+        self.locations = locations
+        self.background_sync = background_sync and sync_agent is not None
+        self.syncing = False
+        self.backoff = SYNC_EVERY
+        self._soon = None
+        self._load_settings()
+
+    # -- settings ------------------------------------------------------------------------
+    def _load_settings(self) -> None:
+        if self.locations is None:
+            return
+        for path, apply in (
+            (self.locations.settings, self._apply_settings),
+            (self.locations.keymap, self._apply_keymap),
+        ):
+            if not path.exists():
+                continue
+            try:
+                apply(tomllib.loads(path.read_text()))
+            except (tomllib.TOMLDecodeError, ValueError, TypeError) as exc:
+                self.call_later(self.notify, f"{path.name} ignored: {exc}", severity="error")
+
+    def _apply_settings(self, data: dict) -> None:
+        theme = data.get("theme")
+        if theme:
+            if theme not in self.available_themes:
+                raise ValueError(f"unknown theme {theme!r}")
+            self.theme = theme
+
+    def _apply_keymap(self, data: dict) -> None:
+        self.set_keymap({str(k): str(v) for k, v in data.items()})
+
+    # -- time and scope ---------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self._now() if self._now else datetime.now(UTC)
+
+    def now_iso(self) -> str:
+        return self.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    @property
+    def technician_filter(self) -> str | None:
+        if self.store.meta("role") == "technician":
+            return self.store.meta("user_id")
+        return None
+
+    @property
+    def can_toggle_link(self) -> bool:
+        return self.sync_agent is not None and hasattr(self.sync_agent, "set_online")
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.push_screen(QueueScreen())
+        self.update_status()
+        if self.background_sync:
+            self.set_timer(0.5, self.action_sync_now)
+            self._tick = self.set_interval(SYNC_EVERY, self._on_interval)
+
+    def _on_interval(self) -> None:
+        if self.sync_agent.online:
+            self.action_sync_now()
+
+    def on_unmount(self) -> None:
+        if self.sync_agent is not None and hasattr(self.sync_agent, "close"):
+            self.sync_agent.close()
+
+    # -- doing things -------------------------------------------------------------------------
+    def perform(self, fn: Callable, *args, quiet: bool = False, **kwargs):
+        """Run a service (one local transaction). Saved → say so; refused → say why, once."""
+        try:
+            result = fn(*args, **kwargs)
+        except FieldtechError as exc:
+            self.notify(exc.message, severity="error", timeout=8)
+            return None
+        if not quiet:
+            self.notify("saved on this device", timeout=2)
+        self.data_changed()
+        return result
+
+    def data_changed(self) -> None:
+        self.update_status()
+        if self.background_sync and self.sync_agent.online:
+            if self._soon is not None:
+                self._soon.stop()
+            self._soon = self.set_timer(SYNC_AFTER_CHANGE, self.action_sync_now)
+
+    def open_job(self, job_id: str) -> None:
+        from fieldtech.screens.job import JobScreen
+
+        self.push_screen(JobScreen(job_id))
+
+    # -- sync -----------------------------------------------------------------------------------
+    def action_sync_now(self) -> None:
+        if self.sync_agent is None:
+            self.notify("not enrolled with HQ: run `fieldtech enroll URL CODE`", severity="warning")
+            return
+        if self.syncing:
+            return
+        self.syncing = True
+        self.update_status()
+        self._sync_worker()
+
+    @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
+    def _sync_worker(self) -> None:
+        summary = self.sync_agent.sync_once()
+        self.post_message(SyncFinished(summary))
+
+    @on(SyncFinished)
+    def _sync_finished(self, message: SyncFinished) -> None:
+        self.syncing = False
+        s = message.summary
+        if s.get("ok"):
+            self.backoff = SYNC_EVERY
+            if s.get("rejected"):
+                self.notify(
+                    f"HQ refused {len(s['rejected'])} change(s): see Sync (F2)", severity="warning"
+                )
+        elif self.background_sync and self.sync_agent.online:
+            # HQ unreachable: try again later, less and less often.
+            self.backoff = min(self.backoff * 2, MAX_BACKOFF)
+            self.set_timer(self.backoff, self.action_sync_now)
+        self.update_status()
+        refresh = getattr(self.screen, "refresh_data", None)
+        if refresh and s.get("pulled"):
+            refresh()
+        elif isinstance(self.screen, SyncScreen):
+            self.screen.refresh_data()
+
+    def action_toggle_link(self) -> None:
+        if not self.can_toggle_link:
+            self.notify("there is no link to switch here (demo only)", severity="warning")
+            return
+        online = not self.sync_agent.online
+        self.sync_agent.set_online(online)
+        self.notify(
+            "signal back: syncing" if online else "signal lost: work stays here",
+            severity="information" if online else "warning",
+        )
+        if online:
+            self.action_sync_now()
+        self.update_status()
+
+    # -- navigation -----------------------------------------------------------------------------
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_sync_screen(self) -> None:
+        self.push_screen(SyncScreen())
+
+    def action_home(self) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def update_status(self) -> None:
+        counts = self.store.outbox_counts()
+        for bar in self.screen.query(StatusBar):
+            bar.show(
+                online=self.sync_agent.online if self.sync_agent else None,
+                pending=counts.get("pending", 0),
+                rejected=counts.get("rejected", 0),
+                last_ok=self.store.meta("last_sync_ok"),
+                conflicts=len(self.store.conflicts()),
+                now=self.now(),
+                syncing=self.syncing,
+            )
+
+
+def build_app(
+    locations: Locations,
+    *,
+    store: Store | None = None,
+    device: Device | None = None,
+    sync_agent: Any = "profile",
+    now: Callable[[], datetime] | None = None,
+    background_sync: bool = True,
+) -> FieldtechApp:
+    """The one way the CLI and the tests build the app: data folder and HQ link injected."""
+    store = store or open_store(locations.device_db)
+    if device is None:
+        device = Device.open(store, now=now) if now else Device.open(store)
+    if sync_agent == "profile":
+        from fieldtech.sync.agent import SyncAgent
+
+        sync_agent = SyncAgent.from_profile(locations.device_db, locations.credential)
+    return FieldtechApp(
+        store,
+        device,
+        sync_agent=sync_agent,
+        now=now,
+        locations=locations,
+        background_sync=background_sync,
+    )

@@ -1,0 +1,40 @@
+"""`fieldtech demo`: an HQ in this process, a seeded day of work, and the app, in one command."""
+
+from __future__ import annotations
+
+import click
+
+from fieldtech.cli.common import Context, pass_ctx
+
+
+@click.command("demo")
+@click.option("--jobs", "count", default=40, show_default=True, type=click.IntRange(1, 10_000))
+@pass_ctx
+def demo_cmd(ctx: Context, count: int) -> None:
+    """Try fieldtech: HQ on 127.0.0.1, a demo technician, their queue. F5 cuts the signal."""
+    from fieldtech.app import build_app
+    from fieldtech.paths import Locations
+    from fieldtech.sync.agent import SyncAgent
+    from fieldtech.sync.demo import build_demo
+
+    root = ctx.locations.data / "demo"
+    click.echo(f"starting the demo HQ and seeding {count} jobs…", err=True)
+    world = build_demo(root, jobs=count)
+    token = world.client.http.headers["Authorization"].removeprefix("Bearer ")
+    agent = SyncAgent(world.device.store.path, world.server.url, token, link=world.link)
+    loc = ctx.locations
+    app = build_app(
+        Locations(root / "device", loc.config, loc.logs, "demo"),
+        store=world.device.store,
+        device=world.device,
+        sync_agent=agent,
+    )
+    try:
+        app.run()
+    finally:
+        world.close()
+    click.echo(f"demo data left in {root}; the next demo starts afresh", err=True)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(demo_cmd)

@@ -1,0 +1,158 @@
+"""The checklist: sections, each item with its range, required markers, progress.
+A reading is saved the moment it is entered."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, ProgressBar, Static
+
+from fieldtech.domain.checklists import ItemType, judge
+from fieldtech.domain.errors import BadInput
+from fieldtech.screens.base import FieldScreen
+from fieldtech.screens.dialogs import AskText
+from fieldtech.screens.status_bar import StatusBar
+from fieldtech.services import checklists as checklist_service
+
+HOW = {
+    ItemType.TICK: "yes/no",
+    ItemType.TEXT: "text",
+    ItemType.PHOTO: "photo ref",
+    ItemType.SIGNATURE: "signature",
+}
+
+
+class ChecklistScreen(FieldScreen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="checklist.back"),
+        Binding(
+            "enter",
+            "record",
+            "Record",
+            id="checklist.record",
+            tooltip="Enter a reading for the highlighted item",
+        ),
+        Binding("space", "tick", "Tick", id="checklist.tick", tooltip="Tick a yes/no item"),
+    ]
+    DEFAULT_CSS = """
+    ChecklistScreen #title { padding: 0 1; text-style: bold; }
+    ChecklistScreen ProgressBar { padding: 0 1; }
+    ChecklistScreen DataTable { height: 1fr; }
+    """
+
+    def __init__(self, job_id: str):
+        super().__init__()
+        self.job_id = job_id
+        self.items: dict[str, dict] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title")
+        yield ProgressBar(id="progress", show_eta=False)
+        table = DataTable(id="items", cursor_type="row")
+        table.add_columns("", "section", "item", "expected", "reading")
+        yield table
+        yield StatusBar(id="status-bar")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_data()
+        self.query_one(DataTable).focus()
+
+    def refresh_data(self) -> None:
+        cl = checklist_service.checklist(self.app.device, self.job_id)
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        table.clear()
+        done, total = cl["progress"]
+        if cl["template"] is None:
+            self.query_one("#title", Static).update("This job has no checklist.")
+            return
+        self.query_one("#title", Static).update(
+            f"{cl['job']['ref']} · {cl['template'].name} · {done} of {total} required done"
+        )
+        self.query_one(ProgressBar).update(total=max(total, 1), progress=done)
+        self.items = {}
+        for e in cl["items"]:
+            item = e["item"]
+            self.items[item.key] = e
+            mark = (
+                Text("✓", style="green")
+                if e["done"]
+                else (Text("*", style="bold red") if item.required else Text(""))
+            )
+            expected = item.range_words() or " / ".join(item.choices) or HOW.get(item.type, "")
+            reading = e["value"] or ""
+            style = ""
+            if e["verdict"] == "warning":
+                reading += f" ⚠ {e['comment'] or ''}"
+                style = "yellow"
+            elif e["verdict"] == "blocker":
+                reading += " ✗ out of range: redo before closing"
+                style = "bold red"
+            table.add_row(
+                mark, item.section, item.label, expected, Text(reading, style=style), key=item.key
+            )
+        if row is not None and row < table.row_count:
+            table.move_cursor(row=row)
+
+    def _current_key(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def _save(self, key: str, value: str, comment: str | None = None) -> None:
+        result = self.app.perform(
+            checklist_service.record_reading,
+            self.app.device,
+            self.job_id,
+            key,
+            value,
+            comment,
+            quiet=True,
+        )
+        if result is not None:
+            label = self.items[key]["item"].label
+            if result["message"]:
+                self.app.notify(result["message"], severity="warning", timeout=6)
+            else:
+                self.app.notify(f"{label}: saved", timeout=2)
+        self.refresh_data()
+
+    @on(DataTable.RowSelected)
+    def _selected(self) -> None:
+        self.action_record()
+
+    def action_tick(self) -> None:
+        key = self._current_key()
+        if key and self.items[key]["item"].type is ItemType.TICK:
+            now = self.items[key]["value"]
+            self._save(key, "no" if now == "yes" else "yes")
+
+    def action_record(self) -> None:
+        key = self._current_key()
+        if not key:
+            return
+        item = self.items[key]["item"]
+        hint = item.range_words() or " / ".join(item.choices) or HOW.get(item.type, "")
+
+        def got_value(answer):
+            if not answer:
+                return
+            value = answer[0]
+            try:
+                judge(item, value)
+            except BadInput as exc:
+                if "add a comment" in exc.message:
+                    self.app.push_screen(
+                        AskText(f"{exc.message}:", "e.g. reducing valve fitted"),
+                        lambda c: self._save(key, value, c[0]) if c else None,
+                    )
+                    return
+            self._save(key, value)
+
+        self.app.push_screen(
+            AskText(f"{item.label} ({hint})", value=self.items[key]["value"] or ""), got_value
+        )

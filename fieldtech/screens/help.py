@@ -1,0 +1,51 @@
+"""Help: every key, and what each job status means."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Static
+
+from fieldtech.domain.jobs import STATUS_MEANING, STATUS_WORDS
+from fieldtech.screens.base import FieldScreen
+
+SCREENS = (
+    "QueueScreen",
+    "JobScreen",
+    "ChecklistScreen",
+    "PartsScreen",
+    "CloseScreen",
+    "SyncScreen",
+)
+
+
+class HelpScreen(FieldScreen):
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="help.back")]
+    DEFAULT_CSS = "HelpScreen VerticalScroll { padding: 0 1; }"
+
+    def compose(self) -> ComposeResult:
+        from fieldtech.screens import checklist, close, job, parts, queue, sync_status
+
+        sections = ["[b]Everywhere[/b]"]
+        for b in self.app.BINDINGS:
+            sections.append(f"  {b.key:<10} {b.description}")
+        for mod, cls in (
+            (queue, "QueueScreen"),
+            (job, "JobScreen"),
+            (checklist, "ChecklistScreen"),
+            (parts, "PartsScreen"),
+            (close, "CloseScreen"),
+            (sync_status, "SyncScreen"),
+        ):
+            screen = getattr(mod, cls)
+            sections.append(f"\n[b]{cls.removesuffix('Screen')}[/b]")
+            for b in screen.BINDINGS:
+                tip = f" — {b.tooltip}" if b.tooltip else ""
+                sections.append(f"  {b.key:<10} {b.description}{tip}")
+        sections.append("\n[b]Job statuses[/b]")
+        for status, meaning in STATUS_MEANING.items():
+            sections.append(f"  {STATUS_WORDS[status]:<16} {meaning}")
+        with VerticalScroll():
+            yield Static("\n".join(sections))
+        yield Footer()

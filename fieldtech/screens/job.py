@@ -1,0 +1,234 @@
+"""One job: customer file, site hazards, appliance, history, and what the status allows."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Static
+
+from fieldtech.domain.jobs import FIELD_TRANSITIONS, STATUS_WORDS, Status, sla_words
+from fieldtech.screens.base import FieldScreen
+from fieldtech.screens.dialogs import AskText
+from fieldtech.screens.status_bar import StatusBar
+from fieldtech.services import escalations
+from fieldtech.services import jobs as job_service
+
+# Which action each status allows (from the state machine), so keys match the rules.
+NEEDS = {
+    "start": Status.EN_ROUTE,
+    "arrive": Status.ON_SITE,
+    "hold": Status.ON_HOLD,
+    "close": Status.COMPLETED,
+    "cannot_complete": Status.CANNOT_COMPLETE,
+}
+
+
+def event_words(e: dict) -> str:
+    if e["kind"] == "status":
+        text = f"{STATUS_WORDS[Status(e['from_status'])]} → {STATUS_WORDS[Status(e['to_status'])]}"
+        return text + (f": {e['body']}" if e["body"] else "")
+    return f"{e['kind']}: {e['body'] or ''}"
+
+
+class JobScreen(FieldScreen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="job.back"),
+        Binding("t", "start", "Set off", id="job.start", tooltip="On my way (en route)"),
+        Binding("a", "arrive", "Arrived", id="job.arrive", tooltip="On site"),
+        Binding("c", "checklist", "Checklist", id="job.checklist"),
+        Binding("p", "parts", "Parts", id="job.parts"),
+        Binding("n", "note", "Note", id="job.note"),
+        Binding("h", "hold", "Hold", id="job.hold", tooltip="On hold, with a reason"),
+        Binding("r", "resume", "Resume", id="job.resume"),
+        Binding("x", "close", "Close job", id="job.close", tooltip="Sign-off and rating"),
+        Binding(
+            "u",
+            "cannot_complete",
+            "Can't complete",
+            id="job.cannot",
+            tooltip="Close without finishing, with a reason",
+        ),
+        Binding(
+            "e",
+            "escalate",
+            "Ask HQ",
+            id="job.escalate",
+            tooltip="Escalate: it goes to HQ first at the next sync",
+        ),
+    ]
+    DEFAULT_CSS = """
+    JobScreen VerticalScroll { padding: 0 1; height: 1fr; }
+    JobScreen .hazards { color: $error; text-style: bold; }
+    JobScreen .heading { text-style: bold; margin-top: 1; }
+    """
+
+    def __init__(self, job_id: str):
+        super().__init__()
+        self.job_id = job_id
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(id="head")
+            yield Static(id="hazards", classes="hazards")
+            yield Static(id="site")
+            yield Static("Customer file", classes="heading")
+            yield Static(id="file")
+            yield Static("History", classes="heading")
+            yield Static(id="history")
+        yield StatusBar(id="status-bar")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_data()
+
+    @property
+    def status(self) -> Status:
+        return Status(self.app.store.job(self.job_id)["status"])
+
+    def refresh_data(self) -> None:
+        st = self.app.store
+        card = st.job_card(self.job_id)
+        status = Status(card["status"])
+        sla = sla_words(card["sla_due"], self.app.now_iso()) if status.is_open else ""
+        level = card["escalation_level"]
+        self.query_one("#head", Static).update(
+            f"[b]{card['ref']}[/b]  {card['kind']} · [b]{card['priority']}[/b] · "
+            f"[reverse] {STATUS_WORDS[status]} [/reverse]  {sla}"
+            + (f"  [b red]escalated (level {level})[/]" if level else "")
+            + f"\n{card['summary']}"
+        )
+        site, cust, app = card["site"], card["customer"], card["appliance"]
+        hazards = site["hazards"]
+        self.query_one("#hazards", Static).update(("⚠ " + " · ".join(hazards)) if hazards else "")
+        lines = [
+            f"[b]{cust['name']}[/b]  {cust['phone'] or ''}"
+            + ("  [magenta]VIP[/]" if cust["vip"] else ""),
+            f"{site['address']}, {site['city'] or ''}",
+        ]
+        if site["access_notes"]:
+            lines.append(f"Access: {site['access_notes']}")
+        if app:
+            lines.append(
+                f"Appliance: {app['category']} · {app['brand'] or ''} "
+                f"{app['model'] or ''} · serial {app['serial'] or '—'}"
+            )
+        lines.append(
+            f"Appointment {card['window_start'][:16].replace('T', ' ')} · "
+            f"promised by {card['sla_due'][:16].replace('T', ' ')}"
+        )
+        if card["hold_reason"]:
+            lines.append(f"[yellow]On hold: {card['hold_reason']}[/yellow]")
+        if (
+            card["technician_id"]
+            and self.app.technician_filter
+            and card["technician_id"] != self.app.technician_filter
+        ):
+            lines.append(f"[red]HQ moved this job to {card['technician_id']}[/red]")
+        self.query_one("#site", Static).update("\n".join(lines))
+        history = st.customer_history(card["customer_id"], card["id"])
+        earlier = [
+            f"{j['ref']} · {j['kind']} · {STATUS_WORDS[Status(j['status'])]} · {j['summary']}"
+            for j in history["jobs"][:6]
+        ]
+        kit = [
+            f"{a['category']} {a['brand'] or ''} {a['model'] or ''} (since "
+            f"{a['installed_on'] or '?'})"
+            for a in history["appliances"]
+        ]
+        self.query_one("#file", Static).update(
+            "\n".join(
+                [
+                    "Earlier jobs:",
+                    *(earlier or ["  none"]),
+                    "Appliances on record:",
+                    *(kit or ["  none"]),
+                ]
+            )
+        )
+        events = st.job_events(card["id"])
+        conflicts = st.conflicts(card["id"])
+        text = [f"{e['at'][5:16].replace('T', ' ')}  {event_words(e)}" for e in events]
+        text += [
+            f"[yellow]conflict on {c['field']}: mine {c['mine']}, HQ {c['theirs']}[/]"
+            for c in conflicts
+        ]
+        self.query_one("#history", Static).update("\n".join(text) or "nothing yet")
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in NEEDS:
+            try:
+                return NEEDS[action] in FIELD_TRANSITIONS[self.status]
+            except Exception:  # the job vanished mid-refresh: show nothing extra
+                return None
+        if action == "resume":
+            return self.status is Status.ON_HOLD
+        return True
+
+    def _do(self, fn, *args, **kwargs) -> None:
+        self.app.perform(fn, *args, **kwargs)
+        self.refresh_data()
+
+    def action_start(self) -> None:
+        self._do(job_service.start, self.app.device, self.job_id)
+
+    def action_arrive(self) -> None:
+        self._do(job_service.arrive, self.app.device, self.job_id)
+
+    def action_resume(self) -> None:
+        self._do(job_service.resume, self.app.device, self.job_id)
+
+    def action_hold(self) -> None:
+        def done(answer):
+            if answer:
+                self._do(job_service.hold, self.app.device, self.job_id, answer[0])
+
+        self.app.push_screen(AskText("Why is the job on hold?", "waiting for parts…"), done)
+
+    def action_note(self) -> None:
+        def done(answer):
+            if answer:
+                self._do(job_service.note, self.app.device, self.job_id, answer[0])
+
+        self.app.push_screen(AskText("Note for the job's history"), done)
+
+    def action_escalate(self) -> None:
+        def done(answer):
+            if answer:
+                self._do(escalations.escalate, self.app.device, self.job_id, answer[0])
+
+        self.app.push_screen(AskText("What help do you need from HQ?"), done)
+
+    def action_cannot_complete(self) -> None:
+        def done(answer):
+            if answer:
+                self._do(
+                    job_service.cannot_complete,
+                    self.app.device,
+                    self.job_id,
+                    answer[0],
+                    follow_up=answer[1],
+                )
+
+        self.app.push_screen(
+            AskText(
+                "Why can the job not be completed?", "no access…", check="Create a follow-up job"
+            ),
+            done,
+        )
+
+    def action_checklist(self) -> None:
+        from fieldtech.screens.checklist import ChecklistScreen
+
+        self.app.push_screen(ChecklistScreen(self.job_id))
+
+    def action_parts(self) -> None:
+        from fieldtech.screens.parts import PartsScreen
+
+        self.app.push_screen(PartsScreen(self.job_id))
+
+    def action_close(self) -> None:
+        from fieldtech.screens.close import CloseScreen
+
+        self.app.push_screen(CloseScreen(self.job_id))

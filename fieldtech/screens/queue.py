@@ -1,0 +1,178 @@
+"""The queue: today's and upcoming jobs, most urgent first, filtered as you type.
+
+Only a window of rows is read from SQLite (keyset pagination over the queue's index); more
+are fetched as the cursor nears the end, so a store of 100,000 jobs opens as fast as ten.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Input, Static
+
+from fieldtech.domain.jobs import STATUS_WORDS, Kind, Status, sla_words
+from fieldtech.screens.base import FieldScreen
+from fieldtech.screens.status_bar import StatusBar
+from fieldtech.store.jobs import QueueFilter
+
+PAGE = 100
+PRIORITY_STYLE = {
+    "emergency": "bold white on red",
+    "vip": "bold magenta",
+    "high": "yellow",
+    "normal": "",
+    "low": "dim",
+}
+STATUS_CYCLE: list[str | None] = [
+    None,
+    "assigned",
+    "en_route",
+    "on_site",
+    "in_progress",
+    "on_hold",
+    "completed",
+    "cannot_complete",
+    "cancelled",
+]
+KIND_CYCLE: list[str | None] = [None, *[k.value for k in Kind]]
+
+
+class QueueScreen(FieldScreen):
+    BINDINGS = [
+        Binding("enter", "open_job", "Open", id="queue.open", tooltip="Open the job"),
+        Binding(
+            "slash",
+            "focus_filter",
+            "Filter",
+            id="queue.filter",
+            tooltip="Type to search customer, address, appliance, job",
+        ),
+        Binding(
+            "s", "cycle_status", "Status", id="queue.status", tooltip="Show one status at a time"
+        ),
+        Binding("k", "cycle_kind", "Kind", id="queue.kind", tooltip="Show one kind of job"),
+        Binding("escape", "clear_filter", "Clear", id="queue.clear", show=False),
+    ]
+    DEFAULT_CSS = """
+    QueueScreen Input { height: 3; }
+    QueueScreen #filters { height: 1; color: $text-muted; padding: 0 1; }
+    QueueScreen DataTable { height: 1fr; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.status_i = 0
+        self.kind_i = 0
+        self.last_key: tuple | None = None
+        self.exhausted = False
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="Search: customer, address, appliance, job…", id="filter")
+        yield Static("", id="filters")
+        table = DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
+        table.add_columns("priority", "status", "job", "customer", "place", "SLA", "summary")
+        yield table
+        yield StatusBar(id="status-bar")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+        self.query_one(DataTable).focus()
+
+    @property
+    def filter(self) -> QueueFilter:
+        text = self.query_one("#filter", Input).value.strip() or None
+        status = STATUS_CYCLE[self.status_i]
+        return QueueFilter(
+            text=text,
+            status=status,
+            kind=KIND_CYCLE[self.kind_i],
+            open_only=status is None,
+            technician_id=self.app.technician_filter,
+        )
+
+    def reload(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        self.last_key = None
+        self.exhausted = False
+        self._load_more()
+        s = STATUS_CYCLE[self.status_i]
+        k = KIND_CYCLE[self.kind_i]
+        shown = f"{STATUS_WORDS[Status(s)]} jobs" if s else "open jobs"
+        if k:
+            shown += f" · {k} only"
+        self.query_one("#filters", Static).update(
+            f"{shown} · {table.row_count}{'+' if not self.exhausted else ''} shown · "
+            "[b]s[/b] status · [b]k[/b] kind · [b]/[/b] search"
+        )
+
+    def _load_more(self) -> None:
+        if self.exhausted:
+            return
+        rows = self.app.store.queue(self.filter, after=self.last_key, limit=PAGE)
+        if len(rows) < PAGE:
+            self.exhausted = True
+        if not rows:
+            return
+        now = self.app.now_iso()
+        table = self.query_one(DataTable)
+        for r in rows:
+            open_ = Status(r["status"]).is_open
+            sla = sla_words(r["sla_due"], now) if open_ else ""
+            table.add_row(
+                Text(r["priority"], style=PRIORITY_STYLE[r["priority"]]),
+                STATUS_WORDS[Status(r["status"])],
+                r["ref"],
+                r["customer"],
+                r["city"] or "",
+                Text(sla, style="bold red" if sla.startswith("overdue") else ""),
+                r["summary"],
+                key=r["id"],
+            )
+        last = rows[-1]
+        self.last_key = (last["priority_rank"], last["sla_due"], last["window_start"], last["id"])
+
+    @on(DataTable.RowHighlighted)
+    def _near_end(self, event: DataTable.RowHighlighted) -> None:
+        table = self.query_one(DataTable)
+        if event.cursor_row >= table.row_count - 10:
+            self._load_more()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self) -> None:
+        self.reload()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one(DataTable).focus()
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        self.app.open_job(event.row_key.value)
+
+    def action_open_job(self) -> None:
+        table = self.query_one(DataTable)
+        if table.row_count:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+            self.app.open_job(key.value)
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_clear_filter(self) -> None:
+        self.query_one("#filter", Input).value = ""
+        self.query_one(DataTable).focus()
+
+    def action_cycle_status(self) -> None:
+        self.status_i = (self.status_i + 1) % len(STATUS_CYCLE)
+        self.reload()
+
+    def action_cycle_kind(self) -> None:
+        self.kind_i = (self.kind_i + 1) % len(KIND_CYCLE)
+        self.reload()
+
+    def refresh_data(self) -> None:
+        self.reload()

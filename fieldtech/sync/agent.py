@@ -1,0 +1,71 @@
+"""What the app holds to sync in the background: one call, one plain answer.
+
+The agent opens its own connection to the device file, so the sync worker thread never
+shares a connection with the screens (WAL lets both read while one writes).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from fieldtech.domain.errors import FieldtechError
+from fieldtech.services import Device
+from fieldtech.store import open_store
+from fieldtech.sync import credentials
+from fieldtech.sync.client import Backoff, SyncClient
+from fieldtech.sync.link import SwitchableLink
+
+
+class SyncAgent:
+    def __init__(
+        self, db_path: Path, hq_url: str, token: str, *, link: SwitchableLink | None = None
+    ):
+        self.link = link or SwitchableLink()
+        self._db_path = db_path
+        self._hq_url = hq_url
+        self._token = token
+        self._client: SyncClient | None = None
+
+    @classmethod
+    def from_profile(cls, db_path: Path, credential_path: Path) -> SyncAgent | None:
+        try:
+            cred = credentials.load(credential_path)
+        except FieldtechError:
+            return None
+        return cls(db_path, cred["hq_url"], cred["token"])
+
+    @property
+    def online(self) -> bool:
+        return self.link.online
+
+    def set_online(self, online: bool) -> None:
+        self.link.set_online(online)
+
+    def _ensure(self) -> SyncClient:
+        # Created on first use, in the worker thread that will use it.
+        if self._client is None:
+            device = Device.open(open_store(self._db_path))
+            self._client = SyncClient(
+                device, self._hq_url, self._token, transport=self.link, backoff=Backoff(attempts=1)
+            )
+        return self._client
+
+    def sync_once(self) -> dict[str, Any]:
+        """Blocking; call from a worker. Returns a summary; never raises for a lost link."""
+        client = self._ensure()
+        try:
+            report = client.sync()
+        except FieldtechError as exc:
+            return {"ok": False, "error": exc.message}
+        except httpx.HTTPError as exc:  # belt and braces: the client words these already
+            return {"ok": False, "error": f"sync failed: {exc}"}
+        return {"ok": True, **report.as_dict()}
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client.device.store.close()
+            self._client = None
