@@ -50,15 +50,21 @@ class ChecklistScreen(FieldScreen):
     def compose(self) -> ComposeResult:
         yield Static(id="title")
         yield ProgressBar(id="progress", show_eta=False)
-        table = DataTable(id="items", cursor_type="row")
-        table.add_columns("", "section", "item", "expected", "reading")
-        yield table
+        yield DataTable(id="items", cursor_type="row")
         yield StatusBar(id="status-bar")
         yield Footer()
 
     def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        # Long labels are shortened so the reading column stays visible at 80 columns.
+        label = max(20, self.app.size.width - 64)
+        table.add_column("", width=1)
+        table.add_column("section", width=10)
+        table.add_column("item", width=label)
+        table.add_column("expected", width=14)
+        table.add_column("reading", width=max(14, self.app.size.width - label - 40))
         self.refresh_data()
-        self.query_one(DataTable).focus()
+        table.focus()
 
     def refresh_data(self) -> None:
         cl = checklist_service.checklist(self.app.device, self.job_id)

@@ -58,6 +58,7 @@ class CloseScreen(FieldScreen):
 
     def on_mount(self) -> None:
         self.refresh_data()
+        self.query_one("#outcome", Select).focus()
 
     def _form(self) -> dict:
         outcome = self.query_one("#outcome", Select).value

@@ -1,0 +1,51 @@
+"""The app against a real HQ: work done offline flows out when the link returns."""
+
+from __future__ import annotations
+
+from fieldtech.app import build_app
+from fieldtech.paths import Locations
+from fieldtech.screens.status_bar import StatusBar
+from fieldtech.sync.agent import SyncAgent
+from fieldtech.sync.demo import build_demo
+from tests.test_app_flows import open_job
+
+
+async def test_offline_work_piles_up_then_flows_out(tmp_path):
+    world = build_demo(tmp_path / "demo", jobs=20)
+    try:
+        token = world.client.http.headers["Authorization"].removeprefix("Bearer ")
+        agent = SyncAgent(world.device.store.path, world.server.url, token, link=world.link)
+        loc = Locations(tmp_path / "demo" / "device", tmp_path / "c", tmp_path / "l", "test")
+        app = build_app(loc, store=world.device.store, device=world.device, sync_agent=agent)
+        ref = next(
+            r["ref"] for r in world.device.store.queue(limit=100) if r["status"] == "assigned"
+        )
+        async with app.run_test(size=(110, 34)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            await pilot.press("f5")  # signal lost
+            await pilot.pause()
+            bar = str(app.screen.query_one(StatusBar).render())
+            assert "offline" in bar
+            await open_job(pilot, app, ref)
+            await pilot.press("t")
+            await pilot.press("a")
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            assert len(app.store.outbox("pending")) == 2
+            assert "2 waiting to send" in str(app.screen.query_one(StatusBar).render())
+            from fieldtech.sync.hq.dispatch import get_job
+            from tests.integration.world import ADMIN
+
+            job_id = app.store.job(ref)["id"]
+            assert get_job(world.server.hq, ADMIN, job_id)["status"] == "assigned"
+            await pilot.press("f5")  # signal back: it syncs at once
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.store.outbox() == []
+            assert get_job(world.server.hq, ADMIN, job_id)["status"] == "on_site"
+            bar = str(app.screen.query_one(StatusBar).render())
+            assert "online" in bar and "0 waiting to send" in bar and "just now" in bar
+    finally:
+        world.close()

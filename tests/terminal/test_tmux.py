@@ -1,0 +1,121 @@
+"""The installed `fieldtech demo` in a real terminal (tmux): a job worked to completion with
+keystrokes only, then quit, and the terminal is given back as it was."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fieldtech.store import open_store
+
+FIELDTECH = str(Path(sys.executable).with_name("fieldtech"))
+pytestmark = pytest.mark.tmux
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
+
+
+def screen(session: str) -> str:
+    return tmux("capture-pane", "-p", "-t", session)
+
+
+def wait_for(session: str, text: str, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        shown = screen(session)
+        if text in shown:
+            return shown
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} never appeared; screen was:\n{screen(session)}")
+
+
+def keys(session: str, *k: str, pause: float = 0.25) -> None:
+    for key in k:
+        tmux("send-keys", "-t", session, key)
+        time.sleep(pause)
+
+
+def typed(session: str, text: str) -> None:
+    tmux("send-keys", "-t", session, "-l", text)
+    time.sleep(0.3)
+
+
+@pytest.fixture
+def session(tmp_path):
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is not installed (.ci/run installs it)")
+    name = f"ft{tmp_path.name[-8:]}".replace(".", "")
+    home = tmp_path / "home"
+    tmux(
+        "new-session",
+        "-d",
+        "-s",
+        name,
+        "-x",
+        "100",
+        "-y",
+        "30",
+        f"{FIELDTECH} --home {home} demo --jobs 12; echo FIELDTECH-EXITED; sleep 30",
+    )
+    yield name, home
+    subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+
+
+def test_demo_job_worked_to_completion_with_keystrokes(session):
+    name, home = session
+    wait_for(name, "open jobs")
+    wait_for(name, "last sync just now")
+    store = open_store(home / "data" / "demo" / "device" / "device.sqlite")
+    first = store.queue(limit=1)[0]
+    shown = screen(name)
+    assert first["ref"] in shown
+    keys(name, "Enter")
+    wait_for(name, "Customer file")
+    keys(name, "a")
+    wait_for(name, "on site")
+    keys(name, "c")
+    wait_for(name, "required done")
+    template = store.template(store.job(first["id"])["template_id"])
+    for item in template.items:
+        if item.type.value == "tick":
+            keys(name, "Space")
+        else:
+            keys(name, "Enter")
+            value = {
+                "choice": item.choices[0] if item.choices else "",
+                "number": str(item.min if item.min is not None else 1),
+            }.get(item.type.value, "done")
+            typed(name, value)
+            keys(name, "Enter")
+        keys(name, "Down")
+    wait_for(
+        name,
+        f"{sum(i.required for i in template.items)} of "
+        f"{sum(i.required for i in template.items)} required done",
+    )
+    keys(name, "Escape")
+    keys(name, "x")
+    wait_for(name, "Outcome")
+    keys(name, "Enter", "Down", "Enter")  # first outcome in the list
+    keys(name, "Tab")
+    typed(name, "Maria Santos")
+    keys(name, "Tab")
+    typed(name, store.job(first["id"])["confirmation_code"])
+    keys(name, "Tab")
+    typed(name, "5")
+    wait_for(name, "ready to close")
+    keys(name, "C-s")
+    wait_for(name, "completed")
+    assert store.job(first["id"])["status"] == "completed"
+    keys(name, "C-q")
+    shown = wait_for(name, "FIELDTECH-EXITED")
+    # The terminal is ours again: no alternate screen, no app left on it.
+    assert tmux("display-message", "-p", "-t", name, "#{alternate_on}").strip() == "0"
+    assert "open jobs" not in shown and "palette" not in shown
+    store.close()

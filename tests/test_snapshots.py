@@ -1,0 +1,46 @@
+"""What a person sees, pinned at 80×24 and 120×40 (pytest-textual-snapshot).
+
+Update after an intended change with `pytest tests/test_snapshots.py --snapshot-update`,
+and look at the SVGs in tests/__snapshots__ before committing them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from fieldtech.screens.checklist import ChecklistScreen
+from fieldtech.screens.close import CloseScreen
+from fieldtech.screens.help import HelpScreen
+from fieldtech.screens.job import JobScreen
+from fieldtech.screens.parts import PartsScreen
+from fieldtech.screens.sync_status import SyncScreen
+from tests.app_support import first_ref, make_app
+
+SIZES = [(80, 24), (120, 40)]
+
+
+def screen_for(name: str, app):
+    ref = first_ref(app, "on_hold")
+    job_id = app.store.job(ref)["id"]
+    return {
+        "job": lambda: JobScreen(job_id),
+        "checklist": lambda: ChecklistScreen(job_id),
+        "parts": lambda: PartsScreen(job_id),
+        "close": lambda: CloseScreen(job_id),
+        "sync": SyncScreen,
+        "help": HelpScreen,
+    }[name]()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", ["queue", "job", "checklist", "parts", "close", "sync", "help"])
+def test_screen(snap_compare, tmp_path, name, size):
+    app = make_app(tmp_path)
+
+    async def go(pilot):
+        await pilot.pause()
+        if name != "queue":
+            await app.push_screen(screen_for(name, app))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=go)
