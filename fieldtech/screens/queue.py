@@ -132,8 +132,7 @@ class QueueScreen(FieldScreen):
                 r["summary"],
                 key=r["id"],
             )
-        last = rows[-1]
-        self.last_key = (last["priority_rank"], last["sla_due"], last["window_start"], last["id"])
+        self.last_key = rows[-1]["cursor"]
 
     @on(DataTable.RowHighlighted)
     def _near_end(self, event: DataTable.RowHighlighted) -> None:

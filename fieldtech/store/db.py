@@ -97,7 +97,7 @@ class Store(JobRows, ChecklistRows, PartRows, OutboxRows, SyncRows):
 
 def connect(path: Path | str) -> sqlite_utils.Database:
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
-    db = sqlite_utils.Database(conn)
+    db = sqlite_utils.Database(conn, execute_plugins=False)  # no entry-point scan at start
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA busy_timeout = 30000")
     if str(path) != ":memory:":

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fieldtech.domain.errors import NotFound
+from fieldtech.store.migrations import QUEUE_KEY_SQL
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -14,7 +15,8 @@ if TYPE_CHECKING:
 # What the queue shows per row: enough for the list, nothing more.
 QUEUE_SQL = """
 SELECT j.id, j.ref, j.kind, j.priority, j.priority_rank, j.status, j.summary, j.sla_due,
-       j.window_start, j.window_end, j.escalation_level, c.name AS customer, s.address, s.city
+       j.window_start, j.window_end, j.escalation_level, j.search_key, c.name AS customer,
+       s.address, s.city
 FROM jobs j JOIN customers c ON c.id = j.customer_id JOIN sites s ON s.id = j.site_id
 """
 
@@ -36,7 +38,7 @@ _SEARCHED = [
     "a.serial",
 ]
 SEARCH_INSERT = (
-    "INSERT INTO jobs_fts (job_id, body) SELECT j.id, "
+    "INSERT INTO jobs_fts (rowid, job_id, body) SELECT j.search_key, j.id, "
     + " || ' ' || ".join(f"coalesce({c}, '')" for c in _SEARCHED)
     + " FROM jobs j JOIN customers c ON c.id = j.customer_id"
     " JOIN sites s ON s.id = j.site_id LEFT JOIN appliances a ON a.id = j.appliance_id"
@@ -55,7 +57,8 @@ class QueueFilter:
 
 def fts_query(text: str) -> str | None:
     """Turn what a person types into a safe FTS5 prefix query."""
-    words = [w for w in "".join(ch if ch.isalnum() else " " for ch in text).split() if w]
+    # One letter matches nearly everything and costs a scan of every term: wait for two.
+    words = [w for w in "".join(ch if ch.isalnum() else " " for ch in text).split() if len(w) >= 2]
     if not words:
         return None
     return " ".join(f'"{w}"*' for w in words)
@@ -112,7 +115,10 @@ class JobRows:
         return cur.rowcount == 1
 
     def refresh_job_search(self, job_id: str) -> None:
-        self.db.execute("DELETE FROM jobs_fts WHERE job_id = ?", [job_id])
+        old = self.db.execute("SELECT search_key FROM jobs WHERE id = ?", [job_id]).fetchone()
+        if old and old[0] is not None:
+            self.db.execute("DELETE FROM jobs_fts WHERE rowid = ?", [old[0]])
+        self.db.execute(f"UPDATE jobs AS j SET search_key = {QUEUE_KEY_SQL} WHERE id = ?", [job_id])
         self.db.execute(
             SEARCH_INSERT + " WHERE j.id = ?",
             [job_id],
@@ -120,6 +126,7 @@ class JobRows:
 
     def rebuild_job_search(self) -> None:
         self.db.execute("DELETE FROM jobs_fts")
+        self.db.execute(f"UPDATE jobs AS j SET search_key = {QUEUE_KEY_SQL}")
         self.db.execute(SEARCH_INSERT)
 
     # -- reads ----------------------------------------------------------------------
@@ -180,9 +187,12 @@ class JobRows:
     ) -> list[dict[str, Any]]:
         """One window of the queue in priority, SLA, appointment order (keyset pagination).
 
-        `after` is the sort key of the last row already shown; the next rows follow it.
+        `after` is the `cursor` of the last row already shown; the next rows follow it.
+        A text search walks the full-text matches in queue order (their rowid is the queue
+        key), so it stops after `limit` rows however many jobs match.
         """
         where, params = [], []
+        q = fts_query(flt.text) if flt.text else None
         if flt.open_only:
             where.append("j.open = 1")
         if flt.technician_id:
@@ -197,16 +207,30 @@ class JobRows:
         if flt.priority:
             where.append("j.priority = ?")
             params.append(flt.priority)
-        if flt.text and (q := fts_query(flt.text)):
-            where.append("j.id IN (SELECT job_id FROM jobs_fts WHERE jobs_fts MATCH ?)")
-            params.append(q)
+        if q:
+            if after is not None:
+                where.append("f.rowid > ?")
+                params.append(after[0])
+            sql = (
+                QUEUE_SQL.replace("FROM jobs j", "FROM jobs_fts f JOIN jobs j ON j.id = f.job_id")
+                + " WHERE jobs_fts MATCH ?"
+                + "".join(f" AND {w}" for w in where)
+                + " ORDER BY f.rowid LIMIT ?"
+            )
+            rows = self._all(sql, [q, *params, limit])
+            for r in rows:
+                r["cursor"] = (r["search_key"],)
+            return rows
         if after is not None:
             where.append("(j.priority_rank, j.sla_due, j.window_start, j.id) > (?, ?, ?, ?)")
             params.extend(after)
         sql = QUEUE_SQL + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY j.priority_rank, j.sla_due, j.window_start, j.id LIMIT ?"
         params.append(limit)
-        return self._all(sql, params)
+        rows = self._all(sql, params)
+        for r in rows:
+            r["cursor"] = (r["priority_rank"], r["sla_due"], r["window_start"], r["id"])
+        return rows
 
     def count_jobs(self, flt: QueueFilter = QueueFilter()) -> int:
         where, params = [], []

@@ -133,7 +133,51 @@ def m003_conflicts_escalation(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_core, m002_search, m003_conflicts_escalation)
+# A job's place in the queue as one integer: priority, then promised time. Job search keys
+# use it as the full-text rowid, so a search walks matches in queue order and stops early.
+QUEUE_KEY_SQL = (
+    "(j.priority_rank * 10000000000000000 + "
+    "coalesce(CAST(strftime('%s', j.sla_due) AS INTEGER), 0) * 1000000 + (j.rowid % 1000000))"
+)
+
+
+def m004_search_in_queue_order(db: sqlite_utils.Database) -> None:
+    """Rebuild job search so its rowids follow the queue order (fast filter-as-you-type)."""
+    db.execute("ALTER TABLE jobs ADD COLUMN search_key INTEGER")
+    db.execute("DROP TABLE jobs_fts")
+    db.execute(
+        "CREATE VIRTUAL TABLE jobs_fts USING fts5(job_id UNINDEXED, body, "
+        "tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')"
+    )
+    db.execute(f"UPDATE jobs AS j SET search_key = {QUEUE_KEY_SQL}")
+    cols = [
+        "j.ref",
+        "j.id",
+        "j.kind",
+        "j.summary",
+        "c.name",
+        "c.phone",
+        "s.address",
+        "s.city",
+        "a.category",
+        "a.brand",
+        "a.model",
+        "a.serial",
+    ]
+    db.execute(
+        "INSERT INTO jobs_fts (rowid, job_id, body) SELECT j.search_key, j.id, "
+        + " || ' ' || ".join(f"coalesce({c}, '')" for c in cols)
+        + " FROM jobs j JOIN customers c ON c.id = j.customer_id"
+        " JOIN sites s ON s.id = j.site_id LEFT JOIN appliances a ON a.id = j.appliance_id"
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    m001_core,
+    m002_search,
+    m003_conflicts_escalation,
+    m004_search_in_queue_order,
+)
 LATEST = len(MIGRATIONS)
 
 

@@ -128,6 +128,7 @@ class SyncRows:
 
     def refresh_search(self, job_ids: list[str]) -> None:
         from fieldtech.store.jobs import SEARCH_INSERT
+        from fieldtech.store.migrations import QUEUE_KEY_SQL
 
         if len(job_ids) > 2000:
             self.rebuild_job_search()
@@ -135,5 +136,12 @@ class SyncRows:
         for i in range(0, len(job_ids), 500):
             chunk = job_ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            self.db.execute(f"DELETE FROM jobs_fts WHERE job_id IN ({marks})", chunk)
+            self.db.execute(
+                f"DELETE FROM jobs_fts WHERE rowid IN (SELECT search_key FROM jobs "
+                f"WHERE id IN ({marks}) AND search_key IS NOT NULL)",
+                chunk,
+            )
+            self.db.execute(
+                f"UPDATE jobs AS j SET search_key = {QUEUE_KEY_SQL} WHERE id IN ({marks})", chunk
+            )
             self.db.execute(SEARCH_INSERT + f" WHERE j.id IN ({marks})", chunk)
