@@ -17,12 +17,10 @@ from textual.binding import Binding
 
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.paths import Locations
-from fieldtech.screens.help import HelpScreen
 from fieldtech.screens.messages import SyncFinished
 from fieldtech.screens.palette import ScreenCommands
 from fieldtech.screens.queue import QueueScreen
 from fieldtech.screens.status_bar import StatusBar
-from fieldtech.screens.sync_status import SyncScreen
 from fieldtech.services import Device
 from fieldtech.store import Store, open_store
 
@@ -193,7 +191,7 @@ class FieldtechApp(App):
         refresh = getattr(self.screen, "refresh_data", None)
         if refresh and s.get("pulled"):
             refresh()
-        elif isinstance(self.screen, SyncScreen):
+        elif type(self.screen).__name__ == "SyncScreen":
             self.screen.refresh_data()
 
     def action_toggle_link(self) -> None:
@@ -211,10 +209,15 @@ class FieldtechApp(App):
         self.update_status()
 
     # -- navigation -----------------------------------------------------------------------------
+    # Screens not needed at start are imported when first opened (faster cold start).
     def action_help(self) -> None:
+        from fieldtech.screens.help import HelpScreen
+
         self.push_screen(HelpScreen())
 
     def action_sync_screen(self) -> None:
+        from fieldtech.screens.sync_status import SyncScreen
+
         self.push_screen(SyncScreen())
 
     def action_home(self) -> None:

@@ -71,13 +71,24 @@ class QueueScreen(FieldScreen):
     def compose(self) -> ComposeResult:
         yield Input(placeholder="Search: customer, address, appliance, job…", id="filter")
         yield Static("", id="filters")
-        table = DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
-        table.add_columns("priority", "status", "job", "customer", "place", "SLA", "summary")
-        yield table
+        yield DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
         yield StatusBar(id="status-bar")
         yield Footer()
 
     def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        # Fixed widths: refilling the table never re-measures every cell.
+        rest = max(16, self.app.size.width - 76)
+        for name, width in (
+            ("priority", 9),
+            ("status", 11),
+            ("job", 10),
+            ("customer", 15),
+            ("place", 9),
+            ("SLA", 14),
+            ("summary", rest),
+        ):
+            table.add_column(name, width=width)
         self.reload()
         self.query_one(DataTable).focus()
 
@@ -137,7 +148,7 @@ class QueueScreen(FieldScreen):
     @on(DataTable.RowHighlighted)
     def _near_end(self, event: DataTable.RowHighlighted) -> None:
         table = self.query_one(DataTable)
-        if event.cursor_row >= table.row_count - 10:
+        if not self.exhausted and event.cursor_row >= table.row_count - 10:
             self._load_more()
 
     @on(Input.Changed, "#filter")
