@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import secrets
 import threading
 
-import psycopg
 import pytest
 
 from fieldtech.services import jobs
-from tests.integration.test_postgres import ADMIN_URL
 from tests.integration.world import World
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield None
-        return
-    name = f"ft_{secrets.token_hex(4)}"
-    try:
-        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is not reachable at {ADMIN_URL} (CI starts it): {exc}")
-    with admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+def db_url(request):
+    return None if request.param == "sqlite" else request.getfixturevalue("pg_url")
 
 
 def test_a_reader_with_small_pages_sees_every_concurrent_change(tmp_path, db_url):

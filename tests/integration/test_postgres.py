@@ -3,30 +3,10 @@
 from __future__ import annotations
 
 import json
-import secrets
-
-import psycopg
-import pytest
 
 from fieldtech.services import jobs
 from tests.integration.conftest import enroll_device, launch, run
 from tests.integration.test_dispatch_to_device import dispatch
-
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-@pytest.fixture
-def pg_url():
-    name = f"ft_{secrets.token_hex(4)}"
-    try:
-        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is not reachable at {ADMIN_URL} (CI starts it): {exc}")
-    with admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def test_two_hq_processes_on_one_postgres(tmp_path, pg_url):

@@ -24,7 +24,30 @@ from fieldtech.sync.hq.scope import require_admin
 
 log = logging.getLogger("fieldtech.hq")
 
-STATUS_FOR = {Unauthorized: 401, Forbidden: 403, NotFound: 404, BadInput: 400, RuleBroken: 409}
+
+class TooLarge(BadInput):
+    pass
+
+
+STATUS_FOR = {
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    TooLarge: 413,
+    BadInput: 400,
+    RuleBroken: 409,
+}
+
+
+async def text_body(request: Request, what: str) -> str:
+    """An uploaded file's text: bounded in size, UTF-8, or a clear 4xx."""
+    body = await request.body()
+    if len(body) > protocol.MAX_BODY:
+        raise TooLarge("file too large: split it")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"the {what} must be UTF-8 text") from None
 
 
 class EnrollIn(BaseModel):
@@ -232,13 +255,7 @@ def create_app(hq: HQ) -> FastAPI:
     async def import_jobs(request: Request, p: Who) -> dict[str, Any]:
         """Import jobs from CSV (see the column list in `fieldtech hq import --help`)."""
         require_admin(p)
-        body = await request.body()
-        if len(body) > protocol.MAX_BODY:
-            return JSONResponse({"detail": "file too large: split it"}, 413)
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadInput("the CSV must be UTF-8 text") from None
+        text = await text_body(request, "CSV")
         report = await run_in_threadpool(importer.import_jobs, hq, p, text)
         return report.as_dict()
 
@@ -256,13 +273,7 @@ def create_app(hq: HQ) -> FastAPI:
     async def upload_parts(request: Request, p: Who) -> dict[str, int]:
         """Upload parts as CSV (sku,name,category,unit,barcode,price_cents) or a JSON list."""
         require_admin(p)
-        body = await request.body()
-        if len(body) > protocol.MAX_BODY:
-            return JSONResponse({"detail": "file too large: split it"}, 413)
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadInput("the catalogue must be UTF-8 text") from None
+        text = await text_body(request, "catalogue")
         fmt = "json" if "json" in (request.headers.get("content-type") or "") else None
         parts = catalog.parse_parts(text, fmt)
         return {"saved": await run_in_threadpool(catalog.put_parts, hq, parts)}
