@@ -1,0 +1,83 @@
+"""`fieldtech enroll`, `fieldtech sync` and the `fieldtech hq` commands, as a person runs them."""
+
+from __future__ import annotations
+
+import json
+
+from tests.integration.conftest import run
+
+
+def test_enroll_sync_dry_run_and_unreachable_hq(hq, tmp_path):
+    user = hq.add_user("Tenzin Dorje")
+    hq.cli(
+        "dispatch",
+        "--kind",
+        "repair",
+        "--summary",
+        "No hot water",
+        "--customer",
+        "Olga Berg",
+        "--address",
+        "3 Mill Lane",
+        "--technician",
+        "tenzin-dorje",
+    )
+    dev = tmp_path / "tenzin"
+    bad = run(dev, "enroll", hq.url, "WRONG-CODE-0000", check=False)
+    assert bad.returncode == 1 and bad.stderr.startswith("fieldtech: HQ refused the enrollment")
+    out = run(dev, "enroll", hq.url, user["enrollment_code"]).stdout
+    assert "enrolled as Tenzin Dorje" in out
+    synced = json.loads(run(dev, "sync", "--json").stdout)
+    assert synced["requests"] >= 1 and synced["pulled"] > 0
+    job = json.loads(run(dev, "jobs", "--json").stdout)[0]
+    run(dev, "job", "note", job["ref"], "gate code 4411")
+    plan = json.loads(run(dev, "sync", "--dry-run", "--json").stdout)
+    assert plan["ops"] == 1 and plan["by_kind"] == {"job.note": 1}
+    assert json.loads(run(dev, "outbox", "--json").stdout)[0]["op"] == "job.note"
+    assert "1 sent" in run(dev, "sync").stdout
+    assert json.loads(run(dev, "outbox", "--json").stdout) == []
+    hq.stop()
+    run(dev, "job", "note", job["ref"], "offline again")
+    down = run(dev, "sync", check=False)
+    assert down.returncode == 1
+    assert down.stderr.count("\n") == 1 and "cannot be reached" in down.stderr
+    assert "Traceback" not in down.stderr
+    assert len(json.loads(run(dev, "outbox", "--json").stdout)) == 1
+
+
+def test_hq_commands_and_their_mistakes(hq, tmp_path):
+    again = hq.cli("init", check=False)
+    assert again.returncode == 1 and "already set up" in again.stderr
+    bad_role = hq.cli("user", "add", "--name", "X", "--role", "boss", check=False)
+    assert bad_role.returncode == 2 and bad_role.stderr.count("\n") == 1
+    no_team = hq.cli("user", "add", "--name", "X", "--role", "technician", check=False)
+    assert no_team.returncode == 1 and "team" in no_team.stderr
+    hq.add_user("Tenzin Dorje")
+    users = hq.cli_json("user", "list")
+    assert {u["id"] for u in users} >= {"admin", "tenzin-dorje"}
+    csv = tmp_path / "jobs.csv"
+    csv.write_text(
+        "ref,kind,summary,customer_name,address,technician\n"
+        "CLI-1,repair,Leak,Maria Santos,12 Pine Ave,tenzin-dorje\n"
+        "CLI-2,fly,Bad,Someone,1 Road,tenzin-dorje\n"
+    )
+    imported = hq.cli("import", str(csv), check=False)
+    assert imported.returncode == 1 and "1 created" in imported.stdout
+    assert "line 3 (CLI-2): unknown job kind" in imported.stdout
+    assert "CLI-1" in hq.cli("jobs").stdout
+    hq.add_user("Kofi Mensah")
+    assert "assigned to kofi-mensah" in hq.cli("assign", "CLI-1", "kofi-mensah").stdout
+    assert "cancelled" in hq.cli("cancel", "CLI-1", "--reason", "duplicate call").stdout
+    report = hq.cli("report", "CLI-1").stdout
+    assert report.startswith("# Service report CLI-1")
+    parts = tmp_path / "parts.csv"
+    parts.write_text("sku,name\nX-1,Valve\n")
+    assert "1 parts saved" in hq.cli("parts", str(parts)).stdout
+    template = tmp_path / "t.json"
+    template.write_text("{not json")
+    broken = hq.cli("template", str(template), check=False)
+    assert broken.returncode == 1 and "not valid JSON" in broken.stderr
+    devices = hq.cli_json("devices")
+    assert any(d["kind"] == "admin" for d in devices)
+    missing = hq.cli("revoke", "no-such-device", check=False)
+    assert missing.returncode == 1 and "no active credential" in missing.stderr
