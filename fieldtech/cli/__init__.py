@@ -32,9 +32,19 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 
 def _register() -> None:
-    from fieldtech.cli import checklist, demo, device_sync, hq, hq_service, jobs, misc, parts
+    from fieldtech.cli import (
+        checklist,
+        demo,
+        device_sync,
+        hq,
+        hq_service,
+        jobs,
+        misc,
+        parts,
+        status,
+    )
 
-    for module in (jobs, checklist, parts, misc, device_sync, hq, hq_service, demo):
+    for module in (jobs, checklist, parts, misc, device_sync, hq, hq_service, demo, status):
         module.register(cli)
 
 

@@ -207,3 +207,20 @@ def sla_words(due_iso: str | None, now_iso: str) -> str:
     else:
         span = f"{mins}m"
     return f"due in {span}" if minutes >= 0 else f"overdue {span}"
+
+
+def age_words(iso: str | None, now) -> str:
+    """'3 min ago', '2 h ago', 'never': how old the last sync is."""
+    from datetime import datetime
+
+    if not iso:
+        return "never"
+    then = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    minutes = int((now - then).total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h ago"
+    return f"{minutes // 1440} days ago"

@@ -6,19 +6,7 @@ from datetime import datetime
 
 from textual.widgets import Static
 
-
-def age_words(iso: str | None, now: datetime) -> str:
-    if not iso:
-        return "never"
-    then = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    minutes = int((now - then).total_seconds() // 60)
-    if minutes < 1:
-        return "just now"
-    if minutes < 60:
-        return f"{minutes} min ago"
-    if minutes < 48 * 60:
-        return f"{minutes // 60} h ago"
-    return f"{minutes // 1440} days ago"
+from fieldtech.domain.jobs import age_words
 
 
 class StatusBar(Static):

@@ -18,6 +18,7 @@ from fieldtech.store.migrations import LATEST, migrate
 from fieldtech.store.outbox import OutboxRows
 from fieldtech.store.parts import PartRows
 from fieldtech.store.sync import SyncRows
+from fieldtech.store.team import TeamRows
 
 
 class StoreError(FieldtechError):
@@ -35,7 +36,7 @@ def _private_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
-class Store(JobRows, ChecklistRows, PartRows, OutboxRows, SyncRows):
+class Store(JobRows, ChecklistRows, PartRows, OutboxRows, SyncRows, TeamRows):
     """One device's data. One connection, writes serialised by a lock; readers may use WAL."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path | None):

@@ -101,6 +101,7 @@ def setup(tmp_path_factory):
         address="99 Hidden Lane",
         confirmation_code="ZX9Q7",
     )
+    south_job = world.job(other_team.user_id, ref="SOUTH-1")
     owner.client.sync()
     from fieldtech.services import parts
 
@@ -124,6 +125,7 @@ def setup(tmp_path_factory):
         "other_supervisor": other_sup,
         "revoked": revoked,
     }
+    world.south_job = south_job
     yield world, tokens, phones, job, req
     world.stop()
 
@@ -234,6 +236,12 @@ def test_foreign_technician_cannot_change_or_pull_anothers_job(setup):
     phones["other_supervisor"].client.sync()
     assert phones["supervisor"].store.job_exists(job["id"])
     assert not phones["other_supervisor"].store.job_exists(job["id"])
+    # With jobs on both teams, each supervisor holds exactly their own team's.
+    south = world.south_job["id"]
+    assert phones["other_supervisor"].store.job_exists(south)
+    assert not phones["supervisor"].store.job_exists(south)
+    sup = phones["supervisor"].store
+    assert {sup.job(r["id"])["team"] for r in sup.queue(limit=100)} == {"north"}
 
 
 def test_enrollment_codes_are_one_use_and_secrets_are_only_hashed(setup, tmp_path):

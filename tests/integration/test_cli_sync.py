@@ -81,3 +81,52 @@ def test_hq_commands_and_their_mistakes(hq, tmp_path):
     assert any(d["kind"] == "admin" for d in devices)
     missing = hq.cli("revoke", "no-such-device", check=False)
     assert missing.returncode == 1 and "no active credential" in missing.stderr
+
+
+def test_supervisor_status_from_the_last_pulled_state(hq, tmp_path):
+    tenzin = hq.add_user("Tenzin Dorje")
+    hq.add_user("Kofi Mensah")
+    hq.add_user("Olga South", team="south")
+    boss = hq.add_user("Lhamo Supervisor", role="supervisor")
+    for tech, ref in (
+        ("tenzin-dorje", "S-1"),
+        ("tenzin-dorje", "S-2"),
+        ("kofi-mensah", "S-3"),
+        ("olga-south", "S-4"),
+    ):
+        hq.cli(
+            "dispatch",
+            "--kind",
+            "repair",
+            "--summary",
+            "x",
+            "--customer",
+            "C",
+            "--address",
+            "A",
+            "--technician",
+            tech,
+            "--ref",
+            ref,
+            "--sla-due",
+            "2000-01-01T00:00",
+        )
+    dev = tmp_path / "tech"
+    run(dev, "enroll", hq.url, tenzin["enrollment_code"])
+    run(dev, "sync")
+    run(dev, "job", "hold", "S-1", "--reason", "waiting for parts")
+    run(dev, "job", "escalate", "S-2", "--note", "need a second pair of hands")
+    run(dev, "sync")
+    sup = tmp_path / "boss"
+    run(sup, "enroll", hq.url, boss["enrollment_code"])
+    run(sup, "sync")
+    rows = {r["technician"]: r for r in json.loads(run(sup, "status", "--json").stdout)}
+    assert set(rows) == {"tenzin-dorje", "kofi-mensah"}  # not the other team
+    t = rows["tenzin-dorje"]
+    assert (t["open"], t["on_hold_for_parts"], t["overdue"], t["escalated"]) == (2, 1, 2, 1)
+    only = json.loads(run(sup, "status", "--escalated", "--json").stdout)
+    assert [r["technician"] for r in only] == ["tenzin-dorje"]
+    csv_text = run(sup, "status", "--csv", "--technician", "kofi-mensah").stdout
+    assert csv_text.splitlines()[0].startswith("technician,open,")
+    assert csv_text.splitlines()[1].startswith("kofi-mensah,1,")
+    assert "as of the last sync: just now" in run(sup, "status").stdout

@@ -40,6 +40,7 @@ class World:
     hq: HQ
     server: BackgroundHQ
     phones: list[Phone] = field(default_factory=list)
+    south_job: dict | None = None
 
     @classmethod
     def start(cls, root: Path, url: str | None = None) -> World:

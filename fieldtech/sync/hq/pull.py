@@ -41,12 +41,13 @@ def _job_visible(p: Principal, job_id_col):
     """EXISTS-style check that a job id is in p's scope.
 
     Correlated, so the planner walks the table by `seq` (usually few rows past the cursor)
-    and probes each one, instead of listing every job in scope first."""
+    and probes each one, instead of listing every job in scope first. The jobs table is
+    aliased so the check can never correlate with an outer `jobs` by accident."""
     A = schema.job_assignments.c
-    J = schema.jobs.c
     if p.role == "technician":
         return exists().where(A.job_id == job_id_col, A.technician_id == p.user_id)
-    return exists().where(J.id == job_id_col, J.team == p.team)
+    inner = schema.jobs.alias("scope_jobs")
+    return exists().where(inner.c.id == job_id_col, inner.c.team == p.team)
 
 
 def scope_where(name: str, p: Principal):
@@ -58,6 +59,8 @@ def scope_where(name: str, p: Principal):
     if p.role == "supervisor" and not p.team:
         return false()
     if name == "jobs":
+        if p.role == "supervisor":
+            return t.c.team == p.team
         return _job_visible(p, t.c.id)
     if name in ("job_events", "readings"):
         return _job_visible(p, t.c.job_id)

@@ -1,0 +1,73 @@
+"""`fieldtech status`: the team picture from the last pulled state, for a terminal or a script."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import click
+
+from fieldtech.cli.common import Context, console, emit_json, pass_ctx, table
+from fieldtech.domain.jobs import age_words
+
+COLUMNS = (
+    "technician",
+    "open",
+    "in_progress",
+    "on_hold_for_parts",
+    "completed_today",
+    "overdue",
+    "escalated",
+    "avg_rating",
+)
+
+
+@click.command("status")
+@click.option("--technician", help="Only this technician (user id).")
+@click.option("--overdue", is_flag=True, help="Only technicians with overdue jobs.")
+@click.option("--escalated", is_flag=True, help="Only technicians with escalated jobs.")
+@click.option("--rating-below", type=float, help="Only average ratings below this.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
+@pass_ctx
+def status_cmd(ctx: Context, technician, overdue, escalated, rating_below, as_json, as_csv) -> None:
+    """Per technician: open, in progress, on hold for parts, completed today, overdue,
+    escalated, average customer rating."""
+    rows = ctx.store.team_status(ctx.device.at(), technician=technician)
+    if overdue:
+        rows = [r for r in rows if r["overdue"]]
+    if escalated:
+        rows = [r for r in rows if r["escalated"]]
+    if rating_below is not None:
+        rows = [r for r in rows if r["avg_rating"] is not None and r["avg_rating"] < rating_below]
+    if as_json:
+        emit_json(rows)
+    elif as_csv:
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+        click.echo(buf.getvalue(), nl=False)
+    else:
+        age = age_words(ctx.store.meta("last_sync_ok"), ctx.device.now())
+        table(
+            f"Team status (as of the last sync: {age})",
+            [
+                "technician",
+                "open",
+                "in progress",
+                "on hold: parts",
+                "done today",
+                "overdue",
+                "escalated",
+                "rating",
+            ],
+            [[r[c] if r[c] is not None else "" for c in COLUMNS] for r in rows],
+            empty="no jobs on this device",
+        )
+        if not rows:
+            console().print("[dim]sync first: fieldtech sync[/dim]")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(status_cmd)
