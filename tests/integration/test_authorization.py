@@ -59,6 +59,31 @@ MATRIX: dict[str, dict[str, object]] = {
     "POST /v1/part-requests/{request_id}/approve": {"supervisor": A, "admin": A},
     "POST /v1/part-requests/{request_id}/reject": {"supervisor": A, "admin": A},
     "POST /v1/part-requests/{request_id}/ship": {"admin": A},
+    "POST /v1/escalations/run": {"admin": A},
+    "POST /v1/jobs/{job_id}/callback": {
+        "supervisor": A,
+        "admin": A,
+        "teammate": 403,
+        "other_team": 403,
+        "other_supervisor": 403,
+        "owner": 403,
+    },
+    "GET /v1/reports/kpis": {"supervisor": A, "other_supervisor": A, "admin": A},
+    "GET /v1/jobs/{job_id}/report": {
+        "owner": A,
+        "supervisor": A,
+        "admin": A,
+        "teammate": 404,
+        "other_team": 404,
+        "other_supervisor": 404,
+    },
+    "POST /v1/plan/maintenance": {"admin": A},
+    "GET /v1/technicians/{technician_id}/day": {
+        "owner": A,
+        "supervisor": A,
+        "other_supervisor": A,
+        "admin": A,
+    },
 }
 
 
@@ -142,6 +167,7 @@ def call(world, token, route, job, req, phones, role):
         .replace("{request_id}", req["id"])
         .replace("{user_id}", "kofi-mensah")
         .replace("{device_id}", "no-such-device")
+        .replace("{technician_id}", "tenzin-dorje")
     )
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     body: dict | None = None
@@ -166,6 +192,10 @@ def call(world, token, route, job, req, phones, role):
     elif route.endswith("/cancel") or route.endswith("/reject"):
         body = {"reason": "authorization probe"}
     elif route.endswith("/approve") or route.endswith("/ship"):
+        body = {}
+    elif route.endswith("/callback"):
+        body = {"skill": 5, "attitude": 5, "adherence": 5}
+    elif route in ("POST /v1/escalations/run", "POST /v1/plan/maintenance"):
         body = {}
     elif route == "POST /v1/jobs/import":
         content = b"ref,kind,summary,customer_name,address\n"

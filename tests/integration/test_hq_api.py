@@ -204,3 +204,59 @@ def test_openapi_lists_every_route(world, admin):
     doc = admin.get("/v1/openapi.json").json()
     assert "/v1/sync" in doc["paths"] and "/v1/jobs/import" in doc["paths"]
     assert httpx.get(world.server.url + "/v1/openapi.json").status_code == 401
+
+
+def test_service_standard_endpoints(world, admin):
+    from fieldtech.services import checklists
+    from fieldtech.services import jobs as job_service
+
+    tech = world.phone("Tenzin Dorje")
+    job = world.job(tech.user_id, kind="repair", sla_due="2000-01-01T00:00")
+    tech.client.sync()
+    early = admin.post("/v1/escalations/run", json={"at": "2000-01-01T00:30"}).json()
+    assert early == [{"job": job["ref"], "from": 0, "to": 1}]
+    assert admin.post("/v1/escalations/run", json={"at": "soon"}).status_code == 400
+    assert (
+        admin.post(
+            f"/v1/jobs/{job['id']}/callback", json={"skill": 5, "attitude": 5, "adherence": 5}
+        ).status_code
+        == 409
+    )
+    d = tech.device
+    job_service.arrive(d, job["id"])
+    for e in checklists.checklist(d, job["id"])["items"]:
+        item = e["item"]
+        value = {"tick": "yes", "choice": item.choices[0] if item.choices else ""}.get(
+            item.type.value, "done"
+        )
+        checklists.record_reading(d, job["id"], item.key, value)
+    job_service.close(
+        d,
+        job["id"],
+        outcome="repaired",
+        signoff_name="C",
+        code=tech.store.job(job["id"])["confirmation_code"],
+        rating=4,
+    )
+    tech.client.sync()
+    bad = admin.post(
+        f"/v1/jobs/{job['id']}/callback", json={"skill": 9, "attitude": 5, "adherence": 5}
+    )
+    assert bad.status_code == 422 and "skill" in bad.json()["detail"]
+    ok = admin.post(
+        f"/v1/jobs/{job['id']}/callback",
+        json={"skill": 5, "attitude": 4, "adherence": 5, "comment": "tidy"},
+    )
+    assert ok.status_code == 201
+    kpis = admin.get("/v1/reports/kpis").json()
+    assert kpis[0]["technician"] == tech.user_id and kpis[0]["avg_attitude"] == 4
+    csv_text = admin.get("/v1/reports/kpis", params={"format": "csv"}).text
+    assert csv_text.startswith("technician,name,team,closed")
+    html = admin.get(f"/v1/jobs/{job['id']}/report", params={"format": "html"}).text
+    assert f"Service report {job['ref']}" in html and "rating 4/5" in html
+    md = admin.get(f"/v1/jobs/{job['id']}/report").text
+    assert md.startswith(f"# Service report {job['ref']}")
+    assert admin.post("/v1/plan/maintenance", json={"date": "nope"}).status_code == 400
+    assert admin.post("/v1/plan/maintenance", json={}).status_code == 200
+    day = admin.get(f"/v1/technicians/{tech.user_id}/day").json()
+    assert isinstance(day, list)

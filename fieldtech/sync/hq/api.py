@@ -96,6 +96,22 @@ class ReasonIn(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
 
 
+class CallbackIn(BaseModel):
+    skill: int = Field(ge=1, le=5)
+    attitude: int = Field(ge=1, le=5)
+    adherence: int = Field(ge=1, le=5)
+    comment: str | None = Field(None, max_length=2000)
+
+
+class PlanIn(BaseModel):
+    date: str | None = Field(None, max_length=10, description="today, YYYY-MM-DD")
+    days: int = Field(30, ge=1, le=366)
+
+
+class EscalateIn(BaseModel):
+    at: str | None = Field(None, max_length=40, description="judge lateness as of (UTC)")
+
+
 class OptionalReasonIn(BaseModel):
     reason: str | None = Field(None, max_length=1000)
 
@@ -311,6 +327,91 @@ def create_app(hq: HQ) -> FastAPI:
     @app.post("/v1/part-requests/{request_id}/ship", tags=["parts"])
     def ship(request_id: str, body: OptionalReasonIn, p: Who) -> dict[str, Any]:
         return requests.step(hq, p, request_id, RequestStatus.SHIPPED, body.reason)
+
+    # -- service standards ------------------------------------------------------------------
+    @app.post("/v1/escalations/run", tags=["service"])
+    def run_escalations_now(body: EscalateIn, p: Who) -> list[dict[str, Any]]:
+        """Escalate every late open job, level by level (run it every few minutes)."""
+        from datetime import UTC, datetime
+
+        from fieldtech.sync.hq.dispatch import parse_time
+        from fieldtech.sync.hq.escalation import run_escalations
+
+        require_admin(p)
+        at = parse_time(body.at, "at") if body.at else None
+        now = datetime.fromisoformat(at.replace("Z", "+00:00")) if at else datetime.now(UTC)
+        return run_escalations(hq, now)
+
+    @app.post("/v1/jobs/{job_id}/callback", tags=["service"], status_code=201)
+    def record_callback(job_id: str, body: CallbackIn, p: Who) -> dict[str, Any]:
+        """The customer call-back after a closed job: skill, attitude, adherence (1–5)."""
+        from fieldtech.sync.hq.callbacks import record_callback as record
+
+        return record(
+            hq,
+            p,
+            job_id,
+            skill=body.skill,
+            attitude=body.attitude,
+            adherence=body.adherence,
+            comment=body.comment,
+        )
+
+    @app.get("/v1/reports/kpis", tags=["service"])
+    def kpis(p: Who, format: str = "json"):
+        """Per-technician KPIs over what you may see (format=json or csv)."""
+        from fastapi.responses import PlainTextResponse
+
+        from fieldtech.sync.hq import reports
+
+        if p.role == "technician":
+            raise Forbidden("only HQ staff and supervisors read team KPIs")
+        rows = reports.kpis(hq, p)
+        if format == "csv":
+            return PlainTextResponse(reports.kpis_csv(rows), media_type="text/csv")
+        return rows
+
+    @app.get("/v1/jobs/{job_id}/report", tags=["service"])
+    def service_report(job_id: str, p: Who, format: str = "md"):
+        """The service report for one job (format=md or html)."""
+        from fastapi.responses import HTMLResponse, PlainTextResponse
+
+        from fieldtech.sync.hq import reports
+
+        if format == "html":
+            return HTMLResponse(reports.service_report_html(hq, p, job_id))
+        return PlainTextResponse(
+            reports.service_report_markdown(hq, p, job_id), media_type="text/markdown"
+        )
+
+    @app.post("/v1/plan/maintenance", tags=["service"])
+    def plan_maintenance(body: PlanIn, p: Who) -> list[dict[str, Any]]:
+        """Generate the maintenance jobs falling due within `days` (idempotent)."""
+        from datetime import date
+
+        from fieldtech.sync.hq.plan import plan_maintenance as plan
+
+        require_admin(p)
+        try:
+            today = date.fromisoformat(body.date) if body.date else date.today()
+        except ValueError:
+            raise BadInput(f"date must look like 2026-11-23, not {body.date!r}") from None
+        return plan(hq, p, today, body.days)
+
+    @app.get("/v1/technicians/{technician_id}/day", tags=["service"])
+    def day(technician_id: str, p: Who, date: str | None = None) -> list[dict[str, Any]]:
+        """A technician's day as an ordered task list (their own, their team's, or any)."""
+        from datetime import date as Date
+
+        from fieldtech.sync.hq.plan import day_plan
+
+        if p.role == "technician" and technician_id != p.user_id:
+            raise Forbidden("a technician sees only their own day")
+        try:
+            when = Date.fromisoformat(date) if date else Date.today()
+        except ValueError:
+            raise BadInput(f"date must look like 2026-11-23, not {date!r}") from None
+        return day_plan(hq, p, technician_id, when)
 
     return app
 
