@@ -107,6 +107,10 @@ class FieldtechApp(App):
         return self.now().strftime("%Y-%m-%dT%H:%M:%SZ")
 
     @property
+    def is_supervisor(self) -> bool:
+        return self.store.meta("role") in ("supervisor", "admin")
+
+    @property
     def technician_filter(self) -> str | None:
         if self.store.meta("role") == "technician":
             return self.store.meta("user_id")
@@ -118,7 +122,12 @@ class FieldtechApp(App):
 
     # -- lifecycle -------------------------------------------------------------------------
     def on_mount(self) -> None:
-        self.push_screen(QueueScreen())
+        if self.is_supervisor:
+            from fieldtech.screens.board import BoardScreen
+
+            self.push_screen(BoardScreen())
+        else:
+            self.push_screen(QueueScreen())
         self.update_status()
         if self.background_sync:
             self.set_timer(0.5, self.action_sync_now)

@@ -28,3 +28,84 @@ def first_ref(app, status: str, kind: str | None = None) -> str:
         if job["status"] == status and (kind is None or job["kind"] == kind) and job["template_id"]:
             return job["ref"]
     raise LookupError(status)
+
+
+TEAM = (("ana", "Ana Lima"), ("ben", "Ben Okafor"), ("chen", "Chen Wei"))
+
+
+def make_team_app(tmp: Path, jobs: int = 60, **kwargs):
+    """A supervisor's device holding its team's state as HQ last sent it: three technicians,
+    two part requests waiting, one escalation, one call-back."""
+    loc = Locations(tmp / "data", tmp / "config", tmp / "logs", "test")
+    store = open_store(loc.device_db)
+    if store.count_jobs() == 0:
+        seed(store, jobs, now=SEED_DAY)
+        db = store.db
+        with store.transaction():
+            for key, value in (
+                ("role", "supervisor"),
+                ("team", "north"),
+                ("user_id", "sue"),
+                ("last_sync_ok", "2026-11-23T08:40:00Z"),
+            ):
+                store.set_meta(key, value)
+            for uid, name in (*TEAM, ("sue", "Sue Park")):
+                role = "supervisor" if uid == "sue" else "technician"
+                db["users"].insert({"id": uid, "name": name, "role": role, "team": "north"})
+            ids = [r[0] for r in db.execute("SELECT id FROM jobs ORDER BY ref")]
+            for i, job_id in enumerate(ids):
+                db.execute(
+                    "UPDATE jobs SET technician_id = ?, team = 'north' WHERE id = ?",
+                    [TEAM[i % 3][0], job_id],
+                )
+            open_ids = [
+                r[0]
+                for r in db.execute(
+                    "SELECT id FROM jobs WHERE open AND technician_id = 'ben' ORDER BY ref"
+                )
+            ]
+            db.execute("UPDATE jobs SET escalation_level = 2 WHERE id = ?", [open_ids[0]])
+            store.add_job_event(
+                {
+                    "id": "esc-1",
+                    "job_id": open_ids[0],
+                    "kind": "escalation",
+                    "body": "customer threatens to cancel",
+                    "actor": "ben",
+                    "hlc": "0001790000000000-0000-000000000001",
+                    "at": "2026-11-23T08:30:00Z",
+                }
+            )
+            skus = [r[0] for r in db.execute("SELECT sku FROM parts ORDER BY sku LIMIT 2")]
+            for n, (tech, sku) in enumerate(zip(("ana", "chen"), skus, strict=True)):
+                store.put_request(
+                    {
+                        "id": f"req-{n}",
+                        "sku": sku,
+                        "qty": n + 1,
+                        "job_id": None,
+                        "status": "submitted",
+                        "note": "van is out" if n == 0 else None,
+                        "technician_id": tech,
+                        "created_at": f"2026-11-23T07:0{n}:00Z",
+                        "updated_at": f"2026-11-23T07:0{n}:00Z",
+                        "hlc": f"000179000000000{n}-0000-000000000001",
+                    }
+                )
+            done = db.execute(
+                "SELECT id, technician_id FROM jobs WHERE status = 'completed' ORDER BY ref"
+            ).fetchone()
+            store.add_callback(
+                {
+                    "id": "cb-1",
+                    "job_id": done[0],
+                    "technician_id": done[1],
+                    "skill": 5,
+                    "attitude": 4,
+                    "adherence": 4,
+                    "comment": "fixed first time",
+                    "recorded_by": "sue",
+                    "at": "2026-11-22T16:00:00Z",
+                }
+            )
+    return build_app(loc, store=store, sync_agent=None, now=lambda: NOW, **kwargs)

@@ -44,3 +44,26 @@ def test_screen(snap_compare, tmp_path, name, size):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=go)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", ["board", "requests", "escalations", "job"])
+def test_supervisor_screen(snap_compare, tmp_path, name, size):
+    from fieldtech.screens.escalations import EscalationsScreen
+    from fieldtech.screens.team_requests import RequestsScreen
+    from tests.app_support import make_team_app
+
+    app = make_team_app(tmp_path)
+
+    async def go(pilot):
+        await pilot.pause()
+        if name == "requests":
+            await app.push_screen(RequestsScreen())
+        elif name == "escalations":
+            await app.push_screen(EscalationsScreen())
+        elif name == "job":
+            [esc] = app.store.escalations()
+            await app.push_screen(JobScreen(esc["id"]))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=go)

@@ -42,9 +42,10 @@ def _register() -> None:
         misc,
         parts,
         status,
+        team,
     )
 
-    for module in (jobs, checklist, parts, misc, device_sync, hq, hq_service, demo, status):
+    for module in (jobs, checklist, parts, misc, device_sync, hq, hq_service, demo, status, team):
         module.register(cli)
 
 

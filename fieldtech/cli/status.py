@@ -8,10 +8,11 @@ import io
 import click
 
 from fieldtech.cli.common import Context, console, emit_json, pass_ctx, table
-from fieldtech.domain.jobs import age_words
+from fieldtech.domain.jobs import Status, age_words
 
 COLUMNS = (
     "technician",
+    "name",
     "open",
     "in_progress",
     "on_hold_for_parts",
@@ -19,32 +20,54 @@ COLUMNS = (
     "overdue",
     "escalated",
     "avg_rating",
+    "avg_callback",
 )
 
 
 @click.command("status")
-@click.option("--technician", help="Only this technician (user id).")
+@click.option("--technician", help="Only this technician (user id or name).")
+@click.option(
+    "--status",
+    "job_status",
+    type=click.Choice([s.value for s in Status]),
+    help="Only technicians with a job in this status.",
+)
 @click.option("--overdue", is_flag=True, help="Only technicians with overdue jobs.")
 @click.option("--escalated", is_flag=True, help="Only technicians with escalated jobs.")
 @click.option("--rating-below", type=float, help="Only average ratings below this.")
+@click.option("--callback-below", type=float, help="Only average call-back scores below this.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
 @pass_ctx
-def status_cmd(ctx: Context, technician, overdue, escalated, rating_below, as_json, as_csv) -> None:
+def status_cmd(
+    ctx: Context,
+    technician,
+    job_status,
+    overdue,
+    escalated,
+    rating_below,
+    callback_below,
+    as_json,
+    as_csv,
+) -> None:
     """Per technician: open, in progress, on hold for parts, completed today, overdue,
-    escalated, average customer rating."""
-    rows = ctx.store.team_status(ctx.device.at(), technician=technician)
+    escalated, average customer rating, average call-back score."""
+    rows = ctx.store.team_status(ctx.device.at(), technician=technician, status=job_status)
     if overdue:
         rows = [r for r in rows if r["overdue"]]
     if escalated:
         rows = [r for r in rows if r["escalated"]]
     if rating_below is not None:
         rows = [r for r in rows if r["avg_rating"] is not None and r["avg_rating"] < rating_below]
+    if callback_below is not None:
+        rows = [
+            r for r in rows if r["avg_callback"] is not None and r["avg_callback"] < callback_below
+        ]
     if as_json:
         emit_json(rows)
     elif as_csv:
         buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+        w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n", extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
         click.echo(buf.getvalue(), nl=False)
@@ -53,7 +76,7 @@ def status_cmd(ctx: Context, technician, overdue, escalated, rating_below, as_js
         table(
             f"Team status (as of the last sync: {age})",
             [
-                "technician",
+                ("technician", {"min_width": 10}),
                 "open",
                 "in progress",
                 "on hold: parts",
@@ -61,8 +84,9 @@ def status_cmd(ctx: Context, technician, overdue, escalated, rating_below, as_js
                 "overdue",
                 "escalated",
                 "rating",
+                "call-back",
             ],
-            [[r[c] if r[c] is not None else "" for c in COLUMNS] for r in rows],
+            [[r[c] if r[c] is not None else "" for c in COLUMNS[1:]] for r in rows],
             empty="no jobs on this device",
         )
         if not rows:

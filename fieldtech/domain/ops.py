@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from fieldtech.domain.callbacks import check_comment, check_scores
 from fieldtech.domain.errors import BadInput
 from fieldtech.domain.hlc import Stamp
 from fieldtech.domain.jobs import Status
@@ -24,6 +25,10 @@ STOCK_MOVE = "stock.move"
 REQUEST_CREATE = "part_request.create"
 REQUEST_STEP = "part_request.step"
 ESCALATION_RAISE = "escalation.raise"
+# A supervisor's decisions, made on their device like any other change.
+JOB_ASSIGN = "job.assign"
+ESCALATION_ACK = "escalation.ack"
+CALLBACK_RECORD = "callback.record"
 
 OPS = (
     JOB_STATUS,
@@ -35,6 +40,9 @@ OPS = (
     REQUEST_CREATE,
     REQUEST_STEP,
     ESCALATION_RAISE,
+    JOB_ASSIGN,
+    ESCALATION_ACK,
+    CALLBACK_RECORD,
 )
 
 # Job fields a device may create in a job.create (a follow-up or an install after a survey).
@@ -101,6 +109,8 @@ class Expanded:
     movement: dict[str, Any] | None = None
     request: dict[str, Any] | None = None
     request_step: tuple[str, str] | None = None
+    step_reason: str | None = None  # why a supervisor rejected (or approved) a request
+    callback: dict[str, Any] | None = None
     new_job: dict[str, Any] | None = None
 
 
@@ -211,7 +221,54 @@ def expand(
         )
     if op == REQUEST_STEP:
         _need(payload, "from", "to")
-        return Expanded(request_step=(str(payload["from"]), str(payload["to"])))
+        reason = payload.get("reason")
+        return Expanded(
+            request_step=(str(payload["from"]), str(payload["to"])),
+            step_reason=str(reason).strip() or None if reason else None,
+        )
+    if op == JOB_ASSIGN:
+        _need(payload, "to")
+        fields: dict[str, Any] = {"technician_id": str(payload["to"])}
+        if payload.get("reset"):
+            fields["status"] = Status.ASSIGNED.value
+        return Expanded(
+            job_id=entity_id,
+            job_fields=fields,
+            event={
+                **base_event,
+                "kind": "assigned",
+                "from_status": payload.get("from"),
+                "to_status": fields.get("status", payload.get("from")),
+                "body": f"assigned to {payload.get('name') or payload['to']}",
+            },
+        )
+    if op == ESCALATION_ACK:
+        _need(payload, "level")
+        note = str(payload.get("note") or "").strip()
+        return Expanded(
+            job_id=entity_id,
+            job_fields={"escalation_ack_level": int(payload["level"])},
+            event={
+                **base_event,
+                "kind": "escalation_ack",
+                "body": f"escalation level {int(payload['level'])} acknowledged"
+                + (f": {note}" if note else ""),
+            },
+        )
+    if op == CALLBACK_RECORD:
+        _need(payload, "job", "skill", "attitude", "adherence")
+        scores = check_scores(payload["skill"], payload["attitude"], payload["adherence"])
+        return Expanded(
+            job_id=str(payload["job"]),
+            callback={
+                "id": entity_id,
+                "job_id": str(payload["job"]),
+                **scores,
+                "comment": check_comment(payload.get("comment")),
+                "recorded_by": actor,
+                "at": at,
+            },
+        )
     if op == JOB_CREATE:
         job = payload.get("job")
         if not isinstance(job, dict):

@@ -21,9 +21,16 @@ class AskText(ModalScreen[tuple[str, bool] | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
     def __init__(
-        self, title: str, placeholder: str = "", check: str | None = None, value: str = ""
+        self,
+        title: str,
+        placeholder: str = "",
+        check: str | None = None,
+        value: str = "",
+        *,
+        optional: bool = False,
     ):
         super().__init__()
+        self.optional = optional
         self.title_text = title
         self.placeholder = placeholder
         self.check = check
@@ -47,7 +54,7 @@ class AskText(ModalScreen[tuple[str, bool] | None]):
 
     def _done(self) -> None:
         text = self.query_one("#answer", Input).value.strip()
-        if not text:
+        if not text and not self.optional:
             self.query_one("#error", Label).update("Please type something, or Esc to cancel.")
             return
         checked = self.query_one("#check", Checkbox).value if self.check else False

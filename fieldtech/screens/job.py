@@ -11,7 +11,7 @@ from fieldtech.domain.jobs import FIELD_TRANSITIONS, STATUS_WORDS, Status, sla_w
 from fieldtech.screens.base import FieldScreen
 from fieldtech.screens.dialogs import AskText
 from fieldtech.screens.status_bar import StatusBar
-from fieldtech.services import escalations
+from fieldtech.services import escalations, supervision
 from fieldtech.services import jobs as job_service
 
 # Which action each status allows (from the state machine), so keys match the rules.
@@ -22,6 +22,9 @@ NEEDS = {
     "close": Status.COMPLETED,
     "cannot_complete": Status.CANNOT_COMPLETE,
 }
+
+
+SUPERVISOR_ACTIONS = ("reassign", "acknowledge", "callback")
 
 
 def event_words(e: dict) -> str:
@@ -56,6 +59,12 @@ class JobScreen(FieldScreen):
             id="job.escalate",
             tooltip="Escalate: it goes to HQ first at the next sync",
         ),
+        # A supervisor's device: the job is read-only, these are the decisions.
+        Binding("g", "reassign", "Reassign", id="job.reassign", tooltip="Give to a teammate"),
+        Binding(
+            "y", "acknowledge", "Acknowledge", id="job.acknowledge", tooltip="Own the escalation"
+        ),
+        Binding("b", "callback", "Call-back", id="job.callback", tooltip="The customer's scores"),
     ]
     DEFAULT_CSS = """
     JobScreen VerticalScroll { padding: 0 1; height: 1fr; }
@@ -117,6 +126,16 @@ class JobScreen(FieldScreen):
             f"Appointment {card['window_start'][:16].replace('T', ' ')} · "
             f"promised by {card['sla_due'][:16].replace('T', ' ')}"
         )
+        if self.app.is_supervisor:
+            lines.append(f"Technician: {st.person(card['technician_id'])}")
+            if card["escalation_ack_level"]:
+                lines.append(f"Escalation acknowledged up to level {card['escalation_ack_level']}")
+            for cb in st.callbacks(card["id"]):
+                lines.append(
+                    f"Call-back {cb['at'][:10]}: skill {cb['skill']}, attitude "
+                    f"{cb['attitude']}, adherence {cb['adherence']}"
+                    + (f" · {cb['comment']}" if cb["comment"] else "")
+                )
         if card["hold_reason"]:
             lines.append(f"[yellow]On hold: {card['hold_reason']}[/yellow]")
         if (
@@ -157,6 +176,8 @@ class JobScreen(FieldScreen):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in SUPERVISOR_ACTIONS or self.app.is_supervisor:
+            return self._supervisor_may(action)
         if action in NEEDS:
             try:
                 return NEEDS[action] in FIELD_TRANSITIONS[self.status]
@@ -165,6 +186,56 @@ class JobScreen(FieldScreen):
         if action == "resume":
             return self.status is Status.ON_HOLD
         return True
+
+    def _supervisor_may(self, action: str) -> bool | None:
+        if action not in SUPERVISOR_ACTIONS:
+            return action in ("app.pop_screen", "pop_screen")  # read-only for supervisors
+        if not self.app.is_supervisor:
+            return False
+        try:
+            job = self.app.store.job(self.job_id)
+        except Exception:  # the job vanished mid-refresh
+            return None
+        status = Status(job["status"])
+        if action == "reassign":
+            return status.is_open
+        if action == "acknowledge":
+            return job["escalation_level"] > job["escalation_ack_level"]
+        return status in (Status.COMPLETED, Status.CANNOT_COMPLETE)
+
+    def action_reassign(self) -> None:
+        from fieldtech.screens.team_dialogs import PickTechnician
+
+        job = self.app.store.job(self.job_id)
+
+        def done(who):
+            if who:
+                self._do(supervision.reassign, self.app.device, self.job_id, who)
+
+        self.app.push_screen(
+            PickTechnician(
+                f"Who takes {job['ref']}?", self.app.store.roster(), job["technician_id"]
+            ),
+            done,
+        )
+
+    def action_acknowledge(self) -> None:
+        def done(answer):
+            if answer is not None:
+                self._do(supervision.acknowledge, self.app.device, self.job_id, answer[0])
+
+        self.app.push_screen(
+            AskText("Acknowledge: what will you do? (optional)", "calling…", optional=True), done
+        )
+
+    def action_callback(self) -> None:
+        from fieldtech.screens.team_dialogs import CallbackForm
+
+        def done(scores):
+            if scores:
+                self._do(supervision.record_callback, self.app.device, self.job_id, **scores)
+
+        self.app.push_screen(CallbackForm(self.app.store.job(self.job_id)["ref"]), done)
 
     def _do(self, fn, *args, **kwargs) -> None:
         self.app.perform(fn, *args, **kwargs)

@@ -53,7 +53,7 @@ class QueueScreen(FieldScreen):
             "s", "cycle_status", "Status", id="queue.status", tooltip="Show one status at a time"
         ),
         Binding("k", "cycle_kind", "Kind", id="queue.kind", tooltip="Show one kind of job"),
-        Binding("escape", "clear_filter", "Clear", id="queue.clear", show=False),
+        Binding("escape", "clear_filter", "Clear/back", id="queue.clear", show=False),
     ]
     DEFAULT_CSS = """
     QueueScreen Input { height: 3; }
@@ -61,8 +61,12 @@ class QueueScreen(FieldScreen):
     QueueScreen DataTable { height: 1fr; }
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, technician: str | None = None, title: str | None = None) -> None:
+        """`technician`: a supervisor looking at one technician's jobs; `title` names whose."""
         super().__init__()
+        self.technician = technician
+        self.title_words = title
+        self.names: dict[str, str] = {}
         self.status_i = 0
         self.kind_i = 0
         self.last_key: tuple | None = None
@@ -75,8 +79,15 @@ class QueueScreen(FieldScreen):
         yield StatusBar(id="status-bar")
         yield Footer()
 
+    @property
+    def across_team(self) -> bool:
+        """A supervisor's list of the whole team: say whose each job is."""
+        return self.app.is_supervisor and self.technician is None
+
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
+        if self.across_team:
+            self.names = {p["id"]: p["name"] for p in self.app.store.roster()}
         # Fixed widths: refilling the table never re-measures every cell.
         rest = max(16, self.app.size.width - 76)
         for name, width in (
@@ -84,7 +95,7 @@ class QueueScreen(FieldScreen):
             ("status", 11),
             ("job", 10),
             ("customer", 15),
-            ("place", 9),
+            ("technician" if self.across_team else "place", 9),
             ("SLA", 14),
             ("summary", rest),
         ):
@@ -101,7 +112,7 @@ class QueueScreen(FieldScreen):
             status=status,
             kind=KIND_CYCLE[self.kind_i],
             open_only=status is None,
-            technician_id=self.app.technician_filter,
+            technician_id=self.technician or self.app.technician_filter,
         )
 
     def reload(self) -> None:
@@ -115,6 +126,8 @@ class QueueScreen(FieldScreen):
         shown = f"{STATUS_WORDS[Status(s)]} jobs" if s else "open jobs"
         if k:
             shown += f" · {k} only"
+        if self.title_words:
+            shown += f" · {self.title_words}"
         self.query_one("#filters", Static).update(
             f"{shown} · {table.row_count}{'+' if not self.exhausted else ''} shown · "
             "[b]s[/b] status · [b]k[/b] kind · [b]/[/b] search"
@@ -138,12 +151,16 @@ class QueueScreen(FieldScreen):
                 STATUS_WORDS[Status(r["status"])],
                 r["ref"],
                 r["customer"],
-                r["city"] or "",
+                self._whose(r) if self.across_team else r["city"] or "",
                 Text(sla, style="bold red" if sla.startswith("overdue") else ""),
                 r["summary"],
                 key=r["id"],
             )
         self.last_key = rows[-1]["cursor"]
+
+    def _whose(self, row: dict) -> str:
+        who = row["technician_id"]
+        return self.names.get(who, who or "nobody")
 
     @on(DataTable.RowHighlighted)
     def _near_end(self, event: DataTable.RowHighlighted) -> None:
@@ -173,7 +190,11 @@ class QueueScreen(FieldScreen):
         self.query_one("#filter", Input).focus()
 
     def action_clear_filter(self) -> None:
-        self.query_one("#filter", Input).value = ""
+        box = self.query_one("#filter", Input)
+        if not box.value and self.title_words is not None:
+            self.app.pop_screen()  # a list opened from the board: back to the board
+            return
+        box.value = ""
         self.query_one(DataTable).focus()
 
     def action_cycle_status(self) -> None:

@@ -23,6 +23,7 @@ _ENTITY = {
     "stock": "stock",
     "part_request": "part_request",
     "escalation": "job",
+    "callback": "callback",
 }
 
 
@@ -90,9 +91,13 @@ class Device:
             st.put_request(exp.request)
         if exp.request_step is not None:
             req = st.part_request(entity_id)
-            st.put_request(
-                {**req, "status": exp.request_step[1], "updated_at": stamp_time(hlc), "hlc": hlc}
-            )
+            step = {"status": exp.request_step[1], "updated_at": stamp_time(hlc), "hlc": hlc}
+            if exp.step_reason:
+                step["decided_reason"] = exp.step_reason
+            st.put_request({**req, **step})
+        if exp.callback is not None:
+            job = st.job(exp.callback["job_id"])
+            st.add_callback({**exp.callback, "technician_id": job["technician_id"]})
         self.record(
             op,
             _ENTITY[op.split(".")[0]],

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 # What the queue shows per row: enough for the list, nothing more.
 QUEUE_SQL = """
 SELECT j.id, j.ref, j.kind, j.priority, j.priority_rank, j.status, j.summary, j.sla_due,
-       j.window_start, j.window_end, j.escalation_level, j.search_key, c.name AS customer,
+       j.window_start, j.window_end, j.escalation_level, j.search_key, j.technician_id,
+       c.name AS customer,
        s.address, s.city
 FROM jobs j JOIN customers c ON c.id = j.customer_id JOIN sites s ON s.id = j.site_id
 """

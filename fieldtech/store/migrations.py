@@ -172,11 +172,35 @@ def m004_search_in_queue_order(db: sqlite_utils.Database) -> None:
     )
 
 
+def m005_team(db: sqlite_utils.Database) -> None:
+    """What a supervisor's device keeps: the team roster, call-backs, whose request is whose,
+    and which escalation level has been acknowledged."""
+    db.executescript(
+        """
+        CREATE TABLE users (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, team TEXT,
+            active INTEGER NOT NULL DEFAULT 1, created_at TEXT
+        );
+        CREATE TABLE callbacks (
+            id TEXT PRIMARY KEY, job_id TEXT NOT NULL REFERENCES jobs(id), technician_id TEXT,
+            skill INTEGER NOT NULL, attitude INTEGER NOT NULL, adherence INTEGER NOT NULL,
+            comment TEXT, recorded_by TEXT, at TEXT NOT NULL
+        );
+        CREATE INDEX callbacks_technician ON callbacks(technician_id);
+        CREATE INDEX callbacks_job ON callbacks(job_id);
+        CREATE INDEX jobs_technician ON jobs(technician_id, open);
+        ALTER TABLE jobs ADD COLUMN escalation_ack_level INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE part_requests ADD COLUMN technician_id TEXT;
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_core,
     m002_search,
     m003_conflicts_escalation,
     m004_search_in_queue_order,
+    m005_team,
 )
 LATEST = len(MIGRATIONS)
 

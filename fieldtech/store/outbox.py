@@ -61,6 +61,12 @@ class OutboxRows:
         self.db.execute(
             "UPDATE outbox SET state = 'rejected', reason = ? WHERE id = ?", [reason, op_id]
         )
+        # A call-back HQ refused is not a score: it must not count on the board.
+        self.db.execute(
+            "DELETE FROM callbacks WHERE id IN (SELECT entity_id FROM outbox "
+            "WHERE id = ? AND op = 'callback.record')",
+            [op_id],
+        )
 
     def add_conflict(self, row: dict[str, Any]) -> None:
         self.db["conflicts"].insert(row, pk="id", replace=True)

@@ -12,9 +12,15 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 # Tables whose rows HQ alone writes: the newest copy simply replaces the old.
-HQ_OWNED = {"customers": "id", "sites": "id", "appliances": "id", "parts": "sku"}
+HQ_OWNED = {
+    "users": "id",
+    "customers": "id",
+    "sites": "id",
+    "appliances": "id",
+    "parts": "sku",
+}
 # Append-only histories: merge by union of ids.
-HISTORIES = ("job_events", "readings", "stock_ledger", "conflicts")
+HISTORIES = ("job_events", "readings", "stock_ledger", "conflicts", "callbacks")
 
 
 class SyncRows:

@@ -232,14 +232,14 @@ def apply_changes(st: Store, changes: dict[str, dict[str, Any]]) -> int:
         items = json.loads(t["items"]) if isinstance(t["items"], str) else t["items"]
         st.put_template(template_from_json({**t, "items": items}))
         n += 1
-    for name in ("parts", "customers", "sites", "appliances"):
+    for name in ("users", "parts", "customers", "sites", "appliances"):
         r = rows(name)
         st.put_owned(name, r)
         n += len(r)
     jobs = rows("jobs")
     changed = st.merge_jobs(jobs)
     n += len(jobs)
-    for name in ("job_events", "readings", "stock_ledger", "conflicts"):
+    for name in ("job_events", "readings", "stock_ledger", "conflicts", "callbacks"):
         r = rows(name)
         st.add_history(name, r)
         n += len(r)

@@ -30,8 +30,11 @@ class FaultyLink(httpx.BaseTransport):
         self.fault_rate = fault_rate
         self.played: list[str] = []
         self.delivered = 0  # requests HQ actually received
+        self.offline = False  # no signal: every request is lost until it comes back
 
     def _next(self) -> str:
+        if self.offline:
+            return "drop_request"
         if self.schedule:
             return self.schedule.pop(0)
         if self.rng and self.rng.random() < self.fault_rate:

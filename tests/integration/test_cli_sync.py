@@ -127,6 +127,31 @@ def test_supervisor_status_from_the_last_pulled_state(hq, tmp_path):
     only = json.loads(run(sup, "status", "--escalated", "--json").stdout)
     assert [r["technician"] for r in only] == ["tenzin-dorje"]
     csv_text = run(sup, "status", "--csv", "--technician", "kofi-mensah").stdout
-    assert csv_text.splitlines()[0].startswith("technician,open,")
-    assert csv_text.splitlines()[1].startswith("kofi-mensah,1,")
+    assert csv_text.splitlines()[0] == (
+        "technician,name,open,in_progress,on_hold_for_parts,completed_today,overdue,"
+        "escalated,avg_rating,avg_callback"
+    )
+    assert csv_text.splitlines()[1].startswith("kofi-mensah,Kofi Mensah,1,")
+    held = json.loads(run(sup, "status", "--status", "on_hold", "--json").stdout)
+    assert [r["name"] for r in held] == ["Tenzin Dorje"]
     assert "as of the last sync: just now" in run(sup, "status").stdout
+    bad = run(sup, "status", "--status", "sleeping", check=False)
+    assert bad.returncode == 2 and "sleeping" in bad.stderr and "Traceback" not in bad.stderr
+
+    # The supervisor acts from the terminal, offline; it reaches the technician via HQ.
+    esc = json.loads(run(sup, "team", "escalations", "--open", "--json").stdout)
+    assert [e["ref"] for e in esc] == ["S-2"]
+    run(sup, "team", "ack", "S-2", "--note", "on it")
+    assert json.loads(run(sup, "team", "escalations", "--open", "--json").stdout) == []
+    run(sup, "team", "reassign", "S-1", "Kofi Mensah")
+    refused = run(sup, "team", "reassign", "S-1", "olga-south", check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        "fieldtech: 'olga-south' is not a technician of this team (sync to refresh the team)"
+    )
+    run(sup, "sync")
+    run(dev, "sync")
+    mine = {j["ref"]: j for j in json.loads(run(dev, "jobs", "--all", "--json").stdout)}
+    assert "S-1" not in mine  # moved to Kofi: off Tenzin's queue
+    boss_view = {r["technician"]: r for r in json.loads(run(sup, "status", "--json").stdout)}
+    assert boss_view["kofi-mensah"]["open"] == 2

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, select, update
 from fieldtech.domain.errors import BadInput, FieldtechError, NotFound
 from fieldtech.domain.ids import new_id
 from fieldtech.sync.hq import schema
-from fieldtech.sync.hq.db import HQ
+from fieldtech.sync.hq.db import HQ, Seq
 
 ROLES = ("technician", "supervisor", "admin")
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud on the phone
@@ -91,7 +91,7 @@ def add_user(
             "active": True,
             "created_at": now_iso(),
         }
-        conn.execute(schema.users.insert().values(**user))
+        conn.execute(schema.users.insert().values(**user, seq=Seq(conn)()))
         code = _enrollment(conn, uid)
     return user, code
 

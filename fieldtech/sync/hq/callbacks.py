@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
-from fieldtech.domain.errors import BadInput, RuleBroken
+from fieldtech.domain.callbacks import check_comment, check_scores
+from fieldtech.domain.errors import RuleBroken
 from fieldtech.domain.ids import new_id
 from fieldtech.sync.hq import schema
 from fieldtech.sync.hq.auth import Principal, now_iso
 from fieldtech.sync.hq.db import HQ, Seq
 from fieldtech.sync.hq.dispatch import _job_for_update
+from fieldtech.sync.hq.rows import insert_absent
 from fieldtech.sync.hq.scope import require_manager
-
-SCORES = ("skill", "attitude", "adherence")
-
-
-def _score(name: str, value: object) -> int:
-    try:
-        n = int(str(value))
-    except ValueError:
-        raise BadInput(f"{name} must be a whole number from 1 to 5, not {value!r}") from None
-    if not 1 <= n <= 5:
-        raise BadInput(f"{name} must be from 1 to 5, not {n}")
-    return n
 
 
 def record_callback(
@@ -35,27 +25,30 @@ def record_callback(
     adherence: object,
     comment: str | None = None,
 ) -> dict:
-    scores = {
-        n: _score(n, v)
-        for n, v in (("skill", skill), ("attitude", attitude), ("adherence", adherence))
-    }
+    scores = check_scores(skill, attitude, adherence)
     with hq.tx() as conn:
         job = _job_for_update(conn, job_id)
-        require_manager(p, job["team"])
-        if job["status"] not in ("completed", "cannot_complete"):
-            raise RuleBroken(f"job {job['ref']} is not closed yet: call the customer after it is")
         row = {
             "id": new_id(),
             "job_id": job["id"],
-            "technician_id": job["technician_id"],
-            "team": job["team"],
             **scores,
-            "comment": (comment or "").strip()[:2000] or None,
+            "comment": check_comment(comment),
             "recorded_by": p.user_id,
             "at": now_iso(),
         }
-        conn.execute(schema.callbacks.insert().values(**row, seq=Seq(conn)()))
+        row = record_in(conn, Seq(conn), p, job, row)
     return {**row, "job": job["ref"]}
+
+
+def record_in(conn: Connection, seq: Seq, p: Principal, job: dict, row: dict) -> dict:
+    """Store one call-back, inside the caller's transaction (the API and a supervisor's synced
+    `callback.record` share it). The same id twice stores it once."""
+    require_manager(p, job["team"])
+    if job["status"] not in ("completed", "cannot_complete"):
+        raise RuleBroken(f"job {job['ref']} is not closed yet: call the customer after it is")
+    row = {**row, "technician_id": job["technician_id"], "team": job["team"]}
+    insert_absent(conn, schema.callbacks, {**row, "seq": seq()})
+    return row
 
 
 def callbacks_for(hq: HQ, job_id: str) -> list[dict]:

@@ -260,53 +260,71 @@ def assign(hq: HQ, p: Principal, job_id: str, who: str) -> dict:
         seq = Seq(conn)
         job = _job_for_update(conn, job_id)
         tech = technician(conn, who)
-        require_manager(p, job["team"])
-        if p.role == "supervisor" and tech["team"] != p.team:
-            raise Forbidden("a supervisor can reassign only within their team")
-        if not Status(job["status"]).is_open:
-            raise BadInput(f"job {job['ref']} is {Status(job['status']).words}: nothing to assign")
-        hlc = hq.stamp()
-        at = stamp_time(hlc)
-        # Parents first: a page never carries a job before its customer, site, appliance.
-        _touch_related(conn, seq, job, parents=True)
-        fields = {"technician_id": tech["id"], "team": tech["team"]}
-        stamps = json.loads(job["stamps"] or "{}")
-        if job["status"] != Status.ASSIGNED.value and job["technician_id"] != tech["id"]:
-            # Back to the queue of the new technician.
-            check_transition(Status(job["status"]), Status.ASSIGNED, by_hq=True)
-            fields["status"] = Status.ASSIGNED.value
-        conn.execute(
-            update(schema.jobs)
-            .where(schema.jobs.c.id == job["id"])
-            .values(
-                **fields,
-                stamps=_stamped(stamps, fields, hlc),
-                updated_at=at,
-                origin=None,
-                seq=seq(),
-            )
+        return assign_in(conn, seq, p, job, tech, hq.stamp())
+
+
+def assign_in(
+    conn: Connection,
+    seq: Seq,
+    p: Principal,
+    job: dict,
+    tech: dict,
+    hlc: str,
+    *,
+    event_id: str | None = None,
+    origin: str | None = None,
+) -> dict:
+    """The reassignment itself, inside the caller's transaction (HQ's API and a supervisor's
+    synced `job.assign` share it)."""
+    require_manager(p, job["team"])
+    if p.role == "supervisor" and tech["team"] != p.team:
+        raise Forbidden("a supervisor can reassign only within their team")
+    if not Status(job["status"]).is_open:
+        raise BadInput(f"job {job['ref']} is {Status(job['status']).words}: nothing to assign")
+    at = stamp_time(hlc)
+    # Parents first: a page never carries a job before its customer, site, appliance.
+    _touch_related(conn, seq, job, parents=True)
+    fields = {"technician_id": tech["id"], "team": tech["team"]}
+    stamps = json.loads(job["stamps"] or "{}")
+    if job["status"] != Status.ASSIGNED.value and job["technician_id"] != tech["id"]:
+        # Back to the queue of the new technician.
+        check_transition(Status(job["status"]), Status.ASSIGNED, by_hq=True)
+        fields["status"] = Status.ASSIGNED.value
+    conn.execute(
+        update(schema.jobs)
+        .where(schema.jobs.c.id == job["id"])
+        .values(
+            **fields,
+            stamps=_stamped(stamps, fields, hlc),
+            updated_at=at,
+            origin=None,
+            seq=seq(),
         )
-        insert_absent(
-            conn,
-            schema.job_assignments,
-            {"job_id": job["id"], "technician_id": tech["id"], "at": at},
-        )
-        conn.execute(
-            schema.job_events.insert().values(
-                id=new_id(),
-                job_id=job["id"],
-                kind="assigned",
-                from_status=job["status"],
-                to_status=fields.get("status", job["status"]),
-                body=f"assigned to {tech['name']}",
-                actor=p.user_id,
-                hlc=hlc,
-                at=at,
-                seq=seq(),
-            )
-        )
-        _touch_related(conn, seq, job, parents=False)
-        return {**job, **fields}
+    )
+    insert_absent(
+        conn,
+        schema.job_assignments,
+        {"job_id": job["id"], "technician_id": tech["id"], "at": at},
+    )
+    insert_absent(
+        conn,
+        schema.job_events,
+        {
+            "id": event_id or new_id(),
+            "job_id": job["id"],
+            "kind": "assigned",
+            "from_status": job["status"],
+            "to_status": fields.get("status", job["status"]),
+            "body": f"assigned to {tech['name']}",
+            "actor": p.user_id,
+            "hlc": hlc,
+            "at": at,
+            "seq": seq(),
+            "origin": origin,
+        },
+    )
+    _touch_related(conn, seq, job, parents=False)
+    return {**job, **fields}
 
 
 def _touch_related(conn: Connection, seq: Seq, job: dict, *, parents: bool) -> None:

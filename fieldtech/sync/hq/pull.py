@@ -16,9 +16,16 @@ from fieldtech.sync.hq.db import HQ
 
 # Columns HQ keeps for itself (scope and bookkeeping), never sent to devices.
 PRIVATE = {"seq", "technician_id", "team", "origin"}
-KEEP_ON_DEVICE = {"jobs": {"technician_id", "team"}}
+# Whose request or call-back it is matters on a supervisor's board.
+KEEP_ON_DEVICE = {
+    "jobs": {"technician_id", "team"},
+    "users": {"team"},
+    "part_requests": {"technician_id"},
+    "callbacks": {"technician_id"},
+}
 
 ORDER = (
+    "users",
     "parts",
     "templates",
     "customers",
@@ -30,6 +37,7 @@ ORDER = (
     "stock_ledger",
     "part_requests",
     "conflicts",
+    "callbacks",
 )
 
 
@@ -69,7 +77,12 @@ def scope_where(name: str, p: Principal):
         return exists().where(J.customer_id == col, _job_visible(p, J.id))
     if name == "sites":
         return exists().where(J.site_id == t.c.id, _job_visible(p, J.id))
-    if name in ("stock_ledger", "part_requests", "conflicts"):
+    if name == "users":
+        # A supervisor's roster is their team; a technician learns only who they are.
+        if p.role == "supervisor":
+            return t.c.team == p.team
+        return t.c.id == p.user_id
+    if name in ("stock_ledger", "part_requests", "conflicts", "callbacks"):
         if p.role == "supervisor":
             return t.c.technician_id.in_(_team_users(p))
         return t.c.technician_id == p.user_id

@@ -25,7 +25,10 @@ from fieldtech.domain.ops import expand, stamp_time
 from fieldtech.domain.parts import RequestStatus, check_request_step
 from fieldtech.sync.hq import schema
 from fieldtech.sync.hq.auth import Principal, now_iso
+from fieldtech.sync.hq.callbacks import record_in
 from fieldtech.sync.hq.db import HQ, Seq
+from fieldtech.sync.hq.dispatch import assign_in, technician
+from fieldtech.sync.hq.requests import decide_in
 from fieldtech.sync.hq.rows import insert_absent
 from fieldtech.sync.hq.scope import can_write_job
 
@@ -122,11 +125,28 @@ def push(hq: HQ, p: Principal, wire_ops: list[WireOp]) -> PushResult:
             seen[op.id] = ("rejected" if reason else "applied", reason)
             if reason:
                 result.rejected.append({"id": op.id, "reason": reason})
+                _resend(conn, seq, op)
             else:
                 result.acks.append(op.id)
         if records:
             conn.execute(schema.applied_ops.insert(), records)
     return result
+
+
+def _resend(conn: Connection, seq: Seq, op: WireOp) -> None:
+    """A refused operation left the device's copy unlike HQ's: send HQ's row back (pull still
+    filters by scope), so the device's copy yields once nothing of it is in flight."""
+    if op.op == O.REQUEST_STEP:
+        table, key = schema.part_requests, op.entity_id
+    elif op.op in JOB_OPS or op.op in SUPERVISOR_OPS:
+        payload = op.payload if isinstance(op.payload, dict) else {}
+        key = payload.get("job") if op.op == O.CALLBACK_RECORD else op.entity_id
+        table = schema.jobs
+    else:
+        return
+    if not isinstance(key, str):
+        return
+    conn.execute(update(table).where(table.c.id == key).values(seq=seq(), origin=None))
 
 
 def _seen(conn: Connection, ids: list[str]) -> dict[str, tuple[str, str | None]]:
@@ -179,7 +199,10 @@ def _apply(
         insert_absent(conn, schema.part_requests, row)
         return
     if op.op == O.REQUEST_STEP:
-        _step_request(conn, seq, p, op.entity_id, exp.request_step, hlc, origin)
+        _step_request(conn, seq, p, op.entity_id, exp, hlc, origin)
+        return
+    if op.op in SUPERVISOR_OPS:
+        _supervise(conn, seq, p, op, exp, hlc, origin)
         return
     raise Rejected(f"HQ does not handle {op.op!r} operations")
 
@@ -289,6 +312,46 @@ def _conflict(
     )
 
 
+SUPERVISOR_OPS = {O.JOB_ASSIGN, O.ESCALATION_ACK, O.CALLBACK_RECORD}
+
+
+def _supervise(
+    conn: Connection, seq: Seq, p: Principal, op: WireOp, exp, hlc: str, origin: str | None
+) -> None:
+    """A supervisor's decision made on their device: reassign, acknowledge, call-back."""
+    if p.role == "technician":
+        raise Rejected("only the team's supervisor or HQ may do this")
+    job = _writable_job(conn, p, exp.job_id)
+    if op.op == O.JOB_ASSIGN:
+        tech = technician(conn, exp.job_fields["technician_id"])
+        assign_in(conn, seq, p, job, tech, hlc, event_id=op.id, origin=origin)
+    elif op.op == O.ESCALATION_ACK:
+        _acknowledge(conn, seq, job, exp, hlc, origin)
+    else:
+        record_in(conn, seq, p, job, exp.callback)
+
+
+def _acknowledge(conn: Connection, seq: Seq, job: dict, exp, hlc: str, origin) -> None:
+    level = int(exp.job_fields["escalation_ack_level"])
+    current = int(job.get("escalation_level") or 0)
+    if level < 1 or level > current:
+        raise Rejected(f"job {job['ref']} is not escalated to level {level}")
+    stamps = json.loads(job["stamps"] or "{}")
+    if level > int(job.get("escalation_ack_level") or 0):
+        stamps["escalation_ack_level"] = hlc
+        conn.execute(
+            update(schema.jobs)
+            .where(schema.jobs.c.id == job["id"])
+            .values(
+                escalation_ack_level=level,
+                stamps=json.dumps(stamps, sort_keys=True),
+                origin=origin,
+                seq=seq(),
+            )
+        )
+    insert_absent(conn, schema.job_events, {**exp.event, "seq": seq(), "origin": origin})
+
+
 def _escalate(conn: Connection, seq: Seq, job: dict, hlc: str) -> None:
     level = max(int(job.get("escalation_level") or 0), FIELD_REQUEST_LEVEL)
     stamps = json.loads(job["stamps"] or "{}")
@@ -337,7 +400,7 @@ def _step_request(
     seq: Seq,
     p: Principal,
     request_id: str,
-    step: tuple[str, str],
+    exp,
     hlc: str,
     origin: str | None,
 ) -> None:
@@ -345,10 +408,14 @@ def _step_request(
     req = conn.execute(select(schema.part_requests).where(c.id == request_id)).mappings().first()
     if req is None:
         raise Rejected("that part request is not known at HQ")
-    if req["technician_id"] != p.user_id and not p.is_admin:
-        raise Rejected("that part request is not yours")
-    current, target = RequestStatus(req["status"]), RequestStatus(step[1])
+    current, target = RequestStatus(req["status"]), RequestStatus(exp.request_step[1])
     if current == target:
+        return
+    if req["technician_id"] != p.user_id:
+        if p.role != "supervisor" and not p.is_admin:
+            raise Rejected("that part request is not yours")
+        # A supervisor's decision on their team's request, made offline on their device.
+        decide_in(conn, seq, p, dict(req), target, exp.step_reason, hlc, origin)
         return
     check_request_step(current, target, by_hq=False)
     conn.execute(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from fieldtech.domain.errors import BadInput, NotFound
 from fieldtech.domain.ops import stamp_time
@@ -16,10 +16,6 @@ from fieldtech.sync.hq.scope import require_admin, require_manager
 def step(
     hq: HQ, p: Principal, request_id: str, target: RequestStatus, reason: str | None = None
 ) -> dict:
-    if target is RequestStatus.SHIPPED:
-        require_admin(p)  # the warehouse ships; supervisors approve
-    if target is RequestStatus.REJECTED and not (reason and reason.strip()):
-        raise BadInput("say why the request is rejected")
     c = schema.part_requests.c
     with hq.tx() as conn:
         req = (
@@ -27,20 +23,40 @@ def step(
         )
         if req is None:
             raise NotFound(f"no part request {request_id!r}")
-        require_manager(p, req["team"])
-        check_request_step(RequestStatus(req["status"]), target, by_hq=True)
-        hlc = hq.stamp()
-        values = {
-            "status": target.value,
-            "updated_at": stamp_time(hlc),
-            "hlc": hlc,
-            "seq": Seq(conn)(),
-            "origin": None,
-        }
-        if reason:
-            values["decided_reason"] = reason.strip()
-        conn.execute(update(schema.part_requests).where(c.id == request_id).values(**values))
+        values = decide_in(conn, Seq(conn), p, dict(req), target, reason, hq.stamp())
         return {k: v for k, v in {**dict(req), **values}.items() if k != "seq"}
+
+
+def decide_in(
+    conn: Connection,
+    seq: Seq,
+    p: Principal,
+    req: dict,
+    target: RequestStatus,
+    reason: str | None,
+    hlc: str,
+    origin: str | None = None,
+) -> dict:
+    """HQ's or a supervisor's step on a request, inside the caller's transaction (the API and
+    a supervisor's synced `part_request.step` share it)."""
+    if target is RequestStatus.SHIPPED:
+        require_admin(p)  # the warehouse ships; supervisors approve
+    if target is RequestStatus.REJECTED and not (reason and reason.strip()):
+        raise BadInput("say why the request is rejected")
+    require_manager(p, req["team"])
+    check_request_step(RequestStatus(req["status"]), target, by_hq=True)
+    values = {
+        "status": target.value,
+        "updated_at": stamp_time(hlc),
+        "hlc": hlc,
+        "seq": seq(),
+        "origin": origin,
+    }
+    if reason and reason.strip():
+        values["decided_reason"] = reason.strip()
+    c = schema.part_requests.c
+    conn.execute(update(schema.part_requests).where(c.id == req["id"]).values(**values))
+    return values
 
 
 def list_requests(hq: HQ, p: Principal, status: str | None = None) -> list[dict]:

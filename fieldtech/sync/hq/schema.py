@@ -36,6 +36,8 @@ users = Table(
     Column("team", String(64)),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", String(20), nullable=False),
+    # Supervisors' devices receive their team's roster (names for the board, reassignment).
+    Column("seq", BigInteger, nullable=False, default=0, index=True),
 )
 
 credentials = Table(
@@ -138,6 +140,7 @@ jobs = Table(
     Column("updated_at", String(20), nullable=False),
     Column("stamps", Text, nullable=False, default="{}"),
     Column("escalation_level", Integer, nullable=False, default=0),
+    Column("escalation_ack_level", Integer, nullable=False, default=0),
     _seq(),
 )
 

@@ -1,0 +1,107 @@
+"""Escalated open jobs of the team, highest level first: open one, or acknowledge it."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Static
+
+from fieldtech.domain.escalation import LEVEL_WORDS
+from fieldtech.domain.jobs import STATUS_WORDS, Status
+from fieldtech.screens.base import FieldScreen
+from fieldtech.screens.dialogs import AskText
+from fieldtech.screens.status_bar import StatusBar
+from fieldtech.services import supervision
+
+
+class EscalationsScreen(FieldScreen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="escalations.back"),
+        Binding("enter", "open_job", "Open", id="escalations.open"),
+        Binding(
+            "y",
+            "acknowledge",
+            "Acknowledge",
+            id="escalations.ack",
+            tooltip="You own it now; the technician sees it",
+        ),
+    ]
+    DEFAULT_CSS = """
+    EscalationsScreen #title { height: 1; padding: 0 1; text-style: bold; }
+    EscalationsScreen DataTable { height: 1fr; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title")
+        yield DataTable(id="escalations", cursor_type="row", zebra_stripes=True)
+        yield StatusBar(id="status-bar")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for name, width in (
+            ("level", 12),
+            ("seen", 4),
+            ("job", 8),
+            ("technician", 14),
+            ("status", 11),
+            ("note", max(12, self.app.size.width - 72)),
+        ):
+            table.add_column(name, width=width)
+        self.refresh_data()
+        table.focus()
+
+    def refresh_data(self) -> None:
+        rows = self.app.store.escalations()
+        table = self.query_one(DataTable)
+        keep = table.cursor_row
+        table.clear()
+        for r in rows:
+            level = r["escalation_level"]
+            seen = r["escalation_ack_level"] >= level
+            table.add_row(
+                Text(f"{level} {LEVEL_WORDS.get(level, '')}", style="" if seen else "bold red"),
+                "yes" if seen else Text("no", style="bold"),
+                r["ref"],
+                r["technician"] or "",
+                STATUS_WORDS[Status(r["status"])],
+                r["note"] or "",
+                key=r["id"],
+            )
+        if rows:
+            table.move_cursor(row=min(keep, len(rows) - 1))
+        waiting = sum(r["escalation_ack_level"] < r["escalation_level"] for r in rows)
+        self.query_one("#title", Static).update(
+            f"Escalated jobs: {len(rows)} · {waiting} not acknowledged"
+        )
+
+    def _selected(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            self.app.notify("no escalated job selected", severity="warning")
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self.app.open_job(event.row_key.value)
+
+    def action_open_job(self) -> None:
+        if job := self._selected():
+            self.app.open_job(job)
+
+    def action_acknowledge(self) -> None:
+        if (job := self._selected()) is None:
+            return
+
+        def done(answer):
+            if answer is not None and self.app.perform(
+                supervision.acknowledge, self.app.device, job, answer[0]
+            ):
+                self.refresh_data()
+
+        self.app.push_screen(
+            AskText("Acknowledge: what will you do? (optional)", "calling…", optional=True), done
+        )
