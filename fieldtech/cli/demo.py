@@ -9,9 +9,18 @@ from fieldtech.cli.common import Context, pass_ctx
 
 @click.command("demo")
 @click.option("--jobs", "count", default=40, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--as",
+    "role",
+    type=click.Choice(["technician", "supervisor"]),
+    default="technician",
+    show_default=True,
+    help="Whose device: a technician's queue, or the supervisor's team board.",
+)
 @pass_ctx
-def demo_cmd(ctx: Context, count: int) -> None:
-    """Try fieldtech: HQ on 127.0.0.1, a demo technician, their queue. F5 cuts the signal."""
+def demo_cmd(ctx: Context, count: int, role: str) -> None:
+    """Try fieldtech: HQ on 127.0.0.1, a demo technician (or their supervisor) and the app.
+    F5 cuts the signal."""
     from fieldtech.app import build_app
     from fieldtech.paths import Locations
     from fieldtech.sync.agent import SyncAgent
@@ -19,7 +28,7 @@ def demo_cmd(ctx: Context, count: int) -> None:
 
     root = ctx.locations.data / "demo"
     click.echo(f"starting the demo HQ and seeding {count} jobs…", err=True)
-    world = build_demo(root, jobs=count)
+    world = build_demo(root, jobs=count, role=role)
     token = world.client.http.headers["Authorization"].removeprefix("Bearer ")
     agent = SyncAgent(world.device.store.path, world.server.url, token, link=world.link)
     loc = ctx.locations

@@ -17,6 +17,8 @@ from fieldtech.services import supervision
 
 
 class EscalationsScreen(FieldScreen):
+    rows: list[dict] = []
+
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="escalations.back"),
         Binding("enter", "open_job", "Open", id="escalations.open"),
@@ -31,11 +33,13 @@ class EscalationsScreen(FieldScreen):
     DEFAULT_CSS = """
     EscalationsScreen #title { height: 1; padding: 0 1; text-style: bold; }
     EscalationsScreen DataTable { height: 1fr; }
+    EscalationsScreen #detail { height: auto; max-height: 6; padding: 0 1; }
     """
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
         yield DataTable(id="escalations", cursor_type="row", zebra_stripes=True)
+        yield Static(id="detail")
         yield StatusBar(id="status-bar")
         yield Footer()
 
@@ -47,14 +51,14 @@ class EscalationsScreen(FieldScreen):
             ("job", 8),
             ("technician", 14),
             ("status", 11),
-            ("note", max(12, self.app.size.width - 72)),
+            ("note", max(12, self.app.size.width - 66)),
         ):
             table.add_column(name, width=width)
         self.refresh_data()
         table.focus()
 
     def refresh_data(self) -> None:
-        rows = self.app.store.escalations()
+        rows = self.rows = self.app.store.escalations()
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()
@@ -83,6 +87,13 @@ class EscalationsScreen(FieldScreen):
             self.app.notify("no escalated job selected", severity="warning")
             return None
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        # The whole note of the highlighted job: the table cuts long ones short.
+        row = next((r for r in self.rows if r["id"] == event.row_key.value), None)
+        text = f"{row['ref']} · {row['summary']}\n{row['note'] or ''}" if row else ""
+        self.query_one("#detail", Static).update(text)
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:

@@ -24,23 +24,45 @@ class HelpScreen(FieldScreen):
     BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="help.back")]
     DEFAULT_CSS = "HelpScreen VerticalScroll { padding: 0 1; }"
 
+    def _shown_on_job(self, action: str) -> bool:
+        """A technician's job keys, or a supervisor's: each device lists its own."""
+        from fieldtech.screens.job import SUPERVISOR_ACTIONS
+
+        if action.startswith("app."):
+            return True
+        return (action in SUPERVISOR_ACTIONS) == self.app.is_supervisor
+
     def compose(self) -> ComposeResult:
         from fieldtech.screens import checklist, close, job, parts, queue, sync_status
 
         sections = ["[b]Everywhere[/b]"]
         for b in self.app.BINDINGS:
             sections.append(f"  {b.key:<10} {b.description}")
-        for mod, cls in (
+        screens = [
             (queue, "QueueScreen"),
             (job, "JobScreen"),
             (checklist, "ChecklistScreen"),
             (parts, "PartsScreen"),
             (close, "CloseScreen"),
             (sync_status, "SyncScreen"),
-        ):
+        ]
+        if self.app.is_supervisor:
+            from fieldtech.screens import board, escalations, team_requests
+
+            screens = [
+                (board, "BoardScreen"),
+                (queue, "QueueScreen"),
+                (job, "JobScreen"),
+                (team_requests, "RequestsScreen"),
+                (escalations, "EscalationsScreen"),
+                (sync_status, "SyncScreen"),
+            ]
+        for mod, cls in screens:
             screen = getattr(mod, cls)
             sections.append(f"\n[b]{cls.removesuffix('Screen')}[/b]")
             for b in screen.BINDINGS:
+                if cls == "JobScreen" and not self._shown_on_job(b.action):
+                    continue
                 tip = f" — {b.tooltip}" if b.tooltip else ""
                 sections.append(f"  {b.key:<10} {b.description}{tip}")
         sections.append("\n[b]Job statuses[/b]")

@@ -19,7 +19,10 @@ from fieldtech.sync.hq.server import BackgroundHQ
 from fieldtech.sync.link import SwitchableLink
 
 DEMO_TECHNICIAN = "Tenzin Dorje"
+DEMO_SUPERVISOR = "Mei Chen"
 DEMO_TEAM = "north"
+# The rest of the team a supervisor's demo shows: name, data seed, job reference prefix.
+TEAMMATES = (("Kofi Mensah", 8, "K-"), ("Ana Lima", 9, "A-"))
 
 
 @dataclass
@@ -38,9 +41,15 @@ class DemoWorld:
 
 
 def build_demo(
-    root: Path, *, jobs: int = 40, now: datetime | None = None, fresh: bool = True
+    root: Path,
+    *,
+    jobs: int = 40,
+    now: datetime | None = None,
+    fresh: bool = True,
+    role: str = "technician",
 ) -> DemoWorld:
-    """Set up (afresh by default) and start the demo under `root`."""
+    """Set up (afresh by default) and start the demo under `root`: the device belongs to a
+    technician, or (role="supervisor") to the team's supervisor."""
     if fresh and root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -53,6 +62,22 @@ def build_demo(
     auth.add_user(hq, name="HQ admin", role="admin", user_id="admin")
     user, code = auth.add_user(hq, name=DEMO_TECHNICIAN, role="technician", team=DEMO_TEAM)
     seed_hq(hq, jobs, technician_id=user["id"], team=DEMO_TEAM, now=now)
+    if role == "supervisor":
+        team = [user["id"]]
+        for name, seed, prefix in TEAMMATES:
+            mate, _ = auth.add_user(hq, name=name, role="technician", team=DEMO_TEAM)
+            seed_hq(
+                hq,
+                max(1, jobs // 2),
+                technician_id=mate["id"],
+                team=DEMO_TEAM,
+                now=now,
+                seed=seed,
+                ref_prefix=prefix,
+            )
+            team.append(mate["id"])
+        _field_activity(hq, team)
+        user, code = auth.add_user(hq, name=DEMO_SUPERVISOR, role="supervisor", team=DEMO_TEAM)
     server = BackgroundHQ(hq).start()
     store = open_store(root / "device" / "device.sqlite")
     device = Device.open(store)
@@ -63,3 +88,28 @@ def build_demo(
     client = SyncClient(device, server.url, token, transport=link)
     client.sync()
     return DemoWorld(root, server, device, client, link)
+
+
+def _field_activity(hq: HQ, technicians: list[str]) -> None:
+    """What the technicians' devices would have sent: part requests and a call for help,
+    through HQ's own push, so the supervisor has decisions waiting."""
+    from fieldtech.domain import ops
+    from fieldtech.domain.ids import new_id
+    from fieldtech.sync.hq.auth import Principal
+    from fieldtech.sync.hq.dispatch import list_jobs
+    from fieldtech.sync.hq.push import WireOp, push
+
+    asks = (("AC-CAP-35", 2, "van is out of them"), ("WH-ELEM-2K", 1, None))
+    for n, (uid, (sku, qty, note)) in enumerate(zip(technicians, asks, strict=False)):
+        p = Principal(uid, uid, "technician", DEMO_TEAM, f"demo-{uid}", "demo")
+        payload = {"sku": sku, "qty": qty, "status": "submitted"}
+        if note:
+            payload["note"] = note
+        wire = [WireOp(new_id(), hq.stamp(), ops.REQUEST_CREATE, new_id(), payload)]
+        open_jobs = list_jobs(hq, p, status="assigned", limit=1)
+        if n == 1 and open_jobs:
+            note = {"note": "customer is furious, second visit this week"}
+            wire.append(
+                WireOp(new_id(), hq.stamp(), ops.ESCALATION_RAISE, open_jobs[0]["id"], note)
+            )
+        push(hq, p, wire)

@@ -4,6 +4,7 @@ keystrokes only, then quit, and the terminal is given back as it was."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -46,8 +47,7 @@ def typed(session: str, text: str) -> None:
     time.sleep(0.3)
 
 
-@pytest.fixture
-def session(tmp_path):
+def launch(tmp_path: Path, args: str) -> tuple[str, Path]:
     if shutil.which("tmux") is None:
         pytest.fail("tmux is not installed (.ci/run installs it)")
     name = f"ft{tmp_path.name[-8:]}".replace(".", "")
@@ -61,8 +61,21 @@ def session(tmp_path):
         "100",
         "-y",
         "30",
-        f"{FIELDTECH} --home {home} demo --jobs 12; echo FIELDTECH-EXITED; sleep 30",
+        f"{FIELDTECH} --home {home} {args}; echo FIELDTECH-EXITED; sleep 30",
     )
+    return name, home
+
+
+@pytest.fixture
+def session(tmp_path):
+    name, home = launch(tmp_path, "demo --jobs 12")
+    yield name, home
+    subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+
+
+@pytest.fixture
+def supervisor_session(tmp_path):
+    name, home = launch(tmp_path, "demo --jobs 12 --as supervisor")
     yield name, home
     subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
 
@@ -119,3 +132,25 @@ def test_demo_job_worked_to_completion_with_keystrokes(session):
     assert tmux("display-message", "-p", "-t", name, "#{alternate_on}").strip() == "0"
     assert "open jobs" not in shown and "palette" not in shown
     store.close()
+
+
+def test_supervisor_demo_decides_a_request_and_it_reaches_hq(supervisor_session):
+    name, home = supervisor_session
+    wait_for(name, "Team north · 3 technicians")
+    shown = wait_for(name, "2 part requests to decide")
+    assert "Tenzin Dorje" in shown and "Kofi Mensah" in shown and "Ana Lima" in shown
+    keys(name, "r")
+    wait_for(name, "Part requests waiting for you: 2")
+    keys(name, "a")
+    wait_for(name, "Part requests waiting for you: 1")
+    # The background sync takes the approval to HQ within seconds.
+    wait_for(name, "0 waiting to send", timeout=30)
+    hq = sqlite3.connect(home / "data" / "demo" / "hq.sqlite")
+    statuses = sorted(r[0] for r in hq.execute("SELECT status FROM part_requests"))
+    hq.close()
+    assert statuses == ["approved", "submitted"]
+    keys(name, "Escape")
+    wait_for(name, "1 part request to decide")
+    keys(name, "C-q")
+    wait_for(name, "FIELDTECH-EXITED")
+    assert tmux("display-message", "-p", "-t", name, "#{alternate_on}").strip() == "0"
