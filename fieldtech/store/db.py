@@ -25,6 +25,25 @@ class StoreError(FieldtechError):
     pass
 
 
+def plain_words(exc: sqlite3.Error) -> StoreError | None:
+    """What a person should read when SQLite refuses a write; None for a programming error."""
+    text = str(exc).lower()
+    if "full" in text:  # SQLITE_FULL: disk or size limit
+        return StoreError("the disk is full: nothing was saved; free some space and try again")
+    if "locked" in text or "busy" in text:
+        return StoreError(
+            "the data file is busy in another fieldtech window: nothing was saved; try again"
+        )
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return StoreError(
+            "the data file is damaged: nothing was saved; run `fieldtech repair` to rebuild it "
+            "from HQ (changes not yet sent are kept)"
+        )
+    if "readonly" in text or "read-only" in text or "disk i/o" in text:
+        return StoreError(f"the data file cannot be written ({exc}): nothing was saved")
+    return None
+
+
 def _private_file(path: Path) -> None:
     """Customer data lives here: readable by the owner only."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,20 +73,32 @@ class Store(JobRows, ChecklistRows, PartRows, OutboxRows, SyncRows, TeamRows):
                 with self.db.atomic():
                     yield self
                 return
-            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise plain_words(exc) or exc from None
             try:
                 yield self
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise plain_words(exc) or exc from None
             except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                self._rollback()
                 raise
             else:
                 try:
                     conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    self._rollback()
+                    raise plain_words(exc) or exc from None
                 except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
+                    self._rollback()
                     raise
+
+    def _rollback(self) -> None:
+        conn = self.db.conn
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
 
     def close(self) -> None:
         self.db.close()
@@ -120,7 +151,7 @@ def open_store(path: Path | str, *, upgrade: bool = True) -> Store:
             raise StoreError(f"{path}: schema is not current; open it with upgrade")
     except sqlite3.DatabaseError as exc:
         raise StoreError(
-            f"the data file {path} cannot be read ({exc}); it may be damaged or not a "
-            "fieldtech file"
+            f"the data file {path} cannot be read ({exc}); if it is damaged, "
+            "`fieldtech repair` rebuilds it from HQ"
         ) from None
     return Store(db, p)
