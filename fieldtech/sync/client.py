@@ -22,6 +22,7 @@ from fieldtech.store import Store
 from fieldtech.sync import protocol
 
 CURSOR = "sync_cursor"
+REBUILD = "rebuild_pending"  # set by `fieldtech repair` until one full pull has arrived
 LAST_OK = "last_sync_ok"
 LAST_ERROR = "last_sync_error"
 
@@ -130,7 +131,7 @@ class SyncClient:
     def _body(self, ops: list[dict]) -> dict[str, Any]:
         cursor = int(self.store.meta(CURSOR) or 0)
         # A first sync primes from a few large pages rather than many small ones.
-        return {
+        body = {
             "v": protocol.PROTOCOL,
             "device": self.device.device_id,
             "cursor": cursor,
@@ -138,6 +139,9 @@ class SyncClient:
             "clock": self.device.clock.last,
             "ops": [protocol.to_wire(o) for o in ops],
         }
+        if self.store.meta(REBUILD):
+            body["rebuild"] = True  # a rebuilt file: send this device's own rows back too
+        return body
 
     def _round(self, report: SyncReport) -> tuple[bool, int]:
         ops = self.store.outbox("pending", limit=self.batch)
@@ -201,7 +205,14 @@ class SyncClient:
                     [CURSOR, str(int(answer["cursor"]))],
                 )
                 report.cursor = int(answer["cursor"])
+            if not answer.get("more") and st.meta(REBUILD):
+                st.db.execute("DELETE FROM meta WHERE key = ?", [REBUILD])
             if answer.get("clock"):
+                # The screens' connection may have stamped later than this one knows: never
+                # write the stored clock back past a stamp already handed out.
+                stored = st.db.execute("SELECT value FROM meta WHERE key = 'hlc'").fetchone()
+                if stored and stored[0]:
+                    self.device.clock.observe(stored[0])
                 self.device.clock.observe(answer["clock"])
                 st.db.execute(
                     "INSERT INTO meta (key, value) VALUES ('hlc', ?) "

@@ -71,7 +71,9 @@ def bounded_stamp(hq: HQ, hlc: str, wall: int | None = None) -> tuple[str, bool]
     return hlc, False
 
 
-def push(hq: HQ, p: Principal, wire_ops: list[WireOp]) -> PushResult:
+def push(hq: HQ, p: Principal, wire_ops: list[WireOp], *, cursor: int | None = None) -> PushResult:
+    """Apply a device's operations. `cursor` is how far the device has pulled: a row it
+    updates is left out of its next pull only when it already holds HQ's copy."""
     result = PushResult()
     if not wire_ops:
         return result
@@ -99,7 +101,7 @@ def push(hq: HQ, p: Principal, wire_ops: list[WireOp]) -> PushResult:
             if reason is None:
                 try:
                     with conn.begin_nested():
-                        _apply(hq, conn, seq, p, op, hlc, echo=clamped)
+                        _apply(hq, conn, seq, p, op, hlc, echo=clamped, cursor=cursor)
                 except Rejected as exc:
                     reason = exc.reason
                 except FieldtechError as exc:
@@ -160,8 +162,28 @@ def _seen(conn: Connection, ids: list[str]) -> dict[str, tuple[str, str | None]]
     return out
 
 
+def _row_origin(row: dict, origin: str | None, cursor: int | None) -> str | None:
+    """Who an updated row counts as written by. It is not echoed to its device only when that
+    device held HQ's copy before this change: it pulled it (seq within its cursor) or wrote
+    it last itself. Otherwise HQ's changes to it (an escalation level, say) would never
+    reach the device."""
+    if origin is None or cursor is None:
+        return None
+    if row.get("origin") == origin or int(row.get("seq") or 0) <= cursor:
+        return origin
+    return None
+
+
 def _apply(
-    hq: HQ, conn: Connection, seq: Seq, p: Principal, op: WireOp, hlc: str, *, echo: bool = False
+    hq: HQ,
+    conn: Connection,
+    seq: Seq,
+    p: Principal,
+    op: WireOp,
+    hlc: str,
+    *,
+    echo: bool = False,
+    cursor: int | None = None,
 ) -> None:
     exp = expand(op.op, op.entity_id, op.payload, op_id=op.id, hlc=hlc, actor=p.user_id)
     # A re-stamped operation goes back to its device, so it adopts HQ's stamps.
@@ -172,7 +194,7 @@ def _apply(
     if op.op in JOB_OPS:
         job = _writable_job(conn, p, op.entity_id)
         if exp.job_fields:
-            _set_job_fields(hq, conn, seq, p, job, exp, hlc, origin)
+            _set_job_fields(hq, conn, seq, p, job, exp, hlc, _row_origin(job, origin, cursor))
         if exp.event is not None:
             insert_absent(conn, schema.job_events, {**exp.event, "seq": seq(), "origin": origin})
             if op.op == O.ESCALATION_RAISE:
@@ -199,10 +221,10 @@ def _apply(
         insert_absent(conn, schema.part_requests, row)
         return
     if op.op == O.REQUEST_STEP:
-        _step_request(conn, seq, p, op.entity_id, exp, hlc, origin)
+        _step_request(conn, seq, p, op.entity_id, exp, hlc, origin, cursor)
         return
     if op.op in SUPERVISOR_OPS:
-        _supervise(conn, seq, p, op, exp, hlc, origin)
+        _supervise(conn, seq, p, op, exp, hlc, origin, cursor)
         return
     raise Rejected(f"HQ does not handle {op.op!r} operations")
 
@@ -316,7 +338,14 @@ SUPERVISOR_OPS = {O.JOB_ASSIGN, O.ESCALATION_ACK, O.CALLBACK_RECORD}
 
 
 def _supervise(
-    conn: Connection, seq: Seq, p: Principal, op: WireOp, exp, hlc: str, origin: str | None
+    conn: Connection,
+    seq: Seq,
+    p: Principal,
+    op: WireOp,
+    exp,
+    hlc: str,
+    origin: str | None,
+    cursor: int | None,
 ) -> None:
     """A supervisor's decision made on their device: reassign, acknowledge, call-back."""
     if p.role == "technician":
@@ -326,12 +355,12 @@ def _supervise(
         tech = technician(conn, exp.job_fields["technician_id"])
         assign_in(conn, seq, p, job, tech, hlc, event_id=op.id, origin=origin)
     elif op.op == O.ESCALATION_ACK:
-        _acknowledge(conn, seq, job, exp, hlc, origin)
+        _acknowledge(conn, seq, job, exp, hlc, origin, _row_origin(job, origin, cursor))
     else:
         record_in(conn, seq, p, job, exp.callback)
 
 
-def _acknowledge(conn: Connection, seq: Seq, job: dict, exp, hlc: str, origin) -> None:
+def _acknowledge(conn: Connection, seq: Seq, job: dict, exp, hlc: str, origin, job_origin) -> None:
     level = int(exp.job_fields["escalation_ack_level"])
     current = int(job.get("escalation_level") or 0)
     if level < 1 or level > current:
@@ -345,7 +374,7 @@ def _acknowledge(conn: Connection, seq: Seq, job: dict, exp, hlc: str, origin) -
             .values(
                 escalation_ack_level=level,
                 stamps=json.dumps(stamps, sort_keys=True),
-                origin=origin,
+                origin=job_origin,
                 seq=seq(),
             )
         )
@@ -403,11 +432,13 @@ def _step_request(
     exp,
     hlc: str,
     origin: str | None,
+    cursor: int | None,
 ) -> None:
     c = schema.part_requests.c
     req = conn.execute(select(schema.part_requests).where(c.id == request_id)).mappings().first()
     if req is None:
         raise Rejected("that part request is not known at HQ")
+    origin = _row_origin(dict(req), origin, cursor)
     current, target = RequestStatus(req["status"]), RequestStatus(exp.request_step[1])
     if current == target:
         return
