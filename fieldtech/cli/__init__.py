@@ -41,11 +41,24 @@ def _register() -> None:
         jobs,
         misc,
         parts,
+        repair,
         status,
         team,
     )
 
-    for module in (jobs, checklist, parts, misc, device_sync, hq, hq_service, demo, status, team):
+    for module in (
+        jobs,
+        checklist,
+        parts,
+        misc,
+        device_sync,
+        hq,
+        hq_service,
+        demo,
+        status,
+        team,
+        repair,
+    ):
         module.register(cli)
 
 
@@ -68,12 +81,13 @@ def main(argv: list[str] | None = None) -> None:
         fail("stopped", code=130)
     except FieldtechError as exc:
         fail(exc.message)
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            fail("the data file is busy in another fieldtech window; try again in a moment")
-        if "disk" in str(exc) or "full" in str(exc):
-            fail("the disk is full: nothing was saved; free some space and try again")
-        raise
+    except sqlite3.DatabaseError as exc:
+        from fieldtech.store.db import plain_words
+
+        words = plain_words(exc)
+        if words is None:
+            raise
+        fail(words.message)
     except click.ClickException as exc:
         fail(exc.format_message(), code=exc.exit_code)
     except BrokenPipeError:

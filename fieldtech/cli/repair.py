@@ -1,0 +1,83 @@
+"""`fieldtech repair`: rebuild a damaged or lost data file from HQ, keeping unsent changes."""
+
+from __future__ import annotations
+
+import click
+
+from fieldtech.cli.common import Context, console, emit_json, fail, json_option, pass_ctx
+from fieldtech.domain.errors import FieldtechError
+from fieldtech.sync import credentials
+from fieldtech.sync.client import SyncClient, SyncError
+from fieldtech.sync.repair import diagnose, rebuild
+
+
+@click.command("repair")
+@click.option("--check", "check_only", is_flag=True, help="Only say whether the file is sound.")
+@click.option("--force", is_flag=True, help="Rebuild even when the file looks sound.")
+@json_option
+@pass_ctx
+def repair_cmd(ctx: Context, check_only: bool, force: bool, as_json: bool) -> None:
+    """Check this device's data file; if it is damaged or missing, set it aside, start a
+    fresh one with the changes not yet sent, and receive everything else from HQ."""
+    path = ctx.locations.device_db
+    if check_only:
+        problem = diagnose(path)
+        if as_json:
+            emit_json({"file": str(path), "problem": problem})
+        elif problem is None:
+            console().print(f"{path}: sound")
+        if problem is not None:
+            fail(f"{path}: {problem}; `fieldtech repair` rebuilds it from HQ")
+        return
+    try:
+        cred = credentials.load(ctx.locations.credential)
+    except FieldtechError:
+        cred = None
+    report = rebuild(path, device_id=cred.get("device_id") if cred else None, force=force)
+    out = {"file": str(path), **report.as_dict(), "received": 0, "sent": 0, "synced": False}
+    if report.problem is None:
+        if as_json:
+            emit_json(out)
+        else:
+            console().print(f"{path}: sound, nothing to repair (--force rebuilds it anyway)")
+        return
+    say = [f"{path}: {report.problem}"]
+    if report.set_aside:
+        say.append(f"the old file is kept as {report.set_aside.name}")
+    say.append(
+        f"kept {report.kept_pending} change(s) not yet sent"
+        + (f" and {report.kept_rejected} refused by HQ" if report.kept_rejected else "")
+    )
+    if report.unreadable or report.outbox_lost:
+        say.append(
+            "[bold red]some changes could not be read from the damaged file"
+            + (f" ({report.unreadable})" if report.unreadable else "")
+            + "[/]"
+        )
+    problem = None
+    if cred is None:
+        problem = "not enrolled with HQ: enroll to receive this device's jobs"
+    else:
+        client = SyncClient(ctx.device, cred["hq_url"], cred["token"])
+        try:
+            sync = client.sync()
+        except SyncError as exc:
+            problem = f"{exc.message}; the rebuild completes at the next `fieldtech sync`"
+        else:
+            out.update(received=sync.pulled, sent=sync.acknowledged, synced=True)
+            say.append(
+                f"received {sync.pulled:,} record(s) from HQ; sent {sync.acknowledged} change(s)"
+            )
+        finally:
+            client.close()
+    if as_json:
+        emit_json({**out, "waiting": problem})
+    else:
+        for line in say:
+            console().print(line)
+    if problem:
+        fail(problem)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(repair_cmd)
