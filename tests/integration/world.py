@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from fieldtech.services import Device
+from fieldtech.domain.errors import FieldtechError
+from fieldtech.services import Device, checklists, jobs, parts
 from fieldtech.store import open_store
 from fieldtech.sync.client import Backoff, SyncClient
 from fieldtech.sync.enroll import enroll
@@ -104,3 +106,77 @@ class World:
             p.store.close()
         self.server.stop()
         self.hq.dispose()
+
+
+FIELD = ("start", "arrive", "hold", "resume", "note", "reading", "use_part", "give_up")
+
+
+def do_field(phone, action: str, job_id: str) -> None:
+    d = phone.device
+    if not phone.store.job_exists(job_id):
+        return
+    try:
+        if action == "start":
+            jobs.start(d, job_id)
+        elif action == "arrive":
+            jobs.arrive(d, job_id)
+        elif action == "hold":
+            jobs.hold(d, job_id, "waiting for parts")
+        elif action == "resume":
+            jobs.resume(d, job_id)
+        elif action == "note":
+            jobs.note(d, job_id, f"note {random.random():.6f}")
+        elif action == "reading":
+            checklists.record_reading(d, job_id, "diagnosis", f"d{random.randint(1, 9)}")
+        elif action == "use_part":
+            parts.use_part(d, job_id, "AC-CAP-35", 1, override_reason="spare")
+        elif action == "give_up":
+            jobs.cannot_complete(d, job_id, "no access")
+    except FieldtechError:
+        pass  # the rules said no, offline, on the device: nothing was written
+
+
+def check(world: World, phones, created: set[str]) -> None:
+    applied = {r["id"]: r for r in world.rows("applied_ops")}
+    # No operation lost: every one ever written is known to HQ, applied or refused.
+    assert created <= set(applied)
+    for p in phones:
+        assert p.store.outbox("pending") == []
+        for op in p.store.outbox("rejected"):
+            assert applied[op["id"]]["outcome"] == "rejected"
+    # None applied twice: one row per applied operation that adds one.
+    for op_id, r in applied.items():
+        if r["outcome"] != "applied":
+            continue
+        if r["op"] in ("job.note", "job.status", "job.close"):
+            assert world.count("job_events", id=op_id) == 1
+        if r["op"] == "reading.add":
+            assert world.count("readings", id=op_id) == 1
+        if r["op"] == "stock.move":
+            assert world.count("stock_ledger", id=op_id) == 1
+    # All replicas equal, for every job each device holds.
+    for p in phones:
+        for row in p.store.queue(limit=100):
+            hq_job = world.rows("jobs", id=row["id"])[0]
+            mine = p.store.job(row["id"])
+            for f in (
+                "status",
+                "technician_id",
+                "outcome",
+                "hold_reason",
+                "closed_at",
+                "cannot_complete_reason",
+                "escalation_level",
+                "escalation_ack_level",
+            ):
+                assert mine[f] == hq_job[f], (p.name, f, mine[f], hq_job[f])
+            hq_events = {e["id"] for e in world.rows("job_events", job_id=row["id"])}
+            assert {e["id"] for e in p.store.job_events(row["id"])} == hq_events
+            hq_readings = {r["id"] for r in world.rows("readings", job_id=row["id"])}
+            assert {r["id"] for r in p.store.reading_history(row["id"])} == hq_readings
+        for req in p.store.part_requests():
+            [hq_req] = world.rows("part_requests", id=req["id"])
+            assert (req["status"], req["decided_reason"]) == (
+                hq_req["status"],
+                hq_req["decided_reason"],
+            ), (p.name, req["id"])
