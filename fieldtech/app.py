@@ -6,7 +6,6 @@ Thin by intent: screens do the drawing, services do the work, the sync agent doe
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -78,6 +77,8 @@ class FieldtechApp(App):
     def _load_settings(self) -> None:
         if self.locations is None:
             return
+        import tomllib  # only when there are settings to read: start-up counts
+
         for path, apply in (
             (self.locations.settings, self._apply_settings),
             (self.locations.keymap, self._apply_keymap),

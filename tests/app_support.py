@@ -72,7 +72,7 @@ def make_team_app(tmp: Path, jobs: int = 60, **kwargs):
                     "kind": "escalation",
                     "body": "customer threatens to cancel",
                     "actor": "ben",
-                    "hlc": "0001790000000000-0000-000000000001",
+                    "hlc": "1790000000000-00000-fixture",
                     "at": "2026-11-23T08:30:00Z",
                 }
             )
@@ -89,7 +89,7 @@ def make_team_app(tmp: Path, jobs: int = 60, **kwargs):
                         "technician_id": tech,
                         "created_at": f"2026-11-23T07:0{n}:00Z",
                         "updated_at": f"2026-11-23T07:0{n}:00Z",
-                        "hlc": f"000179000000000{n}-0000-000000000001",
+                        "hlc": f"179000000000{n}-00000-fixture",
                     }
                 )
             done = db.execute(

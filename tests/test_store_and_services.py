@@ -3,7 +3,6 @@ in one transaction, and a failure inside leaves neither."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 import stat
@@ -15,6 +14,7 @@ from fieldtech.domain.parts import RequestStatus
 from fieldtech.services import checklists, escalations, jobs, parts
 from fieldtech.services.seed import seed
 from fieldtech.store import Store, open_store
+from fieldtech.store.db import StoreError
 from fieldtech.store.jobs import QueueFilter
 from fieldtech.store.migrations import LATEST, MIGRATIONS, migrate
 from tests.conftest import DAY, job_with
@@ -338,10 +338,14 @@ def test_a_failure_at_any_write_leaves_neither_rows_nor_outbox(device, monkeypat
         raise sqlite3.OperationalError("disk I/O error (injected)")
 
     monkeypatch.setattr(Store, write, failing)
-    with contextlib.suppress(sqlite3.OperationalError):
+    refused = None
+    try:
         action()
+    except StoreError as exc:  # the person reads one line; the transaction rolled back
+        refused = exc.message
     monkeypatch.setattr(Store, write, real)
     if calls["n"]:
+        assert refused is not None and refused.endswith("nothing was saved")
         assert dump(st) == before
     # Either way the store is consistent: every outbox entry's rows exist.
     for op in st.outbox():

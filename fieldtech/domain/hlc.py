@@ -26,6 +26,9 @@ class Stamp:
     def parse(cls, text: str) -> Stamp:
         try:
             ms, counter, node = text.split("-", 2)
+            # Fixed widths are what make the strings sort in time order.
+            if len(ms) != 13 or len(counter) != 5 or not node:
+                raise ValueError(text)
             return cls(int(ms), int(counter), node)
         except (ValueError, AttributeError):
             raise BadInput(f"not a clock timestamp: {text!r}") from None

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from fieldtech.domain.jobs import STATUS_WORDS, Kind, Status, sla_words
 from fieldtech.screens.base import FieldScreen
+from fieldtech.screens.fast_table import FastTable
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.store.jobs import QueueFilter
 
@@ -75,7 +76,7 @@ class QueueScreen(FieldScreen):
     def compose(self) -> ComposeResult:
         yield Input(placeholder="Search: customer, address, appliance, job…", id="filter")
         yield Static("", id="filters")
-        yield DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
+        yield FastTable(id="jobs", cursor_type="row", zebra_stripes=True)
         yield StatusBar(id="status-bar")
         yield Footer()
 
@@ -136,8 +137,11 @@ class QueueScreen(FieldScreen):
     def _load_more(self) -> None:
         if self.exhausted:
             return
-        rows = self.app.store.queue(self.filter, after=self.last_key, limit=PAGE)
-        if len(rows) < PAGE:
+        # The first window is what the screen shows and a little more: a keystroke refills
+        # only that; scrolling fetches the next PAGE.
+        limit = PAGE if self.last_key else max(30, self.app.size.height + 10)
+        rows = self.app.store.queue(self.filter, after=self.last_key, limit=limit)
+        if len(rows) < limit:
             self.exhausted = True
         if not rows:
             return

@@ -9,11 +9,11 @@ from fieldtech.domain.checklists import Reading, Template, item_from_row
 from fieldtech.domain.errors import NotFound
 
 if TYPE_CHECKING:
-    import sqlite_utils
+    from fieldtech.store.database import Database
 
 
 class ChecklistRows:
-    db: sqlite_utils.Database
+    db: Database
 
     def put_template(self, t: Template) -> None:
         self.db.execute(

@@ -9,10 +9,9 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import sqlite_utils
-
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.store.checklists import ChecklistRows
+from fieldtech.store.database import Database
 from fieldtech.store.jobs import JobRows
 from fieldtech.store.migrations import LATEST, migrate
 from fieldtech.store.outbox import OutboxRows
@@ -58,7 +57,7 @@ def _private_file(path: Path) -> None:
 class Store(JobRows, ChecklistRows, PartRows, OutboxRows, SyncRows, TeamRows):
     """One device's data. One connection, writes serialised by a lock; readers may use WAL."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path | None):
+    def __init__(self, db: Database, path: Path | None):
         self.db = db
         self.path = path
         self._lock = threading.RLock()
@@ -127,9 +126,9 @@ class Store(JobRows, ChecklistRows, PartRows, OutboxRows, SyncRows, TeamRows):
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-def connect(path: Path | str) -> sqlite_utils.Database:
+def connect(path: Path | str) -> Database:
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
-    db = sqlite_utils.Database(conn, execute_plugins=False)  # no entry-point scan at start
+    db = Database(conn)
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA busy_timeout = 30000")
     if str(path) != ":memory:":

@@ -10,7 +10,7 @@ from fieldtech.domain.errors import NotFound
 from fieldtech.store.migrations import QUEUE_KEY_SQL
 
 if TYPE_CHECKING:
-    import sqlite_utils
+    from fieldtech.store.database import Database
 
 # What the queue shows per row: enough for the list, nothing more.
 QUEUE_SQL = """
@@ -66,7 +66,7 @@ def fts_query(text: str) -> str | None:
 
 
 class JobRows:
-    db: sqlite_utils.Database
+    db: Database
 
     # -- writes (called by services inside a transaction) ---------------------------
     def put_customer(self, row: dict[str, Any]) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:
+    from fieldtech.store.database import Database
 
-Migration = Callable[[sqlite_utils.Database], None]
+Migration = Callable[["Database"], None]
 
 
-def m001_core(db: sqlite_utils.Database) -> None:
+def m001_core(db: Database) -> None:
     db.executescript(
         """
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
@@ -102,7 +104,7 @@ def m001_core(db: sqlite_utils.Database) -> None:
     )
 
 
-def m002_search(db: sqlite_utils.Database) -> None:
+def m002_search(db: Database) -> None:
     """Full-text search over jobs (with their customer, site and appliance), customers, parts."""
     db.executescript(
         """
@@ -118,7 +120,7 @@ def m002_search(db: sqlite_utils.Database) -> None:
     )
 
 
-def m003_conflicts_escalation(db: sqlite_utils.Database) -> None:
+def m003_conflicts_escalation(db: Database) -> None:
     """Conflicts seen by sync, and the escalation level HQ sends down."""
     db.executescript(
         """
@@ -141,7 +143,7 @@ QUEUE_KEY_SQL = (
 )
 
 
-def m004_search_in_queue_order(db: sqlite_utils.Database) -> None:
+def m004_search_in_queue_order(db: Database) -> None:
     """Rebuild job search so its rowids follow the queue order (fast filter-as-you-type)."""
     db.execute("ALTER TABLE jobs ADD COLUMN search_key INTEGER")
     db.execute("DROP TABLE jobs_fts")
@@ -172,7 +174,7 @@ def m004_search_in_queue_order(db: sqlite_utils.Database) -> None:
     )
 
 
-def m005_team(db: sqlite_utils.Database) -> None:
+def m005_team(db: Database) -> None:
     """What a supervisor's device keeps: the team roster, call-backs, whose request is whose,
     and which escalation level has been acknowledged."""
     db.executescript(
@@ -205,11 +207,11 @@ MIGRATIONS: tuple[Migration, ...] = (
 LATEST = len(MIGRATIONS)
 
 
-def current_version(db: sqlite_utils.Database) -> int:
+def current_version(db: Database) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
 
 
-def migrate(db: sqlite_utils.Database, target: int = LATEST) -> list[int]:
+def migrate(db: Database, target: int = LATEST) -> list[int]:
     """Bring the file up to `target`, each step in its own transaction. Returns steps applied."""
     applied = []
     version = current_version(db)

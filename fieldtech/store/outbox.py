@@ -6,11 +6,11 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import sqlite_utils
+    from fieldtech.store.database import Database
 
 
 class OutboxRows:
-    db: sqlite_utils.Database
+    db: Database
 
     def append_outbox(self, row: dict[str, Any]) -> None:
         row = dict(row)

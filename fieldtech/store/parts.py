@@ -8,14 +8,14 @@ from fieldtech.domain.errors import NotFound
 from fieldtech.domain.parts import SIGN
 
 if TYPE_CHECKING:
-    import sqlite_utils
+    from fieldtech.store.database import Database
 
 # Van stock is a sum over the ledger; the sign of each movement lives in the domain.
 _SIGNED = "CASE kind " + " ".join(f"WHEN '{k.value}' THEN {v}" for k, v in SIGN.items()) + " END"
 
 
 class PartRows:
-    db: sqlite_utils.Database
+    db: Database
 
     def put_parts(self, rows: list[dict[str, Any]]) -> None:
         self.db["parts"].upsert_all(rows, pk="sku")

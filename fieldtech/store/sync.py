@@ -9,7 +9,7 @@ from fieldtech.domain.jobs import Status
 from fieldtech.domain.merge import lww, newer
 
 if TYPE_CHECKING:
-    import sqlite_utils
+    from fieldtech.store.database import Database
 
 # Tables whose rows HQ alone writes: the newest copy simply replaces the old.
 HQ_OWNED = {
@@ -24,7 +24,7 @@ HISTORIES = ("job_events", "readings", "stock_ledger", "conflicts", "callbacks")
 
 
 class SyncRows:
-    db: sqlite_utils.Database
+    db: Database
 
     def _columns(self, table: str) -> set[str]:
         cache = self.__dict__.setdefault("_column_cache", {})

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import sqlite_utils
+    from fieldtech.store.database import Database
 
 OPEN = "('assigned','en_route','on_site','in_progress','on_hold')"
 CALLBACK_SCORE = "(cb.skill + cb.attitude + cb.adherence) / 3.0"
 
 
 class TeamRows:
-    db: sqlite_utils.Database
+    db: Database
 
     def _rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         cur = self.db.execute(sql, params)
