@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import gzip
 import json
-from typing import Any
+import math
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 PROTOCOL = 1
 MAX_OPS = 2000
@@ -22,25 +23,69 @@ DEFAULT_PAGE = 2000
 MAX_PAGE = 20000
 MAX_BODY = 8 * 1024 * 1024  # compressed bytes HQ accepts in one request
 MAX_INFLATED = 64 * 1024 * 1024
+MAX_INT = 2**63 - 1  # the stores keep whole numbers in 64 bits
+
+
+def fits_the_store(value: Any) -> bool:
+    """Every number in a JSON value is finite and fits a 64-bit column, as a whole number
+    (HQ may read a count from a float): walked without recursion."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, int) and not isinstance(v, bool):
+            if not -MAX_INT - 1 <= v <= MAX_INT:
+                return False
+        elif isinstance(v, float):
+            if not (math.isfinite(v) and -(2.0**63) <= v < 2.0**63):
+                return False
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return True
+
+
+def printable(text: str) -> str:
+    """An id is echoed in reasons shown to people: one line, no control characters."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValueError("an id is printable text, without control characters")
+    return text
+
+
+Id = Annotated[
+    str,
+    Field(min_length=1, max_length=64, json_schema_extra={"pattern": r"^[^\x00-\x1F\x7F]+$"}),
+    AfterValidator(printable),
+]
 
 
 class WireOpIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    i: str = Field(min_length=1, max_length=64, description="operation id (UUIDv7)")
+    i: Id = Field(description="operation id (UUIDv7)")
     h: str = Field(min_length=1, max_length=64, description="hybrid clock stamp")
     o: str = Field(min_length=1, max_length=32, description="operation, e.g. job.status")
-    e: str = Field(min_length=1, max_length=64, description="entity id")
+    e: Id = Field(description="entity id")
     p: dict[str, Any] = Field(description="payload: the fields it sets or the event it adds")
+
+    @field_validator("p")
+    @classmethod
+    def _numbers_fit(cls, p: dict[str, Any]) -> dict[str, Any]:
+        if not fits_the_store(p):
+            raise ValueError(f"a number is not finite or beyond ±{MAX_INT}")
+        return p
 
 
 class SyncRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     v: int = Field(PROTOCOL, ge=1, le=PROTOCOL)
-    device: str = Field(min_length=1, max_length=64)
-    cursor: int = Field(0, ge=0)
+    device: Id
+    cursor: int = Field(0, ge=0, le=MAX_INT)
     limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE)
     clock: str | None = Field(None, max_length=64)
     ops: list[WireOpIn] = Field(default_factory=list, max_length=MAX_OPS)
+    rebuild: bool = Field(
+        False, description="a rebuilt device file: send this device's own rows back too"
+    )
 
 
 class Rejection(BaseModel):
@@ -72,9 +117,13 @@ def encode(obj: Any) -> bytes:
 
 
 def decode(body: bytes, encoding: str | None) -> Any:
+    """The JSON of a request body; ValueError (with the reason) if it is not readable JSON."""
     if encoding and "gzip" in encoding:
         body = inflate(body)
-    return json.loads(body)
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def inflate(body: bytes, limit: int = MAX_INFLATED) -> bytes:

@@ -1,129 +1,103 @@
 """The HQ HTTP API, /v1. Every endpoint authenticates; bodies are validated with reasons."""
 
 import json
-import logging
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import (
+    ValidationError,
+)
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from fieldtech import __version__
-from fieldtech.domain.errors import BadInput, FieldtechError, NotFound, RuleBroken
+from fieldtech.domain.errors import BadInput, FieldtechError, NotFound
 from fieldtech.domain.parts import RequestStatus
 from fieldtech.sync import protocol
 from fieldtech.sync.hq import auth, catalog, dispatch, importer, requests
-from fieldtech.sync.hq.auth import Forbidden, Principal, Unauthorized
+from fieldtech.sync.hq.api_models import (
+    JOBS_CSV,
+    PARTS_CSV,
+    STATUS_FOR,
+    TEXT,
+    YEARS,
+    AssignIn,
+    CallbackIn,
+    EnrolledOut,
+    EnrollIn,
+    EscalateIn,
+    ImportOut,
+    JobIn,
+    MarkdownResponse,
+    MeOut,
+    OptionalReasonIn,
+    PartIn,
+    PlanIn,
+    ReasonIn,
+    TemplateIn,
+    TemplateSaved,
+    UserIn,
+    bearer,
+    body_doc,
+    catalogue_from,
+    first_error,
+    readable_csv,
+    refusals,
+    save_parts,
+    schema_of,
+    text_body,
+)
+from fieldtech.sync.hq.auth import Forbidden, Principal
 from fieldtech.sync.hq.db import HQ
 from fieldtech.sync.hq.pull import checksum, pull
 from fieldtech.sync.hq.push import WireOp, push
 from fieldtech.sync.hq.scope import require_admin
 
-log = logging.getLogger("fieldtech.hq")
 
-
-class TooLarge(BadInput):
-    pass
-
-
-STATUS_FOR = {
-    Unauthorized: 401,
-    Forbidden: 403,
-    NotFound: 404,
-    TooLarge: 413,
-    BadInput: 400,
-    RuleBroken: 409,
-}
-
-
-async def text_body(request: Request, what: str) -> str:
-    """An uploaded file's text: bounded in size, UTF-8, or a clear 4xx."""
-    body = await request.body()
-    if len(body) > protocol.MAX_BODY:
-        raise TooLarge("file too large: split it")
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadInput(f"the {what} must be UTF-8 text") from None
-
-
-class EnrollIn(BaseModel):
-    code: str = Field(min_length=4, max_length=64)
-    device_id: str = Field(min_length=1, max_length=64)
-    device_name: str | None = Field(None, max_length=200)
-
-
-class UserIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    role: str = Field(pattern="^(technician|supervisor|admin)$")
-    team: str | None = Field(None, max_length=64)
-
-
-class JobIn(BaseModel):
-    kind: str = Field(max_length=16)
-    summary: str = Field(min_length=1, max_length=500)
-    priority: str = Field("normal", max_length=16)
-    ref: str | None = Field(None, max_length=64)
-    customer_name: str | None = Field(None, max_length=200)
-    customer_phone: str | None = Field(None, max_length=64)
-    customer_id: str | None = Field(None, max_length=64)
-    address: str | None = Field(None, max_length=300)
-    city: str | None = Field(None, max_length=100)
-    site_id: str | None = Field(None, max_length=64)
-    access_notes: str | None = Field(None, max_length=1000)
-    hazards: list[str] | str | None = None
-    appliance_category: str | None = Field(None, max_length=64)
-    appliance_brand: str | None = Field(None, max_length=64)
-    appliance_model: str | None = Field(None, max_length=64)
-    appliance_serial: str | None = Field(None, max_length=64)
-    technician: str | None = Field(None, max_length=64)
-    team: str | None = Field(None, max_length=64)
-    window_start: str | None = Field(None, max_length=40)
-    window_end: str | None = Field(None, max_length=40)
-    sla_due: str | None = Field(None, max_length=40)
-    confirmation_code: str | None = Field(None, max_length=32)
-    description: str | None = Field(None, max_length=4000)
-
-
-class AssignIn(BaseModel):
-    technician: str = Field(min_length=1, max_length=64)
-
-
-class ReasonIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=1000)
-
-
-class CallbackIn(BaseModel):
-    skill: int = Field(ge=1, le=5)
-    attitude: int = Field(ge=1, le=5)
-    adherence: int = Field(ge=1, le=5)
-    comment: str | None = Field(None, max_length=2000)
-
-
-class PlanIn(BaseModel):
-    date: str | None = Field(None, max_length=10, description="today, YYYY-MM-DD")
-    days: int = Field(30, ge=1, le=366)
-
-
-class EscalateIn(BaseModel):
-    at: str | None = Field(None, max_length=40, description="judge lateness as of (UTC)")
-
-
-class OptionalReasonIn(BaseModel):
-    reason: str | None = Field(None, max_length=1000)
-
-
-def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
-    token = None
-    if authorization and authorization.lower().startswith("bearer "):
-        token = authorization[7:].strip()
+def principal(
+    request: Request,
+    credential: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    token = credential.credentials if credential else None
     return auth.authenticate(request.app.state.hq, token)
 
 
 Who = Annotated[Principal, Depends(principal)]
+
+
+def tidy_openapi(doc: dict[str, Any]) -> dict[str, Any]:
+    """Make the generated document say what HQ really does.
+
+    Models documented by hand (the sync and upload bodies) bring their own `$defs`: they move
+    to components/schemas, where their references point. FastAPI's default 422 body (a list
+    of errors) is replaced by what `_invalid` below answers: one line of detail."""
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+
+    def hoist(node: Any) -> None:
+        if isinstance(node, dict):
+            for name, definition in node.pop("$defs", {}).items():
+                schemas.setdefault(name, definition)
+                hoist(definition)
+            for value in node.values():
+                hoist(value)
+        elif isinstance(node, list):
+            for value in node:
+                hoist(value)
+
+    hoist(doc["paths"])
+    for methods in doc["paths"].values():
+        for operation in methods.values():
+            answers = operation.get("responses", {})
+            if "422" in answers and "HTTPValidationError" in json.dumps(answers["422"]):
+                answers["422"] = refusals(422)[422]
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    return doc
 
 
 def create_app(hq: HQ) -> FastAPI:
@@ -132,6 +106,13 @@ def create_app(hq: HQ) -> FastAPI:
     )
     app.add_middleware(GZipMiddleware, minimum_size=512)
     app.state.hq = hq
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = tidy_openapi(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(FieldtechError)
     async def _domain_error(_request: Request, exc: FieldtechError):
@@ -143,15 +124,16 @@ def create_app(hq: HQ) -> FastAPI:
     async def _invalid(_request: Request, exc: RequestValidationError):
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(x) for x in first.get("loc", ()) if x != "body")
-        msg = f"{where}: {first.get('msg', 'invalid')}" if where else first.get("msg", "invalid")
+        what = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        msg = f"{where}: {what}" if where else what
         return JSONResponse({"detail": f"request refused: {msg}"}, status_code=422)
 
-    @app.get("/v1/openapi.json", tags=["meta"])
+    @app.get("/v1/openapi.json", tags=["meta"], responses=refusals())
     def openapi_document(_p: Who) -> dict[str, Any]:
         """This API's OpenAPI document."""
         return app.openapi()
 
-    @app.get("/v1/me", tags=["meta"])
+    @app.get("/v1/me", tags=["meta"], response_model=MeOut, responses=refusals())
     def me(p: Who) -> dict[str, Any]:
         """Who this credential belongs to."""
         return {
@@ -163,7 +145,9 @@ def create_app(hq: HQ) -> FastAPI:
             "version": __version__,
         }
 
-    @app.post("/v1/enroll", tags=["devices"])
+    @app.post(
+        "/v1/enroll", tags=["devices"], response_model=EnrolledOut, responses=refusals(400, 422)
+    )
     def enroll(body: EnrollIn) -> dict[str, Any]:
         """Exchange a one-time enrollment code for this device's credential.
 
@@ -175,6 +159,7 @@ def create_app(hq: HQ) -> FastAPI:
         "/v1/sync",
         tags=["sync"],
         response_model=protocol.SyncResponse,
+        responses=refusals(400, 403, 413, 422),
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -205,26 +190,27 @@ def create_app(hq: HQ) -> FastAPI:
             if isinstance(exc, ValidationError):
                 e = exc.errors()[0]
                 where = ".".join(str(x) for x in e.get("loc", ()))
-                return JSONResponse({"detail": f"sync refused: {where}: {e['msg']}"}, 422)
+                what = str(e["msg"]).removeprefix("Value error, ")
+                return JSONResponse({"detail": f"sync refused: {where}: {what}"}, 422)
             return JSONResponse({"detail": f"sync body unreadable: {exc}"}, 400)
         if p.device_id and req.device != p.device_id:
             raise Forbidden("this credential belongs to another device")
         return await run_in_threadpool(_sync, hq, p, req)
 
-    @app.get("/v1/sync/checksum", tags=["sync"])
+    @app.get("/v1/sync/checksum", tags=["sync"], responses=refusals())
     def sync_checksum(p: Who) -> dict[str, int]:
         """Counts per table in your scope, to detect drift without a full download."""
         return checksum(hq, p)
 
     # -- users and devices -----------------------------------------------------------------
-    @app.post("/v1/users", tags=["users"], status_code=201)
+    @app.post("/v1/users", tags=["users"], status_code=201, responses=refusals(400, 403, 422))
     def add_user(body: UserIn, p: Who) -> dict[str, Any]:
         """Create a user; the answer holds a one-time enrollment code."""
         require_admin(p)
         user, code = auth.add_user(hq, name=body.name, role=body.role, team=body.team)
         return {"user": user, "enrollment_code": code}
 
-    @app.get("/v1/users", tags=["users"])
+    @app.get("/v1/users", tags=["users"], responses=refusals(403))
     def list_users(p: Who) -> list[dict[str, Any]]:
         if p.is_admin:
             return auth.users(hq)
@@ -232,29 +218,39 @@ def create_app(hq: HQ) -> FastAPI:
             return auth.users(hq, team=p.team)
         raise Forbidden("only HQ staff and supervisors list users")
 
-    @app.post("/v1/users/{user_id}/enrollment", tags=["users"], status_code=201)
+    @app.post(
+        "/v1/users/{user_id}/enrollment",
+        tags=["users"],
+        status_code=201,
+        responses=refusals(403, 404),
+    )
     def new_enrollment(user_id: str, p: Who) -> dict[str, str]:
         """A fresh one-time enrollment code for a user (a new or replaced device)."""
         require_admin(p)
         return {"enrollment_code": auth.new_enrollment(hq, user_id)}
 
-    @app.get("/v1/devices", tags=["users"])
+    @app.get("/v1/devices", tags=["users"], responses=refusals(403))
     def list_devices(p: Who) -> list[dict[str, Any]]:
         require_admin(p)
         return auth.devices(hq)
 
-    @app.post("/v1/devices/{device_id}/revoke", tags=["users"])
+    @app.post("/v1/devices/{device_id}/revoke", tags=["users"], responses=refusals(403, 404))
     def revoke_device(device_id: str, p: Who) -> dict[str, int]:
         """Revoke a device's credential (lost or replaced device)."""
         require_admin(p)
         return {"revoked": auth.revoke(hq, device_id)}
 
     # -- dispatch ----------------------------------------------------------------------------
-    @app.post("/v1/jobs", tags=["dispatch"], status_code=201)
+    @app.post(
+        "/v1/jobs", tags=["dispatch"], status_code=201, responses=refusals(400, 403, 404, 422)
+    )
     def create_job(body: JobIn, p: Who) -> dict[str, Any]:
-        return dispatch.create_job(hq, p, body.model_dump(exclude_none=True))
+        try:
+            return dispatch.create_job(hq, p, body.model_dump(exclude_none=True))
+        except IntegrityError:  # a customer_id or site_id HQ does not know
+            raise NotFound("the customer or site named by id is not known at HQ") from None
 
-    @app.get("/v1/jobs", tags=["dispatch"])
+    @app.get("/v1/jobs", tags=["dispatch"], responses=refusals(422))
     def list_jobs(
         p: Who, status: str | None = None, technician: str | None = None, limit: int = 200
     ) -> list[dict[str, Any]]:
@@ -263,76 +259,125 @@ def create_app(hq: HQ) -> FastAPI:
             hq, p, status=status, technician=technician, limit=max(1, min(limit, 5000))
         )
 
-    @app.get("/v1/jobs/{job_id}", tags=["dispatch"])
+    @app.get("/v1/jobs/{job_id}", tags=["dispatch"], responses=refusals(404))
     def get_job(job_id: str, p: Who) -> dict[str, Any]:
         return dispatch.get_job(hq, p, job_id)
 
-    @app.post("/v1/jobs/import", tags=["dispatch"])
+    @app.post(
+        "/v1/jobs/import",
+        tags=["dispatch"],
+        response_model=ImportOut,
+        responses=refusals(400, 403, 413),
+        openapi_extra=body_doc(**{"text/csv": {**TEXT, "example": JOBS_CSV}}),
+    )
     async def import_jobs(request: Request, p: Who) -> dict[str, Any]:
         """Import jobs from CSV (see the column list in `fieldtech hq import --help`)."""
         require_admin(p)
         text = await text_body(request, "CSV")
-        report = await run_in_threadpool(importer.import_jobs, hq, p, text)
+        readable_csv(text, "job file")
+        try:
+            report = await run_in_threadpool(importer.import_jobs, hq, p, text)
+        except OverflowError:
+            lo, hi = YEARS
+            raise BadInput(f"a date-time in the file is outside the years {lo}–{hi}") from None
         return report.as_dict()
 
-    @app.post("/v1/jobs/{job_id}/assign", tags=["dispatch"])
+    @app.post(
+        "/v1/jobs/{job_id}/assign", tags=["dispatch"], responses=refusals(400, 403, 404, 409, 422)
+    )
     def assign(job_id: str, body: AssignIn, p: Who) -> dict[str, Any]:
         """Assign or reassign a job to a technician."""
         return dispatch.assign(hq, p, job_id, body.technician)
 
-    @app.post("/v1/jobs/{job_id}/cancel", tags=["dispatch"])
+    @app.post(
+        "/v1/jobs/{job_id}/cancel", tags=["dispatch"], responses=refusals(400, 403, 404, 409, 422)
+    )
     def cancel(job_id: str, body: ReasonIn, p: Who) -> dict[str, Any]:
         return dispatch.cancel(hq, p, job_id, body.reason)
 
     # -- catalogue and templates ---------------------------------------------------------------
-    @app.post("/v1/parts", tags=["catalogue"])
+    @app.post(
+        "/v1/parts",
+        tags=["catalogue"],
+        responses=refusals(400, 403, 409, 413),
+        openapi_extra=body_doc(
+            **{
+                "text/csv": {**TEXT, "example": PARTS_CSV},
+                "application/json": {"schema": schema_of(list[PartIn])},
+            }
+        ),
+    )
     async def upload_parts(request: Request, p: Who) -> dict[str, int]:
         """Upload parts as CSV (sku,name,category,unit,barcode,price_cents) or a JSON list."""
         require_admin(p)
         text = await text_body(request, "catalogue")
         fmt = "json" if "json" in (request.headers.get("content-type") or "") else None
-        parts = catalog.parse_parts(text, fmt)
-        return {"saved": await run_in_threadpool(catalog.put_parts, hq, parts)}
+        parts = catalogue_from(text, fmt)
+        return {"saved": await run_in_threadpool(save_parts, hq, parts)}
 
-    @app.get("/v1/parts", tags=["catalogue"])
+    @app.get("/v1/parts", tags=["catalogue"], responses=refusals(422))
     def list_parts(_p: Who, limit: int = 1000) -> list[dict[str, Any]]:
         return catalog.list_parts(hq, max(1, min(limit, 100_000)))
 
-    @app.post("/v1/templates", tags=["catalogue"])
+    @app.post(
+        "/v1/templates",
+        tags=["catalogue"],
+        response_model=TemplateSaved,
+        responses=refusals(400, 403, 413),
+        openapi_extra=body_doc(**{"application/json": {"schema": schema_of(TemplateIn)}}),
+    )
     async def upload_template(request: Request, p: Who) -> dict[str, Any]:
         """Upload a checklist template (JSON). A changed template gets a new version."""
         require_admin(p)
+        text = await text_body(request, "template")
         try:
-            data = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            data = json.loads(text)
+        except (json.JSONDecodeError, RecursionError):
             raise BadInput("the template must be JSON") from None
         if not isinstance(data, dict):
             raise BadInput("a template is a JSON object")
-        t = catalog.template_from_json(data)
+        try:
+            checked = TemplateIn.model_validate(data)
+        except ValidationError as exc:
+            loc, msg = first_error(exc)
+            raise BadInput(f"template refused: {'.'.join(map(str, loc))}: {msg}") from None
+        t = catalog.template_from_json(checked.model_dump(mode="json", exclude_none=True))
         return {"id": t.id, "version": catalog.put_template(hq, t)}
 
     # -- part requests ------------------------------------------------------------------------
-    @app.get("/v1/part-requests", tags=["parts"])
+    @app.get("/v1/part-requests", tags=["parts"], responses=refusals(422))
     def list_part_requests(p: Who, status: str | None = None) -> list[dict[str, Any]]:
         return requests.list_requests(hq, p, status)
 
-    @app.post("/v1/part-requests/{request_id}/approve", tags=["parts"])
+    @app.post(
+        "/v1/part-requests/{request_id}/approve",
+        tags=["parts"],
+        responses=refusals(400, 403, 404, 409, 422),
+    )
     def approve(request_id: str, body: OptionalReasonIn, p: Who) -> dict[str, Any]:
         return requests.step(hq, p, request_id, RequestStatus.APPROVED, body.reason)
 
-    @app.post("/v1/part-requests/{request_id}/reject", tags=["parts"])
+    @app.post(
+        "/v1/part-requests/{request_id}/reject",
+        tags=["parts"],
+        responses=refusals(400, 403, 404, 409, 422),
+    )
     def reject(request_id: str, body: ReasonIn, p: Who) -> dict[str, Any]:
         return requests.step(hq, p, request_id, RequestStatus.REJECTED, body.reason)
 
-    @app.post("/v1/part-requests/{request_id}/ship", tags=["parts"])
+    @app.post(
+        "/v1/part-requests/{request_id}/ship",
+        tags=["parts"],
+        responses=refusals(400, 403, 404, 409, 422),
+    )
     def ship(request_id: str, body: OptionalReasonIn, p: Who) -> dict[str, Any]:
         return requests.step(hq, p, request_id, RequestStatus.SHIPPED, body.reason)
 
     # -- service standards ------------------------------------------------------------------
-    @app.post("/v1/escalations/run", tags=["service"])
+    @app.post("/v1/escalations/run", tags=["service"], responses=refusals(400, 403, 422))
     def run_escalations_now(body: EscalateIn, p: Who) -> list[dict[str, Any]]:
         """Escalate every late open job, level by level (run it every few minutes)."""
-        from datetime import UTC, datetime
+        from datetime import UTC
 
         from fieldtech.sync.hq.dispatch import parse_time
         from fieldtech.sync.hq.escalation import run_escalations
@@ -342,7 +387,12 @@ def create_app(hq: HQ) -> FastAPI:
         now = datetime.fromisoformat(at.replace("Z", "+00:00")) if at else datetime.now(UTC)
         return run_escalations(hq, now)
 
-    @app.post("/v1/jobs/{job_id}/callback", tags=["service"], status_code=201)
+    @app.post(
+        "/v1/jobs/{job_id}/callback",
+        tags=["service"],
+        status_code=201,
+        responses=refusals(400, 403, 404, 409, 422),
+    )
     def record_callback(job_id: str, body: CallbackIn, p: Who) -> dict[str, Any]:
         """The customer call-back after a closed job: skill, attitude, adherence (1–5)."""
         from fieldtech.sync.hq.callbacks import record_callback as record
@@ -357,11 +407,14 @@ def create_app(hq: HQ) -> FastAPI:
             comment=body.comment,
         )
 
-    @app.get("/v1/reports/kpis", tags=["service"])
-    def kpis(p: Who, format: str = "json"):
+    @app.get(
+        "/v1/reports/kpis",
+        tags=["service"],
+        response_model=list[dict[str, Any]],
+        responses={200: {"content": {"text/csv": TEXT}}, **refusals(403, 422)},
+    )
+    def kpis(p: Who, format: Literal["json", "csv"] = "json"):
         """Per-technician KPIs over what you may see (format=json or csv)."""
-        from fastapi.responses import PlainTextResponse
-
         from fieldtech.sync.hq import reports
 
         if p.role == "technician":
@@ -371,20 +424,24 @@ def create_app(hq: HQ) -> FastAPI:
             return PlainTextResponse(reports.kpis_csv(rows), media_type="text/csv")
         return rows
 
-    @app.get("/v1/jobs/{job_id}/report", tags=["service"])
-    def service_report(job_id: str, p: Who, format: str = "md"):
+    @app.get(
+        "/v1/jobs/{job_id}/report",
+        tags=["service"],
+        response_class=MarkdownResponse,
+        responses={
+            200: {"content": {"text/markdown": TEXT, "text/html": TEXT}},
+            **refusals(404, 422),
+        },
+    )
+    def service_report(job_id: str, p: Who, format: Literal["md", "html"] = "md"):
         """The service report for one job (format=md or html)."""
-        from fastapi.responses import HTMLResponse, PlainTextResponse
-
         from fieldtech.sync.hq import reports
 
         if format == "html":
             return HTMLResponse(reports.service_report_html(hq, p, job_id))
-        return PlainTextResponse(
-            reports.service_report_markdown(hq, p, job_id), media_type="text/markdown"
-        )
+        return MarkdownResponse(reports.service_report_markdown(hq, p, job_id))
 
-    @app.post("/v1/plan/maintenance", tags=["service"])
+    @app.post("/v1/plan/maintenance", tags=["service"], responses=refusals(400, 403, 422))
     def plan_maintenance(body: PlanIn, p: Who) -> list[dict[str, Any]]:
         """Generate the maintenance jobs falling due within `days` (idempotent)."""
         from datetime import date
@@ -398,7 +455,11 @@ def create_app(hq: HQ) -> FastAPI:
             raise BadInput(f"date must look like 2026-11-23, not {body.date!r}") from None
         return plan(hq, p, today, body.days)
 
-    @app.get("/v1/technicians/{technician_id}/day", tags=["service"])
+    @app.get(
+        "/v1/technicians/{technician_id}/day",
+        tags=["service"],
+        responses=refusals(400, 403, 404, 422),
+    )
     def day(technician_id: str, p: Who, date: str | None = None) -> list[dict[str, Any]]:
         """A technician's day as an ordered task list (their own, their team's, or any)."""
         from datetime import date as Date
@@ -424,7 +485,8 @@ def _sync(hq: HQ, p: Principal, req: protocol.SyncRequest) -> dict[str, Any]:
             bounded_stamp(hq, req.clock)
         except FieldtechError:
             pass
-    result = push(hq, p, [WireOp(o.i, o.h, o.o, o.e, o.p) for o in req.ops])
-    page = pull(hq, p, req.cursor, req.limit, device_id=p.device_id)
+    result = push(hq, p, [WireOp(o.i, o.h, o.o, o.e, o.p) for o in req.ops], cursor=req.cursor)
+    # Rows this device wrote are not echoed back, unless its file was rebuilt and lost them.
+    page = pull(hq, p, req.cursor, req.limit, device_id=None if req.rebuild else p.device_id)
     auth.touch(hq, p)
     return {"acks": result.acks, "rejected": result.rejected, **page, "clock": hq.stamp()}
