@@ -61,12 +61,20 @@ class OutboxRows:
         self.db.execute(
             "UPDATE outbox SET state = 'rejected', reason = ? WHERE id = ?", [reason, op_id]
         )
-        # A call-back HQ refused is not a score: it must not count on the board.
-        self.db.execute(
-            "DELETE FROM callbacks WHERE id IN (SELECT entity_id FROM outbox "
-            "WHERE id = ? AND op = 'callback.record')",
-            [op_id],
-        )
+        # What HQ refused did not happen: the history rows the operation added here go (the
+        # outbox keeps the operation and the reason, for the person to see). The rows it
+        # changed come back from HQ, which sends its own copy after a refusal.
+        for table in ("job_events", "readings", "stock_ledger"):
+            self.db.execute(f"DELETE FROM {table} WHERE id = ?", [op_id])
+        for table, op in (
+            ("callbacks", "callback.record"),
+            ("part_requests", "part_request.create"),
+        ):
+            self.db.execute(
+                f"DELETE FROM {table} WHERE id IN (SELECT entity_id FROM outbox "
+                "WHERE id = ? AND op = ?)",
+                [op_id, op],
+            )
 
     def add_conflict(self, row: dict[str, Any]) -> None:
         self.db["conflicts"].insert(row, pk="id", replace=True)

@@ -25,6 +25,7 @@ import random
 import sys
 import tempfile
 import time
+import traceback
 from collections import Counter
 from pathlib import Path
 from unittest import mock
@@ -225,7 +226,11 @@ def run(first: int, count: int, verbose: bool = False) -> dict:
             try:
                 totals += play(seed, Path(tmp), log=print if verbose else None)
             except AssertionError as exc:
-                failures.append({"seed": seed, "error": str(exc).splitlines()[0][:300]})
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                what = (str(exc).splitlines() or [""])[0][:300]
+                failures.append(
+                    {"seed": seed, "error": f"{where.name}:{where.lineno} {what}".strip()}
+                )
                 print(f"schedule {seed}: FAILED {failures[-1]['error']}", file=sys.stderr)
         if (seed - first + 1) % 50 == 0:
             print(f"{seed - first + 1} schedules, {len(failures)} failed", file=sys.stderr)
