@@ -342,7 +342,6 @@ def test_hostile_bodies_get_a_4xx_with_a_one_line_reason(world):
             "barcode 1 is on two parts",
         ),
         (admin, "/v1/jobs/import", {"content": STRAY_CR.encode()}, 400, "line 2"),
-        (admin, "/v1/jobs/import", {"content": IMPORT_9999.encode()}, 400, "years 1900–2999"),
         (admin, "/v1/jobs", {"json": {**new_job, "customer_id": "nope"}}, 404, "not known"),
         (admin, "/v1/jobs", {"json": {**new_job, "sla_due": far}}, 422, "sla_due: '9999"),
         (admin, "/v1/escalations/run", {"json": {"at": far}}, 422, "years 1900–2999"),
@@ -360,6 +359,15 @@ def test_hostile_bodies_get_a_4xx_with_a_one_line_reason(world):
         if status >= 400:
             detail = r.json()["detail"]
             assert isinstance(detail, str) and "\n" not in detail and words in detail, detail
+    # An import reports the row whose date is past the calendar and keeps the others.
+    r = httpx.post(
+        world.server.url + "/v1/jobs/import", headers=admin, content=IMPORT_9999.encode()
+    )
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["created_refs"] == ["OK-1"]
+    assert [(x["line"], x["ref"]) for x in answer["rejected"]] == [(3, "FAR-1")]
+    assert "out of the calendar's range" in answer["rejected"][0]["reason"]
     # A barcode already on another part: refused whole, as a conflict with the catalogue.
     first = [{"sku": "C", "name": "c", "barcode": "77"}]
     again = [{"sku": "D", "name": "d", "barcode": "77"}, {"sku": "E", "name": "e"}]

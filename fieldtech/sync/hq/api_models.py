@@ -19,7 +19,6 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
 )
-from sqlalchemy.exc import IntegrityError
 
 from fieldtech.domain.checklists import ItemType, OutOfRange
 from fieldtech.domain.errors import BadInput, NotFound, RuleBroken
@@ -326,12 +325,7 @@ def catalogue_from(text: str, fmt: str | None) -> list[dict[str, Any]]:
 
 
 def save_parts(hq: HQ, parts: list[dict[str, Any]]) -> int:
-    try:
-        return catalog.put_parts(hq, parts)
-    except IntegrityError:
-        raise RuleBroken(
-            "catalogue refused, nothing saved: a barcode in it is already on another part"
-        ) from None
+    return catalog.put_parts(hq, parts)  # a barcode clash is refused there, as a conflict
 
 
 bearer = HTTPBearer(

@@ -9,9 +9,10 @@ from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from fieldtech.domain.checklists import Item, ItemType, OutOfRange, Template
-from fieldtech.domain.errors import BadInput
+from fieldtech.domain.errors import BadInput, RuleBroken
 from fieldtech.domain.templates import DEFAULT_TEMPLATES
 from fieldtech.sync.hq import schema
 from fieldtech.sync.hq.db import HQ, Seq
@@ -33,10 +34,15 @@ def parse_parts(text: str, fmt: str | None = None) -> list[dict[str, Any]]:
         if not isinstance(rows, list):
             raise BadInput("a JSON catalogue is a list of parts")
     else:
-        reader = csv.DictReader(io.StringIO(text))
-        if not reader.fieldnames or "sku" not in reader.fieldnames:
-            raise BadInput("the catalogue CSV needs a header with at least sku,name")
-        rows = list(reader)
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        try:
+            if not reader.fieldnames or "sku" not in reader.fieldnames:
+                raise BadInput("the catalogue CSV needs a header with at least sku,name")
+            rows = list(reader)
+        except csv.Error as exc:
+            raise BadInput(
+                f"the catalogue CSV is unreadable at line {reader.line_num}: {exc}"
+            ) from None
     parts, problems = [], []
     for n, row in enumerate(rows, start=1):
         if not isinstance(row, dict):
@@ -50,7 +56,9 @@ def parse_parts(text: str, fmt: str | None = None) -> list[dict[str, Any]]:
         price = row.get("price_cents")
         try:
             price = int(price) if price not in (None, "") else None
-        except ValueError:
+            if price is not None and not -(2**63) <= price < 2**63:
+                raise ValueError(price)
+        except (ValueError, TypeError, OverflowError):
             problems.append(f"entry {n} ({sku}): price_cents must be a whole number")
             continue
         parts.append(
@@ -73,10 +81,15 @@ def parse_parts(text: str, fmt: str | None = None) -> list[dict[str, Any]]:
 
 
 def put_parts(hq: HQ, parts: list[dict[str, Any]]) -> int:
-    with hq.tx() as conn:
-        seq = Seq(conn)
-        for part in parts:
-            upsert(conn, schema.parts, {**part, "seq": seq()}, ["sku"])
+    try:
+        with hq.tx() as conn:
+            seq = Seq(conn)
+            for part in parts:
+                upsert(conn, schema.parts, {**part, "seq": seq()}, ["sku"])
+    except IntegrityError:
+        raise RuleBroken(
+            "catalogue refused, nothing saved: a barcode in it is already on another part"
+        ) from None
     return len(parts)
 
 
@@ -94,6 +107,28 @@ def template_to_json(t: Template) -> dict[str, Any]:
     return d
 
 
+def _text(v: Any) -> str | None:
+    if v is None or isinstance(v, str):
+        return v
+    raise TypeError(f"{v!r} (text expected)")
+
+
+def _number(v: Any) -> float | None:
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise TypeError(f"{v!r} (a number expected)")
+    return v
+
+
+def _list(v: Any) -> list:
+    if v is None:
+        return []
+    if not isinstance(v, list) or any(isinstance(c, dict | list) for c in v):
+        raise TypeError(f"{v!r} (a list of words expected)")
+    return v
+
+
 def template_from_json(d: dict[str, Any]) -> Template:
     try:
         items = tuple(
@@ -103,12 +138,12 @@ def template_from_json(d: dict[str, Any]) -> Template:
                 type=ItemType(i["type"]),
                 section=str(i.get("section") or "General"),
                 required=bool(i.get("required")),
-                unit=i.get("unit"),
-                min=i.get("min"),
-                max=i.get("max"),
-                choices=tuple(i.get("choices") or ()),
+                unit=_text(i.get("unit")),
+                min=_number(i.get("min")),
+                max=_number(i.get("max")),
+                choices=tuple(str(c) for c in _list(i.get("choices"))),
                 out_of_range=OutOfRange(i.get("out_of_range") or "warn"),
-                help=i.get("help"),
+                help=_text(i.get("help")),
             )
             for i in d["items"]
         )
@@ -117,7 +152,7 @@ def template_from_json(d: dict[str, Any]) -> Template:
             int(d.get("version") or 1),
             str(d["name"]),
             str(d["job_kind"]),
-            d.get("category"),
+            _text(d.get("category")),
             items,
         )
     except (KeyError, ValueError, TypeError) as exc:

@@ -48,7 +48,10 @@ def parse_time(value: Any, what: str) -> str | None:
         raise BadInput(f"{what}: {value!r} is not a date-time like 2026-11-23T09:00") from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return _iso(dt)
+    try:
+        return _iso(dt)
+    except OverflowError:  # e.g. 9999-12-31T23:59-05:00 is past the last UTC instant
+        raise BadInput(f"{what}: {value!r} is out of the calendar's range") from None
 
 
 def technician(conn: Connection, who: str) -> dict:
@@ -90,6 +93,14 @@ def create_job(
     require_manager(p, team)
     hlc = hq.stamp()
     now = stamp_time(hlc)
+    for key, table in (
+        ("customer_id", schema.customers),
+        ("site_id", schema.sites),
+        ("appliance_id", schema.appliances),
+    ):
+        named = spec.get(key)
+        if named and conn.execute(select(table.c.id).where(table.c.id == named)).first() is None:
+            raise NotFound(f"{key.removesuffix('_id')} {str(named)[:64]!r} is not known at HQ")
     customer_id = spec.get("customer_id") or _customer(conn, seq, spec)
     site_id = spec.get("site_id") or _site(conn, seq, customer_id, spec)
     appliance_id = spec.get("appliance_id") or _appliance(conn, seq, customer_id, site_id, spec)

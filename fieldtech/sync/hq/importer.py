@@ -60,10 +60,31 @@ class ImportReport:
         }
 
 
+def _readable_rows(reader: csv.DictReader, report: ImportReport):
+    """(line number, row) while the CSV reads; a broken line ends the import, reported."""
+    n = 1
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            report.rejected.append(
+                {"line": reader.line_num, "ref": None, "reason": f"unreadable CSV: {exc}"}
+            )
+            return
+        n += 1
+        yield n, raw
+
+
 def import_jobs(hq: HQ, p: Principal, text: str) -> ImportReport:
     report = ImportReport()
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        report.rejected.append({"line": 1, "ref": None, "reason": f"unreadable CSV: {exc}"})
+        return report
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         report.rejected.append(
@@ -76,7 +97,7 @@ def import_jobs(hq: HQ, p: Principal, text: str) -> ImportReport:
             {"line": 1, "ref": None, "reason": f"unknown column(s): {', '.join(unknown)}"}
         )
         return report
-    for n, raw in enumerate(reader, start=2):
+    for n, raw in _readable_rows(reader, report):
         if n - 1 > MAX_ROWS:
             report.rejected.append(
                 {"line": n, "ref": None, "reason": f"more than {MAX_ROWS} rows: split the file"}

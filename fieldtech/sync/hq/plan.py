@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from fieldtech.domain.errors import BadInput
 from fieldtech.domain.jobs import Status
 from fieldtech.sync.hq import schema
 from fieldtech.sync.hq.auth import Principal
@@ -75,7 +76,11 @@ def plan_maintenance(hq: HQ, p: Principal, today: date, horizon_days: int = 30) 
             ).all()
         )
         existing = {r[0] for r in conn.execute(select(j.ref).where(j.ref.like("PM-%")))}
-    horizon = today + timedelta(days=horizon_days)
+    try:
+        horizon = today + timedelta(days=horizon_days)
+        today - timedelta(days=365)
+    except OverflowError:
+        raise BadInput(f"cannot plan {horizon_days} days from {today}: past the calendar") from None
     for ap in appliances:
         if ap["id"] in open_pm:
             continue

@@ -108,7 +108,7 @@ def push(hq: HQ, p: Principal, wire_ops: list[WireOp], *, cursor: int | None = N
                     reason = exc.message
                 except IntegrityError:
                     reason = "it refers to a part, job or record HQ does not know"
-                except (DataError, ValueError, TypeError, KeyError) as exc:
+                except (DataError, ValueError, TypeError, KeyError, OverflowError) as exc:
                     log.warning("operation %s rejected: %r", op.id, exc)
                     reason = f"HQ could not read this operation ({type(exc).__name__})"
             records.append(
@@ -232,7 +232,7 @@ def _apply(
 def _writable_job(conn: Connection, p: Principal, job_id: str) -> dict:
     ok, job = can_write_job(conn, p, job_id)
     if job is None:
-        raise Rejected(f"job {job_id[-8:]} is not known at HQ")
+        raise Rejected(f"job {job_id[-8:]!r} is not known at HQ")
     if not ok:
         raise Rejected(f"job {job['ref']} is not assigned to you")
     return job
