@@ -5,7 +5,8 @@ plays 20–40 random steps: field work, a supervisor's decisions, HQ reassigning
 cancelling, and syncs through a faulty link — the request lost, the answer lost after HQ
 committed, the request delivered twice, the answer cut short, delayed, an old request
 replayed after newer ones (reordering), HQ restarted, or the device killed while applying
-HQ's answer (its transaction dies with it; the process starts again from its file).
+HQ's answer (its transaction dies with it; the process starts again from its file). Device
+clocks may run days ahead or behind.
 
 Afterwards every link is healed and everyone syncs, and the checks run: no operation lost
 (every one a device wrote is known to HQ, applied or refused with a reason), none applied
@@ -43,6 +44,14 @@ from tests.integration.faultproxy import FAULTS, FaultyLink
 from tests.integration.world import ADMIN, FIELD, World, check, do_field
 
 SYNC_FAULTS = (*FAULTS, "replay", "kill")
+DAY_MS = 86_400_000
+SKEWS = (0, 0, 3 * DAY_MS, -3 * DAY_MS, 4 * 60_000)  # device wall clocks: mostly right
+
+
+def skewed(offset: int):
+    return None if offset == 0 else (lambda: int(time.time() * 1000) + offset)
+
+
 STEP_KINDS = ("field",) * 4 + ("sync",) * 3 + ("supervise", "hq")
 RESTART_CHANCE = 0.04  # of a step being an HQ restart
 
@@ -94,7 +103,7 @@ def restart_device(world: World, phone) -> None:
     token = phone.client.http.headers["Authorization"].removeprefix("Bearer ")
     phone.client.close()
     phone.store.close()
-    device = Device.open(open_store(path))
+    device = Device.open(open_store(path), wall=phone.wall)
     phone.device = device
     phone.client = SyncClient(
         device,
@@ -153,8 +162,11 @@ def play(seed: int, root: Path, log=None) -> Counter:
     played: Counter = Counter()
     world = World.start(root)
     try:
-        phones = [world.phone("Tenzin Dorje"), world.phone("Kofi Mensah")]
-        sup = world.phone("Lhamo Dolma", role="supervisor")
+        phones = [
+            world.phone("Tenzin Dorje", wall=skewed(rng.choice(SKEWS))),
+            world.phone("Kofi Mensah", wall=skewed(rng.choice(SKEWS))),
+        ]
+        sup = world.phone("Lhamo Dolma", role="supervisor", wall=skewed(rng.choice(SKEWS)))
         everyone = [*phones, sup]
         for p in everyone:
             p.link = ReplayingLink()

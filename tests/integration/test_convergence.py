@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+import time
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -28,15 +29,28 @@ hq_step = st.tuples(
 steps = st.lists(st.one_of(field_step, field_step, sync_step, hq_step), min_size=3, max_size=15)
 
 
+DAY_MS = 86_400_000
+# A device's wall clock: right, days ahead, days behind, a few minutes ahead (within the
+# bound HQ accepts). HQ re-stamps what runs too far ahead; the device's clock catches up.
+SKEWS = (0, 3 * DAY_MS, -3 * DAY_MS, 4 * 60_000)
+
+
+def skewed(offset: int):
+    return None if offset == 0 else (lambda: int(time.time() * 1000) + offset)
+
+
 @settings(
     max_examples=20, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
-@given(plan=steps)
-def test_replicas_converge_and_nothing_is_lost_or_doubled(plan):
+@given(plan=steps, skews=st.tuples(st.sampled_from(SKEWS), st.sampled_from(SKEWS)))
+def test_replicas_converge_and_nothing_is_lost_or_doubled(plan, skews):
     with tempfile.TemporaryDirectory() as tmp:
         world = World.start(Path(tmp))
         try:
-            phones = [world.phone("Tenzin Dorje"), world.phone("Kofi Mensah")]
+            phones = [
+                world.phone("Tenzin Dorje", wall=skewed(skews[0])),
+                world.phone("Kofi Mensah", wall=skewed(skews[1])),
+            ]
             techs = [p.user_id for p in phones]
             job_ids = [
                 world.job(techs[0], ref="P-0")["id"],

@@ -6,6 +6,7 @@ import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -30,6 +31,7 @@ class Phone:
     device: Device
     client: SyncClient
     link: FaultyLink
+    wall: Any = None  # the device's wall clock, when it is not the machine's
 
     @property
     def store(self):
@@ -68,7 +70,7 @@ class World:
             transport=link,
             backoff=Backoff(attempts=1, sleep=lambda s: None),
         )
-        p = Phone(name, user["id"], device, client, link)
+        p = Phone(name, user["id"], device, client, link, wall)
         self.phones.append(p)
         return p
 
