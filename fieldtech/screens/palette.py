@@ -19,7 +19,11 @@ class ScreenCommands(Provider):
                 app.action_sync_screen,
             ),
             ("sync: now", "Send and receive now", app.action_sync_now),
-            ("go: queue", "Back to the job queue", app.action_home),
+            (
+                "go: team board" if app.is_supervisor else "go: queue",
+                "Back to the first screen",
+                app.action_home,
+            ),
         ]
         if app.can_toggle_link:
             cmds.append(
