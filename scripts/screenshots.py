@@ -15,7 +15,7 @@ from fieldtech.screens.sync_status import SyncScreen
 from fieldtech.services import checklists, jobs, parts
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.app_support import first_ref, make_app  # noqa: E402
+from tests.app_support import first_ref, make_app, make_team_app  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
@@ -44,6 +44,11 @@ async def main() -> None:
             await app.push_screen(SyncScreen())
             await pilot.pause()
             app.save_screenshot(str(OUT / "sync.svg"))
+    with tempfile.TemporaryDirectory() as tmp:
+        app = make_team_app(Path(tmp), background_sync=False)
+        async with app.run_test(size=(110, 24)) as pilot:
+            await pilot.pause()
+            app.save_screenshot(str(OUT / "board.svg"))
     print(f"written to {OUT}")
 
 
