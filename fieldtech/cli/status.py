@@ -24,6 +24,13 @@ COLUMNS = (
 )
 
 
+NUMBER = {"justify": "right", "min_width": 4}
+LEGEND = (
+    "busy: on site or working · parts: on hold for parts · done: completed today · "
+    "late: past the promised time · esc: escalated · call-back: average score 1–5"
+)
+
+
 @click.command("status")
 @click.option("--technician", help="Only this technician (user id or name).")
 @click.option(
@@ -75,21 +82,15 @@ def status_cmd(
         age = age_words(ctx.store.meta("last_sync_ok"), ctx.device.now())
         table(
             f"Team status (as of the last sync: {age})",
-            [
-                ("technician", {"min_width": 10}),
-                "open",
-                "in progress",
-                "on hold: parts",
-                "done today",
-                "overdue",
-                "escalated",
-                "rating",
-                "call-back",
-            ],
+            [("technician", {"min_width": 12, "ratio": 1})]
+            + [(h, NUMBER) for h in ("open", "busy", "parts", "done", "late", "esc")]
+            + [("rating", NUMBER), ("call-back", NUMBER)],
             [[r[c] if r[c] is not None else "" for c in COLUMNS[1:]] for r in rows],
             empty="no jobs on this device",
         )
-        if not rows:
+        if rows:
+            console().print(f"[dim]{LEGEND}[/dim]")
+        else:
             console().print("[dim]sync first: fieldtech sync[/dim]")
 
 

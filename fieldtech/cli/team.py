@@ -7,6 +7,7 @@ import click
 
 from fieldtech.cli.common import Context, console, emit_json, json_option, pass_ctx, table
 from fieldtech.domain.escalation import LEVEL_WORDS
+from fieldtech.domain.jobs import STATUS_WORDS, Status
 from fieldtech.services import supervision
 
 
@@ -29,7 +30,15 @@ def requests_cmd(ctx: Context, everything: bool, as_json: bool) -> None:
         return
     table(
         "Part requests" if everything else "Part requests waiting for a decision",
-        ["request", "technician", "part", "qty", "job", "status", "note"],
+        [
+            ("request", {"min_width": 8}),
+            ("technician", {"min_width": 12}),
+            ("part", {"ratio": 1, "min_width": 10}),
+            ("qty", {"justify": "right", "min_width": 3}),
+            ("job", {"min_width": 8}),
+            ("status", {"min_width": 9}),
+            ("note", {"ratio": 1}),
+        ],
         [
             (
                 r["id"][-8:],
@@ -92,15 +101,21 @@ def escalations_cmd(ctx: Context, unacknowledged: bool, as_json: bool) -> None:
         return
     table(
         "Escalations",
-        ["job", "level", "acknowledged", "technician", "priority", "status", "note"],
+        [
+            ("job", {"min_width": 8}),
+            ("level", {"min_width": 12}),
+            ("seen", {"min_width": 4}),
+            ("technician", {"min_width": 12}),
+            ("status", {"min_width": 11}),
+            ("note", {"ratio": 1}),
+        ],
         [
             (
                 r["ref"],
                 f"{r['escalation_level']} {LEVEL_WORDS.get(r['escalation_level'], '')}",
                 "yes" if r["escalation_ack_level"] >= r["escalation_level"] else "no",
                 r["technician"],
-                r["priority"],
-                r["status"],
+                STATUS_WORDS[Status(r["status"])],
                 r["note"],
             )
             for r in rows
