@@ -84,12 +84,37 @@ class HQ:
 
     def create_schema(self) -> None:
         schema.metadata.create_all(self.engine)
+        self._add_new_columns()
         with self.tx() as conn:
             exists = conn.execute(
                 select(schema.counters.c.value).where(schema.counters.c.name == "seq")
             ).first()
             if exists is None:
                 conn.execute(schema.counters.insert().values(name="seq", value=0))
+
+    def _add_new_columns(self) -> None:
+        """Columns added to a table since a database was created, added to it (with their
+        default), and their indexes. Enough for additive changes; anything else needs a
+        real migration."""
+        from sqlalchemy import inspect
+
+        with self.tx() as conn:
+            found = inspect(conn)  # on this connection: SQLite has one writer at a time
+            for table in schema.metadata.sorted_tables:
+                have = {c["name"] for c in found.get_columns(table.name)}
+                missing = [c for c in table.columns if c.name not in have]
+                for col in missing:
+                    kind = col.type.compile(dialect=self.engine.dialect)
+                    default = col.default.arg if col.default is not None else None
+                    if isinstance(default, bool):
+                        default = int(default)
+                    sql = f"ALTER TABLE {table.name} ADD COLUMN {col.name} {kind}"
+                    if default is not None and not callable(default):
+                        sql += f" DEFAULT {default!r}" + ("" if col.nullable else " NOT NULL")
+                    conn.exec_driver_sql(sql)
+                if missing:
+                    for index in table.indexes:
+                        index.create(conn, checkfirst=True)
 
     def dispose(self) -> None:
         self.engine.dispose()
