@@ -131,7 +131,8 @@ class QueueScreen(FieldScreen):
             shown += f" · {self.title_words}"
         self.query_one("#filters", Static).update(
             f"{shown} · {table.row_count}{'+' if not self.exhausted else ''} shown · "
-            "[b]s[/b] status · [b]k[/b] kind · [b]/[/b] search"
+            "[b]s[/b] status · [b]k[/b] kind · [b]/[/b] search",
+            layout=False,  # one line of fixed height: no need to lay the screen out again
         )
 
     def _load_more(self) -> None:
