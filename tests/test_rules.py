@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -324,6 +325,12 @@ def test_stamp_text_sorts_like_the_clock_and_garbage_is_refused():
 def test_ids_sort_by_creation_time():
     ids = [new_id(now_ms=ms) for ms in (1_000, 2_000, 3_000_000)]
     assert ids == sorted(ids) and len(set(ids)) == 3
+
+
+def test_ids_made_in_the_same_millisecond_keep_their_order():
+    ids = [new_id() for _ in range(20_000)]  # many share a millisecond
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert all(uuid.UUID(i).version == 7 for i in ids[:100])
 
 
 def test_last_writer_wins_by_stamp():
