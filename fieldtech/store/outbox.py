@@ -9,6 +9,22 @@ if TYPE_CHECKING:
     from fieldtech.store.database import Database
 
 
+OUTBOX_COLS = (
+    "id",
+    "hlc",
+    "device_id",
+    "op",
+    "entity",
+    "entity_id",
+    "payload",
+    "priority",
+    "created_at",
+    "state",
+    "reason",
+    "attempts",
+)
+
+
 class OutboxRows:
     db: Database
 
@@ -56,6 +72,20 @@ class OutboxRows:
         self.db.execute(
             f"DELETE FROM outbox WHERE id IN ({','.join('?' * len(ids))})", ids
         ) if ids else None
+
+    def restore_outbox(self, rows: list[dict[str, Any]]) -> None:
+        """Put back entries salvaged from a damaged file, as they were (ids, stamps, state)."""
+        cols = OUTBOX_COLS
+        for op in rows:
+            row = {c: op.get(c) for c in cols}
+            row["state"] = row["state"] or "pending"
+            row["attempts"] = row["attempts"] or 0
+            row["priority"] = 5 if row["priority"] is None else row["priority"]
+            self.db.execute(
+                f"INSERT OR IGNORE INTO outbox ({', '.join(cols)}) "
+                f"VALUES ({', '.join(':' + c for c in cols)})",
+                row,
+            )
 
     def park_rejected(self, op_id: str, reason: str) -> None:
         self.db.execute(
