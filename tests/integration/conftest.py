@@ -185,3 +185,13 @@ def pg_url():
     yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def world(tmp_path):
+    """An in-process HQ over real HTTP on 127.0.0.1, with devices to enroll (`world.phone`)."""
+    from tests.integration.world import World
+
+    w = World.start(tmp_path)
+    yield w
+    w.stop()

@@ -10,13 +10,6 @@ from fieldtech.sync.client import SyncError
 from tests.integration.world import World
 
 
-@pytest.fixture
-def world(tmp_path):
-    w = World.start(tmp_path)
-    yield w
-    w.stop()
-
-
 def day_of_work(phone, job_id: str) -> list[str]:
     d = phone.device
     jobs.start(d, job_id)

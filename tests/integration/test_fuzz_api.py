@@ -264,13 +264,6 @@ IMPORT_9999 = (
 )
 
 
-@pytest.fixture
-def world(tmp_path):
-    w = World.start(tmp_path)
-    yield w
-    w.stop()
-
-
 def test_hostile_bodies_get_a_4xx_with_a_one_line_reason(world):
     phone = world.phone("Tenzin Dorje")
     job = world.job(phone.user_id)

@@ -11,14 +11,6 @@ import pytest
 
 from fieldtech.services import jobs
 from fieldtech.sync.hq import auth
-from tests.integration.world import World
-
-
-@pytest.fixture
-def world(tmp_path):
-    w = World.start(tmp_path)
-    yield w
-    w.stop()
 
 
 @pytest.fixture

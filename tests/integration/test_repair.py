@@ -34,13 +34,6 @@ def damage_table(path: Path, table: str) -> None:
         f.write(noise)
 
 
-@pytest.fixture
-def world(tmp_path):
-    w = World.start(tmp_path)
-    yield w
-    w.stop()
-
-
 def reopen(world: World, phone, path: Path) -> SyncClient:
     cred = json.loads((path.parent / "credential.json").read_text())
     device = Device.open(open_store(path))

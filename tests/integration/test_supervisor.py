@@ -10,18 +10,10 @@ from fieldtech.domain.errors import FieldtechError, RuleBroken
 from fieldtech.services import escalations, jobs, parts, supervision
 from fieldtech.sync.client import SyncError
 from fieldtech.sync.hq import dispatch
-from tests.integration.world import World
 
 pytestmark = pytest.mark.integration
 
 NOW = "2099-01-01T00:00:00Z"  # every open job is overdue by then
-
-
-@pytest.fixture
-def world(tmp_path):
-    w = World.start(tmp_path)
-    yield w
-    w.stop()
 
 
 @pytest.fixture
