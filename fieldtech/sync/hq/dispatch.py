@@ -70,6 +70,23 @@ def _stamped(stamps: dict, fields: dict, hlc: str) -> str:
     return json.dumps({**stamps, **{k: hlc for k in fields}}, sort_keys=True)
 
 
+def _write_fields(conn: Connection, seq: Seq, job: dict, fields: dict, hlc: str) -> None:
+    """HQ's own change to a job: the fields, their stamps, and a seq so every device in
+    scope (the one that wrote it last included) receives it."""
+    stamps = json.loads(job["stamps"] or "{}")
+    conn.execute(
+        update(schema.jobs)
+        .where(schema.jobs.c.id == job["id"])
+        .values(
+            **fields,
+            stamps=_stamped(stamps, fields, hlc),
+            updated_at=stamp_time(hlc),
+            origin=None,
+            seq=seq(),
+        )
+    )
+
+
 def create_job(
     hq: HQ,
     p: Principal,
@@ -296,22 +313,11 @@ def assign_in(
     # Parents first: a page never carries a job before its customer, site, appliance.
     _touch_related(conn, seq, job, parents=True)
     fields = {"technician_id": tech["id"], "team": tech["team"]}
-    stamps = json.loads(job["stamps"] or "{}")
     if job["status"] != Status.ASSIGNED.value and job["technician_id"] != tech["id"]:
         # Back to the queue of the new technician.
         check_transition(Status(job["status"]), Status.ASSIGNED, by_hq=True)
         fields["status"] = Status.ASSIGNED.value
-    conn.execute(
-        update(schema.jobs)
-        .where(schema.jobs.c.id == job["id"])
-        .values(
-            **fields,
-            stamps=_stamped(stamps, fields, hlc),
-            updated_at=at,
-            origin=None,
-            seq=seq(),
-        )
-    )
+    _write_fields(conn, seq, job, fields, hlc)
     insert_absent(
         conn,
         schema.job_assignments,
@@ -366,18 +372,7 @@ def cancel(hq: HQ, p: Principal, job_id: str, reason: str) -> dict:
         hlc = hq.stamp()
         at = stamp_time(hlc)
         fields = {"status": Status.CANCELLED.value, "closed_at": at}
-        stamps = json.loads(job["stamps"] or "{}")
-        conn.execute(
-            update(schema.jobs)
-            .where(schema.jobs.c.id == job["id"])
-            .values(
-                **fields,
-                stamps=_stamped(stamps, fields, hlc),
-                updated_at=at,
-                origin=None,
-                seq=seq(),
-            )
-        )
+        _write_fields(conn, seq, job, fields, hlc)
         conn.execute(
             schema.job_events.insert().values(
                 id=new_id(),

@@ -365,34 +365,26 @@ def _acknowledge(conn: Connection, seq: Seq, job: dict, exp, hlc: str, origin, j
     current = int(job.get("escalation_level") or 0)
     if level < 1 or level > current:
         raise Rejected(f"job {job['ref']} is not escalated to level {level}")
-    stamps = json.loads(job["stamps"] or "{}")
     if level > int(job.get("escalation_ack_level") or 0):
-        stamps["escalation_ack_level"] = hlc
-        conn.execute(
-            update(schema.jobs)
-            .where(schema.jobs.c.id == job["id"])
-            .values(
-                escalation_ack_level=level,
-                stamps=json.dumps(stamps, sort_keys=True),
-                origin=job_origin,
-                seq=seq(),
-            )
-        )
+        _set_level(conn, seq, job, "escalation_ack_level", level, hlc, job_origin)
     insert_absent(conn, schema.job_events, {**exp.event, "seq": seq(), "origin": origin})
 
 
 def _escalate(conn: Connection, seq: Seq, job: dict, hlc: str) -> None:
     level = max(int(job.get("escalation_level") or 0), FIELD_REQUEST_LEVEL)
-    stamps = json.loads(job["stamps"] or "{}")
-    stamps["escalation_level"] = hlc
+    _set_level(conn, seq, job, "escalation_level", level, hlc, None)
+
+
+def _set_level(
+    conn: Connection, seq: Seq, job: dict, name: str, level: int, hlc: str, origin: str | None
+) -> None:
+    """An escalation level or its acknowledgement, stamped so it merges by last writer."""
+    stamps = {**json.loads(job["stamps"] or "{}"), name: hlc}
     conn.execute(
         update(schema.jobs)
         .where(schema.jobs.c.id == job["id"])
         .values(
-            escalation_level=level,
-            stamps=json.dumps(stamps, sort_keys=True),
-            origin=None,
-            seq=seq(),
+            **{name: level}, stamps=json.dumps(stamps, sort_keys=True), origin=origin, seq=seq()
         )
     )
 
