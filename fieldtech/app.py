@@ -6,6 +6,7 @@ Thin by intent: screens do the drawing, services do the work, the sync agent doe
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +21,7 @@ from fieldtech.screens.messages import SyncFinished
 from fieldtech.screens.palette import ScreenCommands
 from fieldtech.screens.queue import QueueScreen
 from fieldtech.screens.status_bar import StatusBar
-from fieldtech.services import Device
+from fieldtech.services import Device, supervision
 from fieldtech.store import Store, open_store
 
 SYNC_EVERY = 30.0  # seconds between syncs while online
@@ -107,9 +108,10 @@ class FieldtechApp(App):
     def now_iso(self) -> str:
         return self.now().strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    @property
+    @functools.cached_property
     def is_supervisor(self) -> bool:
-        return self.store.meta("role") in ("supervisor", "admin")
+        """Asked on every key binding check: read once (the role changes only on enrolling)."""
+        return supervision.is_supervisor(self.device)
 
     @property
     def technician_filter(self) -> str | None:
