@@ -7,6 +7,7 @@ Thin by intent: screens do the drawing, services do the work, the sync agent doe
 from __future__ import annotations
 
 import functools
+import gc
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -132,6 +133,9 @@ class FieldtechApp(App):
         else:
             self.push_screen(QueueScreen())
         self.update_status()
+        # Everything built so far lives as long as the app: keep it out of the collector's
+        # full passes, which otherwise cost ~20 ms at random keystrokes.
+        self.call_after_refresh(gc.freeze)
         if self.background_sync:
             self.set_timer(0.5, self.action_sync_now)
             self._tick = self.set_interval(SYNC_EVERY, self._on_interval)

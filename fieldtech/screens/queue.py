@@ -103,6 +103,9 @@ class QueueScreen(FieldScreen):
             table.add_column(name, width=width)
         self.reload()
         self.query_one(DataTable).focus()
+        # Refill in the same step as the keystroke, not on the Changed message a step later:
+        # the frame that shows the typed character then shows its rows too.
+        self.watch(self.query_one("#filter", Input), "value", self._filter_changed, init=False)
 
     @property
     def filter(self) -> QueueFilter:
@@ -173,7 +176,6 @@ class QueueScreen(FieldScreen):
         if not self.exhausted and event.cursor_row >= table.row_count - 10:
             self._load_more()
 
-    @on(Input.Changed, "#filter")
     def _filter_changed(self) -> None:
         self.reload()
 

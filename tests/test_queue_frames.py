@@ -1,0 +1,60 @@
+"""What the terminal shows while a technician types into the queue's search box.
+
+Every frame the app draws is replayed through a terminal emulator (the recorder the
+benchmark uses). No frame may show the typed text above rows that belong to an earlier
+search: the refill happens in the keystroke's own step, so one frame carries both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import re
+
+from textual import events
+
+from benchmarks.frames import Frames
+from fieldtech.store.jobs import QueueFilter
+from tests.app_support import make_app
+
+REF = re.compile(r"\bJ-\d{6}\b")
+
+
+def refs_shown(screen: str) -> list[str]:
+    return [m.group() for line in screen.splitlines()[4:] for m in REF.finditer(line)]
+
+
+async def test_no_frame_shows_typed_text_above_stale_rows(tmp_path):
+    app = make_app(tmp_path, jobs=400)
+    frames = Frames(app, 120, 40)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("slash")
+        await pilot.pause()
+        frames.shown()
+        typed = ""
+        for ch in "lhasa":
+            typed += ch
+            event = events.Key(ch, ch)
+            event.set_sender(app)
+            app._driver.send_message(event)
+            await asyncio.sleep(0.1)
+            await pilot.pause()
+            want = app.store.queue(QueueFilter(text=typed, open_only=True), limit=60)
+            want_refs = [r["ref"] for r in want]
+            shown = frames.shown()
+            assert shown, f"nothing drawn after typing {typed!r}"
+            for _, screen in shown:
+                if typed in screen.splitlines()[1]:
+                    on_screen = refs_shown(screen)
+                    assert on_screen, screen
+                    assert on_screen == want_refs[: len(on_screen)], (typed, screen)
+            assert typed in shown[-1][1].splitlines()[1]
+
+
+async def test_startup_objects_leave_the_collectors_full_passes(tmp_path):
+    gc.unfreeze()
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert gc.get_freeze_count() > 10_000
+    gc.unfreeze()
