@@ -41,6 +41,7 @@ KIND_CYCLE: list[str | None] = [None, *[k.value for k in Kind]]
 
 
 class QueueScreen(FieldScreen):
+    AUTO_FOCUS = "#jobs"  # the table has the focus from the first frame
     BINDINGS = [
         Binding("enter", "open_job", "Open", id="queue.open", tooltip="Open the job"),
         Binding(
@@ -102,7 +103,6 @@ class QueueScreen(FieldScreen):
         ):
             table.add_column(name, width=width)
         self.reload()
-        self.query_one(DataTable).focus()
         # Refill in the same step as the keystroke, not on the Changed message a step later:
         # the frame that shows the typed character then shows its rows too.
         self.watch(self.query_one("#filter", Input), "value", self._filter_changed, init=False)
