@@ -2,16 +2,16 @@
 
     python -m benchmarks.tui_bench [--jobs 100000] [--runs 5]
 
-Cold start is measured in fresh processes, from launch to the first frame that shows the
-screen (for the queue: its rows; Textual's footer fills in a frame or two later), and
-given as a ratio to a bare Textual app started the same way in the same run. The filter
-figure is the time from a keystroke in the search box to the table showing the new rows,
-given as a ratio to the same widgets in a bare Textual app with no data behind them.
+Cold start is measured in fresh processes running the command a technician runs
+(`fieldtech`, on an enrolled profile), from launch to the first frame that shows the queue's
+rows (Textual's footer fills in its keys a frame or two later, also reported), and given as
+a ratio to a bare Textual app started the same way in the same run.
 
 The keystroke figure is measured the way a person sees it: each typed character is sent as
 a key event, every frame the app draws is rendered to terminal bytes and replayed through a
 terminal emulator (pyte), and the time taken is to the frame after which the screen stops
-changing. The settled screen must show the typed text and the search's first job.
+changing. The settled screen must show the typed text and the search's first job. It is
+given as a ratio to the same widgets in a bare Textual app with no data behind them.
 """
 
 from __future__ import annotations
@@ -31,6 +31,16 @@ from benchmarks.common import show, write
 
 SIZE = (120, 40)
 QUERIES = ("lhasa", "haier", "wang", "J-04567", "no hot water", "shigatse ar")
+
+
+def enroll_offline(root: Path) -> None:
+    """A technician's profile is enrolled: its credential names HQ (out of reach here, and
+    the first sync starts only after the first frame)."""
+    from fieldtech.sync import credentials
+
+    credentials.save(
+        root / "config" / "credential.json", {"hq_url": "http://127.0.0.1:9", "token": "bench"}
+    )
 
 
 def cold(mode: str, root: Path | None) -> tuple[float, float]:
@@ -141,7 +151,7 @@ async def floor_keystrokes() -> list[float]:
     from textual.app import App
     from textual.widgets import Footer, Input, Static
 
-    from fieldtech.screens.fast_table import FastTable
+    from fieldtech.screens.job_table import JobTable
 
     widths = (("priority", 9), ("status", 11), ("job", 10), ("customer", 15), ("place", 9))
     widths += (("SLA", 14), ("summary", 44))
@@ -150,11 +160,11 @@ async def floor_keystrokes() -> list[float]:
         def compose(self):
             yield Input(id="filter")
             yield Static("", id="filters")
-            yield FastTable(id="jobs", cursor_type="row", zebra_stripes=True)
+            yield JobTable(id="jobs")
             yield Footer()
 
         def on_mount(self) -> None:
-            table = self.query_one(FastTable)
+            table = self.query_one(JobTable)
             for name, width in widths:
                 table.add_column(name, width=width)
             # Refilled the way the queue refills: in the keystroke's own step.
@@ -162,10 +172,11 @@ async def floor_keystrokes() -> list[float]:
             self.call_after_refresh(gc.freeze)  # as the queue's app does
 
         def refill(self, value: str) -> None:
-            table = self.query_one(FastTable)
+            table = self.query_one(JobTable)
             table.clear()
             for i in range(SIZE[1] + 10):
                 table.add_row(*[f"{value} {i} {n}" for n, _ in widths], key=str(i))
+            table.rows_added()
 
     return await type_searches(Floor())
 
@@ -184,6 +195,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         store = open_store(root / "data" / "device.sqlite")
         seed(store, args.jobs, now=datetime(2026, 11, 23, 8, tzinfo=UTC))
         store.close()
+        enroll_offline(root)
         seeded = time.perf_counter() - t0
         bare, ours, whole = [], [], []
         for _ in range(args.runs):  # interleaved, so drift hits both alike

@@ -18,13 +18,14 @@ from textual.binding import Binding
 
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.paths import Locations
-from fieldtech.screens.messages import SyncFinished
+from fieldtech.screens.messages import AgentReady, SyncFinished
 from fieldtech.screens.palette import ScreenCommands
 from fieldtech.screens.queue import QueueScreen
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.services import Device, supervision
 from fieldtech.store import Store, open_store
 
+PROFILE = "profile"  # build the sync agent from the profile's credential, after the first frame
 SYNC_EVERY = 30.0  # seconds between syncs while online
 SYNC_AFTER_CHANGE = 2.0  # a change goes out soon after it is saved
 MAX_BACKOFF = 300.0
@@ -66,10 +67,17 @@ class FieldtechApp(App):
         super().__init__()
         self.store = store
         self.device = device
-        self.sync_agent = sync_agent
+        # The agent needs httpx and the protocol's models (~0.1 s to import): with PROFILE
+        # it is built in a thread once the queue is up, if this device is enrolled.
+        self.agent_coming = (
+            sync_agent == PROFILE and locations is not None and locations.credential.exists()
+        )
+        self.sync_agent = None if sync_agent == PROFILE else sync_agent
         self._now = now
         self.locations = locations
-        self.background_sync = background_sync and sync_agent is not None
+        self.wants_background_sync = background_sync
+        self.background_sync = background_sync and self.sync_agent is not None
+        self._sync_asked = False
         self.syncing = False
         self.backoff = SYNC_EVERY
         self._soon = None
@@ -136,9 +144,35 @@ class FieldtechApp(App):
         # Everything built so far lives as long as the app: keep it out of the collector's
         # full passes, which otherwise cost ~20 ms at random keystrokes.
         self.call_after_refresh(gc.freeze)
+        if self.agent_coming:
+            self._build_agent()
+        elif self.background_sync:
+            self._start_background_sync()
+
+    def _start_background_sync(self) -> None:
+        self.set_timer(0.5, self.action_sync_now)
+        self._tick = self.set_interval(SYNC_EVERY, self._on_interval)
+
+    @work(thread=True, exit_on_error=False)
+    def _build_agent(self) -> None:
+        agent = None
+        try:
+            from fieldtech.sync.agent import SyncAgent
+
+            agent = SyncAgent.from_profile(self.locations.device_db, self.locations.credential)
+        finally:
+            self.post_message(AgentReady(agent))
+
+    @on(AgentReady)
+    def _agent_ready(self, message: AgentReady) -> None:
+        self.agent_coming = False
+        self.sync_agent = message.agent
+        self.background_sync = self.wants_background_sync and message.agent is not None
         if self.background_sync:
-            self.set_timer(0.5, self.action_sync_now)
-            self._tick = self.set_interval(SYNC_EVERY, self._on_interval)
+            self._start_background_sync()
+        if self._sync_asked:
+            self.action_sync_now()
+        self.update_status()
 
     def _on_interval(self) -> None:
         if self.sync_agent.online:
@@ -175,6 +209,9 @@ class FieldtechApp(App):
 
     # -- sync -----------------------------------------------------------------------------------
     def action_sync_now(self) -> None:
+        if self.sync_agent is None and self.agent_coming:
+            self._sync_asked = True  # asked for before the agent was ready: sync when it is
+            return
         if self.sync_agent is None:
             self.notify("not enrolled with HQ: run `fieldtech enroll URL CODE`", severity="warning")
             return
@@ -244,7 +281,7 @@ class FieldtechApp(App):
         counts = self.store.outbox_counts()
         for bar in self.screen.query(StatusBar):
             bar.show(
-                online=self.sync_agent.online if self.sync_agent else None,
+                online=self.sync_agent.online if self.sync_agent else self.agent_coming or None,
                 pending=counts.get("pending", 0),
                 rejected=counts.get("rejected", 0),
                 last_ok=self.store.meta("last_sync_ok"),
@@ -259,7 +296,7 @@ def build_app(
     *,
     store: Store | None = None,
     device: Device | None = None,
-    sync_agent: Any = "profile",
+    sync_agent: Any = PROFILE,
     now: Callable[[], datetime] | None = None,
     background_sync: bool = True,
 ) -> FieldtechApp:
@@ -267,10 +304,6 @@ def build_app(
     store = store or open_store(locations.device_db)
     if device is None:
         device = Device.open(store, now=now) if now else Device.open(store)
-    if sync_agent == "profile":
-        from fieldtech.sync.agent import SyncAgent
-
-        sync_agent = SyncAgent.from_profile(locations.device_db, locations.credential)
     return FieldtechApp(
         store,
         device,

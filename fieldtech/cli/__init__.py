@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 import sys
 
@@ -10,8 +11,42 @@ import click
 from fieldtech.cli.common import Context, fail
 from fieldtech.domain.errors import FieldtechError
 
+# Each command and the modules that define it. They are imported only when the command
+# runs: `fieldtech` alone opens the app without loading HQ's server, SQLAlchemy or httpx.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "jobs": ("jobs",),
+    "job": ("jobs",),
+    "checklist": ("checklist",),
+    "parts": ("parts",),
+    "locate": ("misc",),
+    "outbox": ("misc",),
+    "seed": ("misc",),
+    "enroll": ("device_sync",),
+    "sync": ("device_sync",),
+    "hq": ("hq", "hq_service"),  # hq_service adds `hq serve` and friends to the group
+    "demo": ("demo",),
+    "status": ("status",),
+    "team": ("team",),
+    "repair": ("repair",),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            for module in COMMANDS.get(cmd_name, ()):
+                importlib.import_module(f"fieldtech.cli.{module}").register(self)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    invoke_without_command=True,
+)
 @click.option(
     "--home",
     type=click.Path(file_okay=False),
@@ -29,40 +64,6 @@ def cli(ctx: click.Context, home: str | None) -> None:
         from fieldtech.app import build_app
 
         build_app(ctx.obj.locations, store=ctx.obj.store, device=ctx.obj.device).run()
-
-
-def _register() -> None:
-    from fieldtech.cli import (
-        checklist,
-        demo,
-        device_sync,
-        hq,
-        hq_service,
-        jobs,
-        misc,
-        parts,
-        repair,
-        status,
-        team,
-    )
-
-    for module in (
-        jobs,
-        checklist,
-        parts,
-        misc,
-        device_sync,
-        hq,
-        hq_service,
-        demo,
-        status,
-        team,
-        repair,
-    ):
-        module.register(cli)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,3 +17,11 @@ class SyncFinished(Message):
 
 class DataChanged(Message):
     """Something was saved on this device: screens showing it should refresh."""
+
+
+class AgentReady(Message):
+    """The sync agent was built from the profile (None: this device is not enrolled)."""
+
+    def __init__(self, agent: Any):
+        super().__init__()
+        self.agent = agent

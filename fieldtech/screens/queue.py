@@ -10,11 +10,11 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 
 from fieldtech.domain.jobs import STATUS_WORDS, Kind, Status, sla_words
 from fieldtech.screens.base import FieldScreen
-from fieldtech.screens.fast_table import FastTable
+from fieldtech.screens.job_table import JobTable
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.store.jobs import QueueFilter
 
@@ -60,7 +60,7 @@ class QueueScreen(FieldScreen):
     DEFAULT_CSS = """
     QueueScreen Input { height: 3; }
     QueueScreen #filters { height: 1; color: $text-muted; padding: 0 1; }
-    QueueScreen DataTable { height: 1fr; }
+    QueueScreen JobTable { height: 1fr; }
     """
 
     def __init__(self, *, technician: str | None = None, title: str | None = None) -> None:
@@ -77,7 +77,7 @@ class QueueScreen(FieldScreen):
     def compose(self) -> ComposeResult:
         yield Input(placeholder="Search: customer, address, appliance, job…", id="filter")
         yield Static("", id="filters")
-        yield FastTable(id="jobs", cursor_type="row", zebra_stripes=True)
+        yield JobTable(id="jobs")
         yield StatusBar(id="status-bar")
         yield Footer()
 
@@ -87,7 +87,7 @@ class QueueScreen(FieldScreen):
         return self.app.is_supervisor and self.technician is None
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one(JobTable)
         if self.across_team:
             self.names = {p["id"]: p["name"] for p in self.app.store.roster()}
         # Fixed widths: refilling the table never re-measures every cell.
@@ -120,11 +120,12 @@ class QueueScreen(FieldScreen):
         )
 
     def reload(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one(JobTable)
         table.clear()
         self.last_key = None
         self.exhausted = False
         self._load_more()
+        table.rows_added()
         s = STATUS_CYCLE[self.status_i]
         k = KIND_CYCLE[self.kind_i]
         shown = f"{STATUS_WORDS[Status(s)]} jobs" if s else "open jobs"
@@ -150,7 +151,7 @@ class QueueScreen(FieldScreen):
         if not rows:
             return
         now = self.app.now_iso()
-        table = self.query_one(DataTable)
+        table = self.query_one(JobTable)
         for r in rows:
             open_ = Status(r["status"]).is_open
             sla = sla_words(r["sla_due"], now) if open_ else ""
@@ -170,28 +171,28 @@ class QueueScreen(FieldScreen):
         who = row["technician_id"]
         return self.names.get(who, who or "nobody")
 
-    @on(DataTable.RowHighlighted)
-    def _near_end(self, event: DataTable.RowHighlighted) -> None:
-        table = self.query_one(DataTable)
+    @on(JobTable.Highlighted)
+    def _near_end(self, event: JobTable.Highlighted) -> None:
+        table = self.query_one(JobTable)
         if not self.exhausted and event.cursor_row >= table.row_count - 10:
             self._load_more()
+            table.rows_added()
 
     def _filter_changed(self) -> None:
         self.reload()
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
-        self.query_one(DataTable).focus()
+        self.query_one(JobTable).focus()
 
-    @on(DataTable.RowSelected)
-    def _selected(self, event: DataTable.RowSelected) -> None:
-        self.app.open_job(event.row_key.value)
+    @on(JobTable.Selected)
+    def _selected(self, event: JobTable.Selected) -> None:
+        self.app.open_job(event.key)
 
     def action_open_job(self) -> None:
-        table = self.query_one(DataTable)
-        if table.row_count:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-            self.app.open_job(key.value)
+        key = self.query_one(JobTable).cursor_key
+        if key is not None:
+            self.app.open_job(key)
 
     def action_focus_filter(self) -> None:
         self.query_one("#filter", Input).focus()
@@ -202,7 +203,7 @@ class QueueScreen(FieldScreen):
             self.app.pop_screen()  # a list opened from the board: back to the board
             return
         box.value = ""
-        self.query_one(DataTable).focus()
+        self.query_one(JobTable).focus()
 
     def action_cycle_status(self) -> None:
         self.status_i = (self.status_i + 1) % len(STATUS_CYCLE)

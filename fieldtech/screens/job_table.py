@@ -1,0 +1,256 @@
+"""The queue's table: fixed-width one-line columns, a row cursor, drawn line by line.
+
+Textual's DataTable measures, lays out and caches every cell it is given; at start-up it
+costs ~20 ms more than showing the same text (its stylesheet, its caches, its first
+layout). The queue needs much less: columns of known width, one line per job, a cursor,
+zebra stripes. This draws only the lines on screen, each from segments built once per
+row, and looks like DataTable (same colours, same padding) so the screens stay alike.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+PAD = 1  # blank cells either side of a column, as DataTable draws them
+
+
+class JobTable(ScrollView, can_focus=True):
+    BINDINGS = [
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+    ]
+    COMPONENT_CLASSES = {
+        "job-table--header",
+        "job-table--cursor",
+        "job-table--even-row",
+    }
+    DEFAULT_CSS = """
+    JobTable {
+        background: $surface;
+        color: $foreground;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .job-table--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .job-table--header { background-tint: $foreground 5%; }
+        }
+        &:dark > .job-table--even-row { background: $surface-darken-1 40%; }
+        & > .job-table--header { text-style: bold; background: $panel; color: $foreground; }
+        &:ansi > .job-table--header { background: ansi_bright_blue; color: ansi_default; }
+        & > .job-table--even-row { background: $surface-lighten-1 50%; }
+        & > .job-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+    }
+    """
+
+    cursor_row: reactive[int] = reactive(0, always_update=True, init=False)
+
+    class Highlighted(Message):
+        """The cursor moved to a row."""
+
+        def __init__(self, table: JobTable, row: int, key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.cursor_row = row
+            self.key = key
+
+    class Selected(Message):
+        """A row was chosen: Enter, or a click."""
+
+        def __init__(self, table: JobTable, key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.columns: list[tuple[str, int]] = []
+        self.keys: list[str] = []
+        self._cells: list[tuple[Text | str, ...]] = []
+        self._segments: list[list[Segment]] = []  # each row's text, before row styles
+        self._lines: dict[tuple, Strip] = {}
+
+    # -- content ---------------------------------------------------------------------------
+    def add_column(self, label: str, width: int) -> None:
+        self.columns.append((label, width))
+        self._resized()
+
+    def add_row(self, *cells: Text | str, key: str) -> None:
+        self.keys.append(key)
+        self._cells.append(cells)
+        self._segments.append(self._row_segments(cells))
+
+    def clear(self) -> None:
+        self.keys.clear()
+        self._cells.clear()
+        self._segments.clear()
+        self._lines.clear()
+        self.cursor_row = 0
+        self.scroll_to(y=0, animate=False, immediate=True)
+
+    def rows_added(self) -> None:
+        """Call after adding rows: size the scroll area and draw."""
+        self._resized()
+        self.refresh()
+
+    @property
+    def row_count(self) -> int:
+        return len(self.keys)
+
+    @property
+    def cursor_key(self) -> str | None:
+        return self.keys[self.cursor_row] if self.keys else None
+
+    def row_text(self, index: int) -> list[str]:
+        return [str(c) for c in self._cells[index]]
+
+    def _resized(self) -> None:
+        width = sum(w + 2 * PAD for _, w in self.columns)
+        self.virtual_size = Size(width, len(self.keys) + 1)  # +1: the header
+
+    def _row_segments(self, cells) -> list[Segment]:
+        console = self.app.console
+        out: list[Segment] = []
+        for cell, (_, width) in zip(cells, self.columns, strict=False):
+            text = Text(cell) if isinstance(cell, str) else cell.copy()
+            text.no_wrap = True
+            text.truncate(width, overflow="crop")
+            body = Segment.apply_style(text.render(console), console.get_style(text.style))
+            out.append(Segment(" " * PAD))
+            out.extend(body)
+            out.append(Segment(" " * (width - text.cell_len + PAD)))
+        return out
+
+    # -- drawing ---------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        if y == 0:
+            line = self._header()
+        else:
+            index = scroll_y + y - 1
+            if index >= len(self.keys):
+                return Strip.blank(width, self.rich_style)
+            line = self._row_line(index)
+        return line.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+
+    def _header(self) -> Strip:
+        key = ("header", self.has_focus, self.app.theme)
+        if key not in self._lines:
+            style = self.rich_style + self.get_component_rich_style("job-table--header")
+            segments = []
+            for label, width in self.columns:
+                cell = label[:width]
+                segments.append(Segment(" " * PAD + cell + " " * (width - len(cell) + PAD)))
+            self._lines[key] = Strip(Segment.apply_style(segments, style))
+        return self._lines[key]
+
+    def _row_line(self, index: int) -> Strip:
+        cursor = index == self.cursor_row
+        key = (index, cursor, self.has_focus, self.app.theme)
+        if key not in self._lines:
+            style = self.rich_style
+            if index % 2 == 0:
+                style += self.get_component_rich_style("job-table--even-row")
+            post: Style | None = None
+            if cursor:
+                # As DataTable: the cursor's colour wins over a cell's, a cell's own
+                # background (the red of "emergency") stays.
+                cursor_style = self.get_component_rich_style("job-table--cursor")
+                style += cursor_style
+                post = Style.from_color(color=cursor_style.color)
+            meta = Style.from_meta({"row": index})
+            self._lines[key] = Strip(Segment.apply_style(self._segments[index], style + meta, post))
+        return self._lines[key]
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._lines.clear()
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self._lines.clear()
+        self.refresh()
+
+    def _on_blur(self, event: events.Blur) -> None:
+        self._lines.clear()
+        self.refresh()
+
+    # -- the cursor ------------------------------------------------------------------------
+    def validate_cursor_row(self, row: int) -> int:
+        return max(0, min(row, len(self.keys) - 1))
+
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        if not self.keys:
+            return
+        for row in (old, new):
+            self._lines = {k: v for k, v in self._lines.items() if k[0] != row}
+        self._keep_in_view(new)
+        self.refresh()
+        self.post_message(self.Highlighted(self, new, self.keys[new]))
+
+    @property
+    def visible_rows(self) -> int:
+        """Rows on screen below the header (a horizontal scrollbar takes one)."""
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _keep_in_view(self, row: int) -> None:
+        visible = self.visible_rows
+        top = self.scroll_offset.y
+        if row < top:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= top + visible:
+            self.scroll_to(y=row - visible + 1, animate=False, immediate=True)
+
+    def action_cursor_up(self) -> None:
+        self.cursor_row -= 1
+
+    def action_cursor_down(self) -> None:
+        self.cursor_row += 1
+
+    def action_page_up(self) -> None:
+        self._page(-1)
+
+    def action_page_down(self) -> None:
+        self._page(1)
+
+    def _page(self, direction: int) -> None:
+        # As DataTable pages: the view and the cursor move a screenful together.
+        page = self.visible_rows * direction
+        self.scroll_to(y=self.scroll_offset.y + page, animate=False, immediate=True)
+        self.cursor_row += page
+
+    def action_first(self) -> None:
+        self.cursor_row = 0
+
+    def action_last(self) -> None:
+        self.cursor_row = len(self.keys) - 1
+
+    def action_select(self) -> None:
+        if self.keys:
+            self.post_message(self.Selected(self, self.keys[self.cursor_row]))
+
+    async def _on_click(self, event: events.Click) -> None:
+        row = event.style.meta.get("row")
+        if row is None:
+            return
+        self.cursor_row = row
+        self.action_select()

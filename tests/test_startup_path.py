@@ -1,0 +1,60 @@
+"""What `fieldtech` loads before the queue is up, and what waits until after."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import subprocess
+import sys
+
+import click
+
+from fieldtech.cli import COMMANDS
+from fieldtech.sync import credentials
+from fieldtech.sync.agent import SyncAgent
+from tests.app_support import make_app
+
+HEAVY = ("sqlalchemy", "fastapi", "uvicorn", "httpx", "pydantic")
+
+
+def test_opening_the_app_does_not_load_hq_or_the_sync_client():
+    code = (
+        "import sys, fieldtech.cli, fieldtech.app; "
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_every_command_is_named_where_the_cli_finds_it():
+    everything = click.Group()
+    for module in {m for modules in COMMANDS.values() for m in modules}:
+        importlib.import_module(f"fieldtech.cli.{module}").register(everything)
+    assert set(everything.commands) == set(COMMANDS)
+
+
+async def test_an_enrolled_device_gets_its_sync_agent_after_the_first_frame(tmp_path):
+    credentials.save(
+        tmp_path / "config" / "credential.json", {"hq_url": "http://127.0.0.1:9", "token": "t"}
+    )
+    app = make_app(tmp_path, sync_agent="profile", background_sync=False)
+    assert app.sync_agent is None and app.agent_coming
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(100):
+            await pilot.pause()
+            if app.sync_agent is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert isinstance(app.sync_agent, SyncAgent)
+        assert not app.agent_coming
+        bar = str(app.screen.query_one("#status-bar").render())
+        assert "online" in bar and "not enrolled" not in bar
+
+
+async def test_a_device_without_a_credential_says_not_enrolled(tmp_path):
+    app = make_app(tmp_path, sync_agent="profile")
+    assert not app.agent_coming
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.sync_agent is None
+        assert "not enrolled" in str(app.screen.query_one("#status-bar").render())
