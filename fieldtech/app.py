@@ -10,20 +10,23 @@ import functools
 import gc
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 
 from fieldtech.domain.errors import FieldtechError
+from fieldtech.domain.roles import manages_a_team
 from fieldtech.paths import Locations
 from fieldtech.screens.messages import AgentReady, SyncFinished
 from fieldtech.screens.palette import ScreenCommands
 from fieldtech.screens.queue import QueueScreen
 from fieldtech.screens.status_bar import StatusBar
-from fieldtech.services import Device, supervision
 from fieldtech.store import Store, open_store
+
+if TYPE_CHECKING:
+    from fieldtech.services import Device
 
 PROFILE = "profile"  # build the sync agent from the profile's credential, after the first frame
 SYNC_EVERY = 30.0  # seconds between syncs while online
@@ -57,7 +60,7 @@ class FieldtechApp(App):
     def __init__(
         self,
         store: Store,
-        device: Device,
+        device: Device | None = None,
         *,
         sync_agent: Any = None,
         now: Callable[[], datetime] | None = None,
@@ -66,7 +69,7 @@ class FieldtechApp(App):
     ):
         super().__init__()
         self.store = store
-        self.device = device
+        self._device = device
         # The agent needs httpx and the protocol's models (~0.1 s to import): with PROFILE
         # it is built in a thread once the queue is up, if this device is enrolled.
         self.agent_coming = (
@@ -120,7 +123,18 @@ class FieldtechApp(App):
     @functools.cached_property
     def is_supervisor(self) -> bool:
         """Asked on every key binding check: read once (the role changes only on enrolling)."""
-        return supervision.is_supervisor(self.device)
+        return manages_a_team(self.store.meta("role"))
+
+    @property
+    def device(self) -> Device:
+        """Opened on first use: the services it brings are not needed to show the queue."""
+        if self._device is None:
+            from fieldtech.services import Device
+
+            self._device = Device.open(self.store, now=self._now) if self._now else None
+            if self._device is None:
+                self._device = Device.open(self.store)
+        return self._device
 
     @property
     def technician_filter(self) -> str | None:
@@ -145,7 +159,7 @@ class FieldtechApp(App):
         # full passes, which otherwise cost ~20 ms at random keystrokes.
         self.call_after_refresh(gc.freeze)
         if self.agent_coming:
-            self._build_agent()
+            self.call_after_refresh(self._build_agent)  # after the first frame
         elif self.background_sync:
             self._start_background_sync()
 
@@ -302,8 +316,6 @@ def build_app(
 ) -> FieldtechApp:
     """The one way the CLI and the tests build the app: data folder and HQ link injected."""
     store = store or open_store(locations.device_db)
-    if device is None:
-        device = Device.open(store, now=now) if now else Device.open(store)
     return FieldtechApp(
         store,
         device,

@@ -63,7 +63,7 @@ def cli(ctx: click.Context, home: str | None) -> None:
     if ctx.invoked_subcommand is None:
         from fieldtech.app import build_app
 
-        build_app(ctx.obj.locations, store=ctx.obj.store, device=ctx.obj.device).run()
+        build_app(ctx.obj.locations, store=ctx.obj.store).run()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from rich import box
@@ -13,8 +13,10 @@ from rich.console import Console
 from rich.table import Table
 
 from fieldtech.paths import Locations, locate
-from fieldtech.services import Device
 from fieldtech.store import Store, open_store
+
+if TYPE_CHECKING:
+    from fieldtech.services import Device
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -41,6 +43,8 @@ class Context:
     @property
     def device(self) -> Device:
         if self._device is None:
+            from fieldtech.services import Device  # only for commands that change things
+
             self._device = Device.open(self.store)
         return self._device
 

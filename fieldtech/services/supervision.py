@@ -10,14 +10,14 @@ from fieldtech.domain.errors import BadInput, NotFound, RuleBroken
 from fieldtech.domain.ids import new_id
 from fieldtech.domain.jobs import Status
 from fieldtech.domain.parts import RequestStatus, check_request_step
+from fieldtech.domain.roles import manages_a_team
 from fieldtech.services.context import PRIORITY_NORMAL, PRIORITY_URGENT, Device
 
 MAX_REASON = 500
-MANAGING_ROLES = ("supervisor", "admin")
 
 
 def is_supervisor(dev: Device) -> bool:
-    return dev.store.meta("role") in MANAGING_ROLES
+    return manages_a_team(dev.store.meta("role"))
 
 
 def require_supervisor(dev: Device, what: str) -> None:

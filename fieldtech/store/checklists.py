@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from fieldtech.domain.checklists import Reading, Template, item_from_row
 from fieldtech.domain.errors import NotFound
 
 if TYPE_CHECKING:
+    from fieldtech.domain.checklists import Reading, Template
     from fieldtech.store.database import Database
 
 
@@ -65,6 +65,8 @@ class ChecklistRows:
             [template_id, version],
         )
         cols = [d[0] for d in cur.description]
+        from fieldtech.domain.checklists import Template, item_from_row  # not needed at start
+
         items = tuple(item_from_row(dict(zip(cols, r, strict=True))) for r in cur.fetchall())
         return Template(head[0], head[1], head[2], head[3], head[4], items)
 
@@ -94,6 +96,8 @@ class ChecklistRows:
             "AND r2.item_key = r.item_key AND (r2.hlc, r2.id) > (r.hlc, r.id))",
             [job_id],
         )
+        from fieldtech.domain.checklists import Reading
+
         return {k: Reading(k, v, verdict, c) for k, v, verdict, c in cur.fetchall()}
 
     def reading_history(self, job_id: str) -> list[dict[str, Any]]:
