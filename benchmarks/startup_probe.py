@@ -10,10 +10,9 @@ Each frame is rendered to the bytes a terminal driver would write, so that cost 
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
-
-from textual.app import App
 
 SIZE = (80, 24)
 
@@ -21,6 +20,8 @@ SIZE = (80, 24)
 def watch_frames(shown, settled) -> None:
     """Exit once `settled(screen)` holds at a drawn frame; note when `shown(screen)` first
     held at one. Patched on the class: the command builds its own app."""
+    from textual.app import App
+
     marks: list[float] = []
     display = App._display
     run = App.run
@@ -51,13 +52,19 @@ def main() -> None:
     mode = sys.argv[1]
     if mode == "bare":
         watch_frames(lambda screen: True, lambda screen: True)
+        from textual.app import App
+
         App().run()
         return
+    # The command turns the collector off before it imports anything (fieldtech.launch);
+    # the patching below imports Textual first, so do the same here first.
+    gc.disable()
     watch_frames(queue_shown, lambda screen: queue_shown(screen) and screen.query("FooterKey"))
-    from fieldtech.cli import main as fieldtech
+    from fieldtech.launch import main as fieldtech  # the installed command's entry point
 
+    sys.argv = ["fieldtech", "--home", sys.argv[2]]
     try:
-        fieldtech(["--home", sys.argv[2]])
+        fieldtech()
     except SystemExit as exc:
         if exc.code:
             raise

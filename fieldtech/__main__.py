@@ -1,3 +1,3 @@
-from fieldtech.cli import main
+from fieldtech.launch import main
 
 main()

@@ -155,13 +155,18 @@ class FieldtechApp(App):
         else:
             self.push_screen(QueueScreen())
         self.update_status()
-        # Everything built so far lives as long as the app: keep it out of the collector's
-        # full passes, which otherwise cost ~20 ms at random keystrokes.
-        self.call_after_refresh(gc.freeze)
+        self.call_after_refresh(self._started)
         if self.agent_coming:
             self.call_after_refresh(self._build_agent)  # after the first frame
         elif self.background_sync:
             self._start_background_sync()
+
+    def _started(self) -> None:
+        # Everything built so far lives as long as the app: keep it out of the collector's
+        # full passes, which otherwise cost ~20 ms at random keystrokes. The command turns
+        # the collector off while starting (fieldtech.launch): back on now.
+        gc.freeze()
+        gc.enable()
 
     def _start_background_sync(self) -> None:
         self.set_timer(0.5, self.action_sync_now)

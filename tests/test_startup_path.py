@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import subprocess
 import sys
 
 import click
+import pytest
 
 from fieldtech.cli import COMMANDS
 from fieldtech.sync import credentials
@@ -58,3 +60,28 @@ async def test_a_device_without_a_credential_says_not_enrolled(tmp_path):
         await pilot.pause()
         assert app.sync_agent is None
         assert "not enrolled" in str(app.screen.query_one("#status-bar").render())
+
+
+def test_a_command_turns_the_collector_back_on(tmp_path):
+    from fieldtech.cli import main
+
+    gc.disable()  # as fieldtech.launch does before anything is imported
+    try:
+        with pytest.raises(SystemExit) as done:
+            main(["--home", str(tmp_path), "locate"])
+        assert done.value.code == 0
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+
+
+async def test_the_app_turns_the_collector_back_on_after_its_first_frame(tmp_path):
+    app = make_app(tmp_path)
+    gc.disable()
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sqlite3
 import sys
@@ -60,7 +61,9 @@ def cli(ctx: click.Context, home: str | None) -> None:
     With no command, opens the app for this profile."""
     ctx.obj = Context(home)
     ctx.call_on_close(ctx.obj.close)
-    if ctx.invoked_subcommand is None:
+    if ctx.invoked_subcommand is not None:
+        gc.enable()  # off while starting (fieldtech.launch); only the app waits longer
+    else:
         from fieldtech.app import build_app
 
         build_app(ctx.obj.locations, store=ctx.obj.store).run()

@@ -8,9 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-from rich import box
 from rich.console import Console
-from rich.table import Table
 
 from fieldtech.paths import Locations, locate
 from fieldtech.store import Store, open_store
@@ -80,6 +78,9 @@ def table(
     if not rows:
         console().print(f"[dim]{empty}[/dim]")
         return
+    from rich import box
+    from rich.table import Table  # here: opening the app prints no tables
+
     t = Table(
         title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False
     )

@@ -4,7 +4,8 @@ Textual's DataTable measures, lays out and caches every cell it is given; at sta
 costs ~20 ms more than showing the same text (its stylesheet, its caches, its first
 layout). The queue needs much less: columns of known width, one line per job, a cursor,
 zebra stripes. This draws only the lines on screen, each from segments built once per
-row, and looks like DataTable (same colours, same padding) so the screens stay alike.
+row when it is first drawn, and looks like DataTable (same colours, same padding) so the
+screens stay alike.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ class JobTable(ScrollView, can_focus=True):
         self.columns: list[tuple[str, int]] = []
         self.keys: list[str] = []
         self._cells: list[tuple[Text | str, ...]] = []
-        self._segments: list[list[Segment]] = []  # each row's text, before row styles
+        self._segments: list[list[Segment] | None] = []  # each row's text, built when drawn
         self._lines: dict[tuple, Strip] = {}
 
     # -- content ---------------------------------------------------------------------------
@@ -97,7 +98,7 @@ class JobTable(ScrollView, can_focus=True):
     def add_row(self, *cells: Text | str, key: str) -> None:
         self.keys.append(key)
         self._cells.append(cells)
-        self._segments.append(self._row_segments(cells))
+        self._segments.append(None)
 
     def clear(self) -> None:
         self.keys.clear()
@@ -179,7 +180,10 @@ class JobTable(ScrollView, can_focus=True):
                 style += cursor_style
                 post = Style.from_color(color=cursor_style.color)
             meta = Style.from_meta({"row": index})
-            self._lines[key] = Strip(Segment.apply_style(self._segments[index], style + meta, post))
+            segments = self._segments[index]
+            if segments is None:
+                segments = self._segments[index] = self._row_segments(self._cells[index])
+            self._lines[key] = Strip(Segment.apply_style(segments, style + meta, post))
         return self._lines[key]
 
     def notify_style_update(self) -> None:
