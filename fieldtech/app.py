@@ -90,14 +90,14 @@ class FieldtechApp(App):
     def _load_settings(self) -> None:
         if self.locations is None:
             return
-        import tomllib  # only when there are settings to read: start-up counts
-
         for path, apply in (
             (self.locations.settings, self._apply_settings),
             (self.locations.keymap, self._apply_keymap),
         ):
             if not path.exists():
                 continue
+            import tomllib  # only when there are settings to read: start-up counts
+
             try:
                 apply(tomllib.loads(path.read_text()))
             except (tomllib.TOMLDecodeError, ValueError, TypeError) as exc:

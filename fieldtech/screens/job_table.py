@@ -10,6 +10,7 @@ screens stay alike.
 
 from __future__ import annotations
 
+from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -132,6 +133,11 @@ class JobTable(ScrollView, can_focus=True):
         console = self.app.console
         out: list[Segment] = []
         for cell, (_, width) in zip(cells, self.columns, strict=False):
+            if isinstance(cell, str) and cell.isprintable():
+                # Plain text, the common case: one segment, cropped or padded by cell width
+                # (a Chinese name takes two cells a character).
+                out.append(Segment(" " * PAD + set_cell_size(cell, width) + " " * PAD))
+                continue
             text = Text(cell) if isinstance(cell, str) else cell.copy()
             text.no_wrap = True
             text.truncate(width, overflow="crop")
