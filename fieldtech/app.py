@@ -153,8 +153,7 @@ class FieldtechApp(App):
 
             self.push_screen(BoardScreen())
         else:
-            self.push_screen(QueueScreen())
-        self.update_status()
+            self.push_screen(QueueScreen())  # its status bar is filled as it is shown
         self.call_after_refresh(self._started)
         if self.agent_coming:
             self.call_after_refresh(self._build_agent)  # after the first frame
@@ -304,7 +303,7 @@ class FieldtechApp(App):
                 pending=counts.get("pending", 0),
                 rejected=counts.get("rejected", 0),
                 last_ok=self.store.meta("last_sync_ok"),
-                conflicts=len(self.store.conflicts()),
+                conflicts=self.store.count_conflicts(),
                 now=self.now(),
                 syncing=self.syncing,
             )

@@ -85,3 +85,20 @@ async def test_the_app_turns_the_collector_back_on_after_its_first_frame(tmp_pat
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+async def test_the_status_bar_counts_conflicts_held_on_the_device(tmp_path):
+    app = make_app(tmp_path)
+    for i in range(2):
+        app.store.add_conflict(
+            {
+                "id": f"c{i}",
+                "entity": "job",
+                "entity_id": f"j{i}",
+                "field": "status",
+                "detected_at": "2026-11-23T08:00:00Z",
+            }
+        )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "2 conflict(s)" in str(app.screen.query_one("#status-bar").render())

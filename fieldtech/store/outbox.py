@@ -109,6 +109,9 @@ class OutboxRows:
     def add_conflict(self, row: dict[str, Any]) -> None:
         self.db["conflicts"].insert(row, pk="id", replace=True)
 
+    def count_conflicts(self) -> int:
+        return self.db.execute("SELECT count(*) FROM conflicts").fetchone()[0]
+
     def conflicts(self, entity_id: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM conflicts"
         params: list = []
