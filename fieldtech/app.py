@@ -131,9 +131,8 @@ class FieldtechApp(App):
         if self._device is None:
             from fieldtech.services import Device
 
-            self._device = Device.open(self.store, now=self._now) if self._now else None
-            if self._device is None:
-                self._device = Device.open(self.store)
+            now = {"now": self._now} if self._now else {}
+            self._device = Device.open(self.store, **now)
         return self._device
 
     @property
