@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from fieldtech.services import Device
 
 PROFILE = "profile"  # build the sync agent from the profile's credential, after the first frame
+SETTLE_MEMORY = 1.0  # seconds after the first frame: one full collection, then freeze
 SYNC_EVERY = 30.0  # seconds between syncs while online
 SYNC_AFTER_CHANGE = 2.0  # a change goes out soon after it is saved
 MAX_BACKOFF = 300.0
@@ -160,11 +161,16 @@ class FieldtechApp(App):
             self._start_background_sync()
 
     def _started(self) -> None:
-        # Everything built so far lives as long as the app: keep it out of the collector's
-        # full passes, which otherwise cost ~20 ms at random keystrokes. The command turns
-        # the collector off while starting (fieldtech.launch): back on now.
-        gc.freeze()
+        # The command turns the collector off while starting (fieldtech.launch): back on.
         gc.enable()
+        self.set_timer(SETTLE_MEMORY, self._settle_memory)
+
+    def _settle_memory(self) -> None:
+        # Free start-up's garbage once, then keep what remains (it lives as long as the
+        # app) out of the collector's full passes, which otherwise cost ~20 ms at random
+        # keystrokes.
+        gc.collect()
+        gc.freeze()
 
     def _start_background_sync(self) -> None:
         self.set_timer(0.5, self.action_sync_now)
@@ -172,17 +178,20 @@ class FieldtechApp(App):
 
     @work(thread=True, exit_on_error=False)
     def _build_agent(self) -> None:
-        agent = None
         try:
             from fieldtech.sync.agent import SyncAgent
 
             agent = SyncAgent.from_profile(self.locations.device_db, self.locations.credential)
-        finally:
-            self.post_message(AgentReady(agent))
+        except Exception as exc:
+            self.post_message(AgentReady(None, f"sync cannot start here: {exc}"))
+            raise  # and into the log, with its traceback
+        self.post_message(AgentReady(agent))
 
     @on(AgentReady)
     def _agent_ready(self, message: AgentReady) -> None:
         self.agent_coming = False
+        if message.error:
+            self.notify(message.error, severity="error", timeout=10)
         self.sync_agent = message.agent
         self.background_sync = self.wants_background_sync and message.agent is not None
         if self.background_sync:

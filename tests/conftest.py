@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime
 
 import pytest
@@ -11,6 +12,15 @@ from fieldtech.services.seed import seed
 from fieldtech.store import open_store
 
 DAY = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _collector_as_found():
+    """An app run freezes the heap it finds (gc.freeze): give it back after each test, so
+    one test's garbage does not outlive it."""
+    yield
+    gc.enable()
+    gc.unfreeze()
 
 
 @pytest.fixture(autouse=True)

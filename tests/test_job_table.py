@@ -42,9 +42,16 @@ async def test_nearing_the_end_loads_the_next_rows_in_queue_order(tmp_path):
         assert table.row_count > first
         want = [r["id"] for r in app.store.queue(screen.filter, limit=table.row_count)]
         assert table.keys == want
+        loaded = table.row_count
         await pilot.press("end")
         await pilot.pause()
-        assert in_view(table) and table.cursor_key == table.keys[table.cursor_row]
+        assert table.cursor_row == loaded - 1 and in_view(table)
+        assert table.row_count > loaded  # the last row is near the end: more came
+        await pilot.press("ctrl+home")
+        assert table.cursor_row == 0 and table.scroll_offset.y == 0
+        loaded = table.row_count
+        await pilot.press("ctrl+end")
+        assert table.cursor_row == loaded - 1 and in_view(table)
 
 
 async def test_a_click_on_a_row_opens_that_job(tmp_path):
@@ -71,3 +78,19 @@ async def test_an_empty_search_shows_no_rows_and_enter_does_nothing(tmp_path):
         await pilot.pause()
         assert isinstance(app.screen, QueueScreen)
         assert "0 shown" in str(app.screen.query_one("#filters").render())
+
+
+async def test_a_line_break_or_tab_in_a_summary_stays_on_its_row(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(JobTable)
+        app.store.db.execute(
+            "UPDATE jobs SET summary = ? WHERE id = ?", ["No hot water\nleak\tsink", table.keys[0]]
+        )
+        app.screen.reload()
+        await pilot.pause()
+        line = table.render_line(1).text  # line 0 is the header
+        assert "No hot water leak sink" in line
+        assert "\n" not in line and "\t" not in line
+        assert len(line) == table.size.width

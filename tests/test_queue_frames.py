@@ -10,14 +10,20 @@ from __future__ import annotations
 import asyncio
 import gc
 import re
+import weakref
 
 from textual import events
 
+import fieldtech.app
 from benchmarks.frames import Frames
 from fieldtech.store.jobs import QueueFilter
 from tests.app_support import make_app
 
 REF = re.compile(r"\bJ-\d{6}\b")
+
+
+class _Cycle(list):
+    """A list that can be weakly referenced."""
 
 
 def refs_shown(screen: str) -> list[str]:
@@ -51,10 +57,17 @@ async def test_no_frame_shows_typed_text_above_stale_rows(tmp_path):
             assert typed in shown[-1][1].splitlines()[1]
 
 
-async def test_startup_objects_leave_the_collectors_full_passes(tmp_path):
+async def test_start_up_garbage_is_collected_then_the_rest_frozen(tmp_path, monkeypatch):
+    monkeypatch.setattr(fieldtech.app, "SETTLE_MEMORY", 0.05)
     gc.unfreeze()
+    gc.disable()  # as the command starts (fieldtech.launch)
+    cycle = _Cycle()
+    cycle.append(cycle)  # garbage in a cycle, made while starting
+    doomed = weakref.ref(cycle)
+    del cycle
     app = make_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await pilot.pause(0.3)
+        assert gc.isenabled()
+        assert doomed() is None  # collected, not frozen with what the app keeps
         assert gc.get_freeze_count() > 10_000
-    gc.unfreeze()

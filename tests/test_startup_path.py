@@ -11,7 +11,7 @@ import sys
 import click
 import pytest
 
-from fieldtech.cli import COMMANDS
+from fieldtech.cli import COMMANDS, cli
 from fieldtech.sync import credentials
 from fieldtech.sync.agent import SyncAgent
 from tests.app_support import make_app
@@ -19,13 +19,35 @@ from tests.app_support import make_app
 HEAVY = ("sqlalchemy", "fastapi", "uvicorn", "httpx", "pydantic")
 
 
-def test_opening_the_app_does_not_load_hq_or_the_sync_client():
-    code = (
-        "import sys, fieldtech.cli, fieldtech.app; "
-        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+FIRST_FRAME = """
+import sys
+from textual.app import App
+
+display, run = App._display, App.run
+
+def record(app, screen, renderable):
+    if renderable is not None and type(screen).__name__ == "QueueScreen":
+        print(sorted(m for m in {heavy!r} if m in sys.modules), flush=True)
+        app.exit()
+    display(app, screen, renderable)
+
+App._display = record
+App.run = lambda app, *args, **kwargs: run(app, headless=True, size=(80, 24))
+sys.argv = ["fieldtech", "--home", {home!r}]
+from fieldtech.launch import main
+main()
+"""
+
+
+def test_the_queue_is_drawn_before_hq_or_the_sync_client_is_loaded(tmp_path):
+    """The installed command's entry point on an enrolled device, up to its first frame."""
+    credentials.save(
+        tmp_path / "config" / "credential.json", {"hq_url": "http://127.0.0.1:9", "token": "t"}
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    code = FIRST_FRAME.format(heavy=HEAVY, home=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == "[]"
 
 
 def test_every_command_is_named_where_the_cli_finds_it():
@@ -33,6 +55,9 @@ def test_every_command_is_named_where_the_cli_finds_it():
     for module in {m for modules in COMMANDS.values() for m in modules}:
         importlib.import_module(f"fieldtech.cli.{module}").register(everything)
     assert set(everything.commands) == set(COMMANDS)
+    with click.Context(cli) as ctx:
+        for name in COMMANDS:  # each name finds its own command through its modules
+            assert cli.get_command(ctx, name) is everything.commands[name]
 
 
 async def test_an_enrolled_device_gets_its_sync_agent_after_the_first_frame(tmp_path):

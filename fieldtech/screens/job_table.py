@@ -27,12 +27,15 @@ PAD = 1  # blank cells either side of a column, as DataTable draws them
 
 class JobTable(ScrollView, can_focus=True):
     BINDINGS = [
+        # As DataTable: Enter chooses the row, and is not listed in the footer (the screen
+        # says what choosing does).
+        Binding("enter", "select", "Select", show=False),
         Binding("up", "cursor_up", "Up", show=False),
         Binding("down", "cursor_down", "Down", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
+        Binding("home,ctrl+home", "first", "First", show=False),
+        Binding("end,ctrl+end", "last", "Last", show=False),
     ]
     COMPONENT_CLASSES = {
         "job-table--header",
@@ -133,7 +136,10 @@ class JobTable(ScrollView, can_focus=True):
         console = self.app.console
         out: list[Segment] = []
         for cell, (_, width) in zip(cells, self.columns, strict=False):
-            if isinstance(cell, str) and cell.isprintable():
+            if isinstance(cell, str) and not cell.isprintable():
+                # A line break or tab in a summary would break the row on screen.
+                cell = "".join(ch if ch.isprintable() else " " for ch in cell)
+            if isinstance(cell, str):
                 # Plain text, the common case: one segment, cropped or padded by cell width
                 # (a Chinese name takes two cells a character).
                 out.append(Segment(" " * PAD + set_cell_size(cell, width) + " " * PAD))

@@ -20,8 +20,10 @@ class DataChanged(Message):
 
 
 class AgentReady(Message):
-    """The sync agent was built from the profile (None: this device is not enrolled)."""
+    """The sync agent was built from the profile (None: not enrolled, or `error` says why
+    it could not be built)."""
 
-    def __init__(self, agent: Any):
+    def __init__(self, agent: Any, error: str | None = None):
         super().__init__()
         self.agent = agent
+        self.error = error
