@@ -50,32 +50,6 @@ def queue_shown(screen) -> bool:
     return type(screen).__name__ == "QueueScreen" and screen.query_one("#jobs").row_count > 0
 
 
-def floor_app():
-    from textual.app import App
-    from textual.widgets import Footer, Input, Static
-
-    from fieldtech.screens.job_table import JobTable
-
-    class Floor(App):
-        def compose(self):
-            yield Input(id="filter")
-            yield Static("", id="filters")
-            yield JobTable(id="jobs")
-            yield Static("status", id="status")
-            yield Footer()
-
-        def on_mount(self) -> None:
-            table = self.query_one(JobTable)
-            for i, width in enumerate((9, 11, 10, 15, 9, 14, 16)):
-                table.add_column(f"c{i}", width)
-            for r in range(SIZE[1] + 10):
-                table.add_row(*[f"r{r}c{i}" for i in range(7)], key=str(r))
-            table.rows_added()
-            table.focus()
-
-    return Floor()
-
-
 def main() -> None:
     mode = sys.argv[1]
     if mode == "bare":
@@ -86,7 +60,9 @@ def main() -> None:
         return
     if mode == "floor":
         watch_frames(lambda screen: True, lambda screen: bool(screen.query("FooterKey")))
-        floor_app().run()
+        from benchmarks.floor import Floor
+
+        Floor().run()
         return
     # The command turns the collector off before it imports anything (fieldtech.launch);
     # the patching below imports Textual first, so do the same here first.

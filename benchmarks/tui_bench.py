@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import compileall
-import gc
 import statistics
 import subprocess
 import sys
@@ -148,37 +147,9 @@ async def keystrokes(root: Path) -> tuple[list[float], list[float]]:
 
 
 async def floor_keystrokes() -> list[float]:
-    """The same search box, table (same columns, ~a screenful of rows) and footer in a bare
-    Textual app with no data behind it: what Textual itself takes to redraw per keystroke."""
-    from textual.app import App
-    from textual.widgets import Footer, Input, Static
-
-    from fieldtech.screens.job_table import JobTable
-
-    widths = (("priority", 9), ("status", 11), ("job", 10), ("customer", 15), ("place", 9))
-    widths += (("SLA", 14), ("summary", 44))
-
-    class Floor(App):
-        def compose(self):
-            yield Input(id="filter")
-            yield Static("", id="filters")
-            yield JobTable(id="jobs")
-            yield Footer()
-
-        def on_mount(self) -> None:
-            table = self.query_one(JobTable)
-            for name, width in widths:
-                table.add_column(name, width=width)
-            # Refilled the way the queue refills: in the keystroke's own step.
-            self.watch(self.query_one(Input), "value", self.refill, init=False)
-            self.call_after_refresh(gc.freeze)  # as the queue's app does
-
-        def refill(self, value: str) -> None:
-            table = self.query_one(JobTable)
-            table.clear()
-            for i in range(SIZE[1] + 10):
-                table.add_row(*[f"{value} {i} {n}" for n, _ in widths], key=str(i))
-            table.rows_added()
+    """The floor app (`benchmarks/floor.py`): what Textual itself takes to redraw the same
+    widgets per keystroke, with no data behind them."""
+    from benchmarks.floor import Floor
 
     return await type_searches(Floor())
 

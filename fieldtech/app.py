@@ -80,7 +80,6 @@ class FieldtechApp(App):
         self._now = now
         self.locations = locations
         self.wants_background_sync = background_sync
-        self.background_sync = background_sync and self.sync_agent is not None
         self._sync_asked = False
         self.syncing = False
         self.backoff = SYNC_EVERY
@@ -143,6 +142,19 @@ class FieldtechApp(App):
         return None
 
     @property
+    def background_sync(self) -> bool:
+        """Sync soon after changes and on an interval: asked for, and there is an agent."""
+        return self.wants_background_sync and self.sync_agent is not None
+
+    @property
+    def link_online(self) -> bool | None:
+        """The link as the screens show it; None: not enrolled. While the agent is being
+        built its link has not been cut, so online."""
+        if self.sync_agent is not None:
+            return self.sync_agent.online
+        return True if self.agent_coming else None
+
+    @property
     def can_toggle_link(self) -> bool:
         return self.sync_agent is not None and hasattr(self.sync_agent, "set_online")
 
@@ -193,7 +205,6 @@ class FieldtechApp(App):
         if message.error:
             self.notify(message.error, severity="error", timeout=10)
         self.sync_agent = message.agent
-        self.background_sync = self.wants_background_sync and message.agent is not None
         if self.background_sync:
             self._start_background_sync()
         if self._sync_asked:
@@ -307,7 +318,7 @@ class FieldtechApp(App):
         counts = self.store.outbox_counts()
         for bar in self.screen.query(StatusBar):
             bar.show(
-                online=self.sync_agent.online if self.sync_agent else self.agent_coming or None,
+                online=self.link_online,
                 pending=counts.get("pending", 0),
                 rejected=counts.get("rejected", 0),
                 last_ok=self.store.meta("last_sync_ok"),

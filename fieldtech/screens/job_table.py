@@ -203,10 +203,13 @@ class JobTable(ScrollView, can_focus=True):
         self._lines.clear()
 
     def _on_focus(self, event: events.Focus) -> None:
-        self._lines.clear()
-        self.refresh()
+        self._restyle()
 
     def _on_blur(self, event: events.Blur) -> None:
+        self._restyle()
+
+    def _restyle(self) -> None:
+        # The cursor and header colours depend on focus: draw the lines again.
         self._lines.clear()
         self.refresh()
 

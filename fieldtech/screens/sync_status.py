@@ -36,7 +36,7 @@ class SyncScreen(FieldScreen):
         app = self.app
         st = app.store
         now = app.now()
-        online = app.sync_agent.online if app.sync_agent else app.agent_coming or None
+        online = app.link_online
         link = (
             "not enrolled with HQ (fieldtech enroll URL CODE)"
             if online is None
