@@ -15,10 +15,13 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.worker import Worker, WorkerState
 
+from fieldtech import logs
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.roles import manages_a_team
 from fieldtech.paths import Locations
+from fieldtech.screens.link_state import LinkState
 from fieldtech.screens.messages import AgentReady, SyncFinished
 from fieldtech.screens.palette import ScreenCommands
 from fieldtech.screens.queue import QueueScreen
@@ -33,6 +36,7 @@ SETTLE_MEMORY = 1.0  # seconds after the first frame: one full collection, then 
 SYNC_EVERY = 30.0  # seconds between syncs while online
 SYNC_AFTER_CHANGE = 2.0  # a change goes out soon after it is saved
 MAX_BACKOFF = 300.0
+CLOCK_TICK = 15.0  # seconds: ages and SLA countdowns on screen move on while nobody types
 
 
 class FieldtechApp(App):
@@ -81,9 +85,10 @@ class FieldtechApp(App):
         self.locations = locations
         self.wants_background_sync = background_sync
         self._sync_asked = False
-        self.syncing = False
+        self.link = LinkState()
         self.backoff = SYNC_EVERY
-        self._soon = None
+        self._soon: Any = None
+        self._retry: Any = None
         self._load_settings()
 
     # -- settings ------------------------------------------------------------------------
@@ -172,10 +177,24 @@ class FieldtechApp(App):
         elif self.background_sync:
             self._start_background_sync()
 
+    @property
+    def syncing(self) -> bool:
+        return self.link.syncing
+
     def _started(self) -> None:
         # The command turns the collector off while starting (fieldtech.launch): back on.
         gc.enable()
         self.set_timer(SETTLE_MEMORY, self._settle_memory)
+        self.set_interval(CLOCK_TICK, self._clock_tick)
+        if self.locations is not None:
+            logs.setup(self.locations.logs)
+
+    def _clock_tick(self) -> None:
+        """Times on screen are relative to now: redraw them as now moves."""
+        self.update_status()
+        tick = getattr(self.screen, "clock_tick", None)
+        if tick is not None:
+            tick()
 
     def _settle_memory(self) -> None:
         # Free start-up's garbage once, then keep what remains (it lives as long as the
@@ -212,20 +231,35 @@ class FieldtechApp(App):
         self.update_status()
 
     def _on_interval(self) -> None:
-        if self.sync_agent.online:
+        if self.sync_agent is not None and self.sync_agent.online:
             self.action_sync_now()
 
     def on_unmount(self) -> None:
         if self.sync_agent is not None and hasattr(self.sync_agent, "close"):
             self.sync_agent.close()
 
+    def run_for_shell(self) -> int:
+        """Run in the terminal and give the shell the truth: non-zero when the app crashed,
+        with the traceback kept in the profile's log as well as on the screen."""
+        self.run()
+        crash = self._exception
+        if crash is not None:
+            if self.locations is not None:
+                logs.setup(self.locations.logs)
+            logs.log.error("the app stopped on an unexpected error", exc_info=crash)
+        return self.return_code or (1 if crash is not None else 0)
+
     # -- doing things -------------------------------------------------------------------------
     def perform(self, fn: Callable, *args, quiet: bool = False, **kwargs):
-        """Run a service (one local transaction). Saved → say so; refused → say why, once."""
+        """Run a service (one local transaction). Saved → say so; refused → say why, once.
+        Anything else (a full disk, a bug) is not saved either: one line, and the log."""
         try:
             result = fn(*args, **kwargs)
         except FieldtechError as exc:
             self.notify(exc.message, severity="error", timeout=8)
+            return None
+        except Exception as exc:
+            self.report_failure(exc, "not saved")
             return None
         if not quiet:
             self.notify("saved on this device", timeout=2)
@@ -254,7 +288,7 @@ class FieldtechApp(App):
             return
         if self.syncing:
             return
-        self.syncing = True
+        self.link.syncing = True
         self.update_status()
         self._sync_worker()
 
@@ -265,24 +299,62 @@ class FieldtechApp(App):
 
     @on(SyncFinished)
     def _sync_finished(self, message: SyncFinished) -> None:
-        self.syncing = False
+        self.link.syncing = False
         s = message.summary
         if s.get("ok"):
+            self.link.succeeded()
             self.backoff = SYNC_EVERY
             if s.get("rejected"):
                 self.notify(
                     f"HQ refused {len(s['rejected'])} change(s): see Sync (F2)", severity="warning"
                 )
-        elif self.background_sync and self.sync_agent.online:
-            # HQ unreachable: try again later, less and less often.
-            self.backoff = min(self.backoff * 2, MAX_BACKOFF)
-            self.set_timer(self.backoff, self.action_sync_now)
+            for moved in s.get("reassigned") or ():
+                self.notify(_reassigned_words(moved), severity="warning", timeout=12)
+        else:
+            self._sync_failed(str(s.get("error") or "sync failed"), bool(s.get("unreachable")))
         self.update_status()
         refresh = getattr(self.screen, "refresh_data", None)
         if refresh and s.get("pulled"):
             refresh()
         elif type(self.screen).__name__ == "SyncScreen":
             self.screen.refresh_data()
+
+    def _sync_failed(self, error: str, unreachable: bool) -> None:
+        first = self.link.failing_since is None
+        self.link.failed(error, unreachable=unreachable, at=self.now())
+        if first and not unreachable:
+            # HQ answered but refused, or something broke: worth saying once, not every try.
+            self.notify(error, severity="error", timeout=10)
+        if self.background_sync and self.sync_agent.online:
+            # Try again later, less and less often; one retry pending at a time.
+            self.backoff = min(self.backoff * 2, MAX_BACKOFF)
+            if self._retry is not None:
+                self._retry.stop()
+            self._retry = self.set_timer(self.backoff, self.action_sync_now)
+
+    # -- failures ---------------------------------------------------------------------------
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place a failed worker ends up, whichever screen started it: one line
+        for the person, the traceback in the log, and sync free to run again."""
+        if event.state != WorkerState.ERROR:
+            return
+        worker = event.worker
+        error = worker.error if isinstance(worker.error, BaseException) else None
+        if worker.group == "sync":
+            self.link.syncing = False
+            words = f"sync failed unexpectedly ({_one_line(error)}); see the log"
+            logs.log.error("sync worker failed", exc_info=error)
+            self._sync_failed(words, unreachable=False)
+            self.update_status()
+            return
+        self.report_failure(error, "that did not work")
+
+    def report_failure(self, error: BaseException | None, what: str) -> None:
+        """An unexpected error: said once in a line, kept whole in the log."""
+        logs.log.error("%s", what, exc_info=error)
+        words = _plain_db_words(error) if error is not None else None
+        where = f" (log: {self.locations.logs})" if self.locations is not None else ""
+        self.notify(f"{what}: {words or _one_line(error)}{where}", severity="error", timeout=12)
 
     def action_toggle_link(self) -> None:
         if not self.can_toggle_link:
@@ -315,17 +387,55 @@ class FieldtechApp(App):
             self.pop_screen()
 
     def update_status(self) -> None:
+        bars = list(self.screen.query(StatusBar))
+        if not bars:
+            return
         counts = self.store.outbox_counts()
-        for bar in self.screen.query(StatusBar):
+        self.link.enrolled = self.sync_agent is not None or self.agent_coming
+        self.link.switched_off = self.sync_agent is not None and not self.sync_agent.online
+        for bar in bars:
             bar.show(
-                online=self.link_online,
+                link=self.link,
                 pending=counts.get("pending", 0),
                 rejected=counts.get("rejected", 0),
                 last_ok=self.store.meta("last_sync_ok"),
                 conflicts=self.store.count_conflicts(),
                 now=self.now(),
-                syncing=self.syncing,
             )
+
+
+def _one_line(error: BaseException | None) -> str:
+    if error is None:
+        return "unknown error"
+    from fieldtech.domain.text import plain
+
+    text = plain(str(error)) or type(error).__name__
+    return f"{type(error).__name__}: {text}"[:160]
+
+
+def _plain_db_words(error: BaseException) -> str | None:
+    """A full disk, a locked or damaged file, in the words the CLI uses for them."""
+    import sqlite3
+
+    if isinstance(error, FieldtechError):
+        return error.message
+    if isinstance(error, sqlite3.DatabaseError):
+        from fieldtech.store.db import plain_words
+
+        words = plain_words(error)
+        return words.message if words is not None else None
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return None
+
+
+def _reassigned_words(moved: dict) -> str:
+    from fieldtech.domain.text import plain
+    from fieldtech.domain.timefmt import local_time
+
+    to = f" to {plain(moved['to'])}" if moved.get("to") else ""
+    when = f" at {local_time(moved['at'])}" if moved.get("at") else ""
+    return f"{plain(moved.get('ref') or 'a job')} was reassigned{to}{when}: it left this device"
 
 
 def build_app(

@@ -66,7 +66,9 @@ def cli(ctx: click.Context, home: str | None) -> None:
     else:
         from fieldtech.app import build_app
 
-        build_app(ctx.obj.locations, store=ctx.obj.store).run()
+        code = build_app(ctx.obj.locations, store=ctx.obj.store).run_for_shell()
+        if code:
+            sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -90,10 +92,43 @@ def main(argv: list[str] | None = None) -> None:
 
         words = plain_words(exc)
         if words is None:
-            raise
+            fail(_logged_unexpected(exc, argv), code=70)
         fail(words.message)
     except click.ClickException as exc:
         fail(exc.format_message(), code=exc.exit_code)
     except BrokenPipeError:
         sys.exit(0)
+    except UnicodeDecodeError as exc:  # a file given to read: a person's mistake, not a bug
+        fail(
+            f"the file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position "
+            f"{exc.start:,}); save it as UTF-8 and try again"
+        )
+    except (FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        fail(f"{exc.strerror or exc}{where}")
+    except Exception as exc:  # a bug, not a mistake: one line here, the traceback in the log
+        fail(_logged_unexpected(exc, argv), code=70)
     sys.exit(0)
+
+
+def _logged_unexpected(exc: Exception, argv: list[str] | None) -> str:
+    from fieldtech import logs
+    from fieldtech.domain.text import plain
+    from fieldtech.paths import locate
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    home = None
+    for i, arg in enumerate(args):
+        if arg == "--home" and i + 1 < len(args):
+            home = args[i + 1]
+        elif arg.startswith("--home="):
+            home = arg.partition("=")[2]
+    where = ""
+    try:
+        path = logs.setup(locate(home).logs)
+    except Exception:  # the profile itself may be what is broken
+        path = None
+    if path is not None:
+        logs.log.error("fieldtech %s failed unexpectedly", " ".join(args), exc_info=exc)
+        where = f"; the details are in {path}"
+    return f"unexpected error ({type(exc).__name__}: {plain(exc)[:200]}){where}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from fieldtech.cli.common import Context, pass_ctx
@@ -39,10 +41,12 @@ def demo_cmd(ctx: Context, count: int, role: str) -> None:
         sync_agent=agent,
     )
     try:
-        app.run()
+        code = app.run_for_shell()
     finally:
         world.close()
     click.echo(f"demo data left in {root}; the next demo starts afresh", err=True)
+    if code:
+        sys.exit(code)
 
 
 def register(cli: click.Group) -> None:

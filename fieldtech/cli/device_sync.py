@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from rich.progress import BarColumn, Progress, TextColumn
 
+from fieldtech import logs
 from fieldtech.cli.common import Context, console, emit_json, json_option, pass_ctx
 from fieldtech.sync import credentials
 from fieldtech.sync.client import SyncClient
@@ -40,6 +41,7 @@ def client_for(ctx: Context) -> SyncClient:
 @pass_ctx
 def sync_cmd(ctx: Context, dry_run: bool, as_json: bool) -> None:
     """Send what waits in the outbox and receive what HQ has for this device."""
+    logs.setup(ctx.locations.logs)
     client = client_for(ctx)
     try:
         if dry_run:
@@ -67,9 +69,14 @@ def sync_cmd(ctx: Context, dry_run: bool, as_json: bool) -> None:
             def progress(r):
                 bar.update(task, description=f"{r.acknowledged:,} sent · {r.pulled:,} received")
 
-            report = client.sync(progress=progress)
+            try:
+                report = client.sync(progress=progress)
+            except Exception as exc:
+                logs.sync_outcome({"ok": False, "error": str(exc)})
+                raise
     finally:
         client.close()
+    logs.sync_outcome({"ok": True, **report.as_dict()})
     if as_json:
         emit_json(report.as_dict())
         return

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from rich.text import Text
 from textual.widgets import Static
 
 from fieldtech.domain.jobs import age_words
+from fieldtech.screens.link_state import LinkState
+
+__all__ = ["StatusBar", "age_words"]
 
 
 class StatusBar(Static):
@@ -17,22 +21,19 @@ class StatusBar(Static):
     def show(
         self,
         *,
-        online: bool | None,
+        link: LinkState,
         pending: int,
         rejected: int,
         last_ok: str | None,
         conflicts: int,
         now: datetime,
-        syncing: bool = False,
     ) -> None:
-        if online is None:
-            link = "[b]not enrolled[/b]"
-        elif syncing:
-            link = "[b]syncing…[/b]"
-        else:
-            link = "[b green]online[/]" if online else "[b red]offline[/]"
-        parts = [link, f"{pending} waiting to send", f"last sync {age_words(last_ok, now)}"]
+        text, style = link.words(last_ok=last_ok, now=now)
+        parts: list[Text] = [Text(text, style=style), Text(f"{pending} waiting to send")]
         if rejected:
-            parts.append(f"[red]{rejected} refused by HQ[/red]")
-        parts.append(f"[yellow]{conflicts} conflict(s)[/yellow]" if conflicts else "0 conflicts")
-        self.update(" · ".join(parts))
+            parts.append(Text(f"{rejected} refused by HQ", style="red"))
+        if conflicts:
+            parts.append(Text(f"{conflicts} conflict(s)", style="yellow"))
+        else:
+            parts.append(Text("0 conflicts"))
+        self.update(Text(" · ").join(parts))

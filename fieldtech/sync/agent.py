@@ -11,12 +11,15 @@ from typing import Any
 
 import httpx
 
+from fieldtech import logs
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.services import Device
 from fieldtech.store import open_store
 from fieldtech.sync import credentials
-from fieldtech.sync.client import Backoff, SyncClient
+from fieldtech.sync.client import Backoff, SyncClient, SyncError
 from fieldtech.sync.link import SwitchableLink
+
+log = logs.log
 
 
 class SyncAgent:
@@ -54,15 +57,39 @@ class SyncAgent:
         return self._client
 
     def sync_once(self) -> dict[str, Any]:
-        """Blocking; call from a worker. Returns a summary; never raises for a lost link."""
-        client = self._ensure()
+        """Blocking; call from a worker. Returns a summary and never raises: a sync that
+        fails for any reason is one line for the person and a traceback in the log, and the
+        next attempt starts afresh."""
         try:
-            report = client.sync()
+            report = self._ensure().sync()
+        except SyncError as exc:
+            summary = {"ok": False, "error": exc.message, "unreachable": exc.unreachable}
         except FieldtechError as exc:
-            return {"ok": False, "error": exc.message}
+            summary = {"ok": False, "error": exc.message, "unreachable": False}
         except httpx.HTTPError as exc:  # belt and braces: the client words these already
-            return {"ok": False, "error": f"sync failed: {exc}"}
-        return {"ok": True, **report.as_dict()}
+            summary = {"ok": False, "error": f"HQ cannot be reached ({exc})", "unreachable": True}
+        except Exception as exc:  # a bug or a broken disk must not stop background sync
+            log.exception("sync failed unexpectedly")
+            self._reset()
+            summary = {
+                "ok": False,
+                "error": f"sync failed unexpectedly ({type(exc).__name__}: {exc}); see the log",
+                "unreachable": False,
+            }
+        else:
+            summary = {"ok": True, **report.as_dict()}
+        logs.sync_outcome(summary)
+        return summary
+
+    def _reset(self) -> None:
+        """After an unexpected failure, start the next attempt with a fresh connection."""
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.close()
+                client.device.store.close()
+            except Exception:
+                log.exception("closing the failed sync connection")
 
     def close(self) -> None:
         if self._client is not None:

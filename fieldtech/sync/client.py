@@ -28,7 +28,12 @@ LAST_ERROR = "last_sync_error"
 
 
 class SyncError(FieldtechError):
-    """A sync that did not happen, with its cause and what to do, in words."""
+    """A sync that did not happen, with its cause and what to do, in words. `unreachable`:
+    HQ could not be reached or did not answer (as opposed to HQ refusing)."""
+
+    def __init__(self, message: str, *, unreachable: bool = False):
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 @dataclass
@@ -184,7 +189,10 @@ class SyncClient:
             except json.JSONDecodeError:
                 last = "HQ's answer was cut off; it will be retried"
                 continue
-        raise SyncError(last + "; your work is safe on this device and will go at the next sync")
+        raise SyncError(
+            last + "; your work is safe on this device and will go at the next sync",
+            unreachable=True,
+        )
 
     # -- applying an answer ------------------------------------------------------------------
     def apply(self, answer: dict[str, Any], report: SyncReport | None = None) -> None:

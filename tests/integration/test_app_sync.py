@@ -46,6 +46,6 @@ async def test_offline_work_piles_up_then_flows_out(tmp_path):
             assert app.store.outbox() == []
             assert get_job(world.server.hq, ADMIN, job_id)["status"] == "on_site"
             bar = str(app.screen.query_one(StatusBar).render())
-            assert "online" in bar and "0 waiting to send" in bar and "just now" in bar
+            assert "synced just now" in bar and "0 waiting to send" in bar
     finally:
         world.close()
