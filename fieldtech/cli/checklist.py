@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from fieldtech.cli.common import Context, console, emit_json, json_option, pass_ctx, table
+from fieldtech.cli.common import Context, emit_json, json_option, pass_ctx, say, table
 from fieldtech.services import checklists as checklist_service
 
 
@@ -49,7 +49,7 @@ def show_cmd(ctx: Context, job_id: str, as_json: bool) -> None:
         )
         return
     if cl["template"] is None:
-        console().print("this job has no checklist")
+        say("this job has no checklist")
         return
     table(
         f"{cl['template'].name} — {done}/{total} required done",
@@ -83,9 +83,9 @@ def set_cmd(ctx: Context, job_id, item_key, value, comment, as_json) -> None:
     if as_json:
         emit_json(r)
     elif r["message"]:
-        console().print(f"saved with a {r['verdict']}: {r['message']}")
+        say(f"saved with a {r['verdict']}: {r['message']}")
     else:
-        console().print(f"{item_key} = {r['value']} (saved)")
+        say(f"{item_key} = {r['value']} (saved)")
 
 
 def register(cli: click.Group) -> None:

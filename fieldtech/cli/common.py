@@ -1,24 +1,42 @@
-"""What every command shares: the profile, the device, output in tables or JSON."""
+"""What every command shares: the profile, the device, output in tables or JSON.
+
+People's and HQ's text never reaches the console as markup: every cell and every line is
+a `rich.text.Text` of `plain(...)`, styled only by what we wrote (see `line`)."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from rich.console import Console
+from rich.text import Text
 
+from fieldtech.domain.errors import FieldtechError
+from fieldtech.domain.text import plain
+from fieldtech.domain.timefmt import local_time
 from fieldtech.paths import Locations, locate
 from fieldtech.store import Store, open_store
 
 if TYPE_CHECKING:
     from fieldtech.services import Device
 
+# Piped output is for grep and scripts: it is not cut to a terminal's width.
+PIPE_WIDTH = 100_000
+# A message longer than this is cut in the middle: one line stays one readable line.
+MESSAGE_MAX = 400
+
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(f"fieldtech: {message}", err=True)
+    text = plain(message)
+    if len(text) > MESSAGE_MAX:
+        half = MESSAGE_MAX // 2
+        text = f"{text[:half]}…{text[-half:]}"
+    click.echo(f"fieldtech: {text}", err=True)
     sys.exit(code)
 
 
@@ -35,7 +53,14 @@ class Context:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = open_store(self.locations.device_db)
+            path = self.locations.device_db
+            try:
+                self._store = open_store(path)
+            except OSError as exc:
+                raise FieldtechError(
+                    f"cannot keep this profile's data in {path.parent}: "
+                    f"{exc.strerror or exc} (choose another --home)"
+                ) from None
         return self._store
 
     @property
@@ -58,11 +83,54 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 
 
 def console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    """A terminal is as wide as it is; a pipe or a file gets whole lines ($COLUMNS wins)."""
+    wide = not sys.stdout.isatty() and not os.environ.get("COLUMNS")
+    return Console(highlight=False, soft_wrap=False, width=PIPE_WIDTH if wide else None)
+
+
+Piece = str | Text | tuple[object, str] | None
+
+
+def line(*pieces: Piece) -> Text:
+    """One line of output. A str is shown as written (made plain, never markup); a
+    (value, style) pair is a styled value; a Text is taken as it is."""
+    out = Text()
+    for p in pieces:
+        if p is None:
+            continue
+        if isinstance(p, Text):
+            out.append_text(p)
+        elif isinstance(p, tuple):
+            out.append(plain(p[0]), style=p[1] or None)
+        else:
+            out.append(plain(p))
+    return out
+
+
+def say(*pieces: Piece) -> None:
+    console().print(line(*pieces))
+
+
+# json.dumps escapes C0 controls; C1 controls and DEL would reach a terminal raw.
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029]")
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    click.echo(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+
+
+def when(iso: object) -> str:
+    """A stored UTC time as this device's local time, with the zone's name."""
+    return local_time(iso) if isinstance(iso, str) else plain(iso)
+
+
+def _cell(value: Any) -> Text:
+    if isinstance(value, Text):
+        return value
+    if isinstance(value, tuple):
+        return line(value)
+    return Text(plain(value))
 
 
 def table(
@@ -73,22 +141,27 @@ def table(
     empty: str = "nothing to show",
 ) -> None:
     """A Rich table, one line per row. A column is a title, or (title, Column options)
-    such as min_width, so narrow terminals shorten the long columns, not the ids."""
+    such as min_width, so narrow terminals shorten the long columns, not the ids.
+    A cell is shown as plain text; a (value, style) pair or a Text carries our style."""
     rows = list(rows)
     if not rows:
-        console().print(f"[dim]{empty}[/dim]")
+        say((empty, "dim"))
         return
     from rich import box
     from rich.table import Table  # here: opening the app prints no tables
 
     t = Table(
-        title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False
+        title=Text(plain(title)) if title else None,
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
     )
     for c in columns:
         name, opts = (c, {}) if isinstance(c, str) else c
-        t.add_column(name, **{"no_wrap": True, "overflow": "ellipsis", **opts})
+        t.add_column(Text(name), **{"no_wrap": True, "overflow": "ellipsis", **opts})
     for r in rows:
-        t.add_row(*("" if v is None else str(v) for v in r))
+        t.add_row(*(_cell(v) for v in r))
     console().print(t)
 
 

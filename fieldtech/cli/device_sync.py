@@ -6,7 +6,8 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn
 
 from fieldtech import logs
-from fieldtech.cli.common import Context, console, emit_json, json_option, pass_ctx
+from fieldtech.cli.common import Context, console, emit_json, json_option, pass_ctx, say
+from fieldtech.domain.ops import OP_WORDS
 from fieldtech.sync import credentials
 from fieldtech.sync.client import SyncClient
 from fieldtech.sync.enroll import enroll
@@ -23,7 +24,7 @@ def enroll_cmd(ctx: Context, url: str, code: str, as_json: bool) -> None:
     if as_json:
         emit_json(user)
     else:
-        console().print(
+        say(
             f"enrolled as {user['name']} ({user['role']}"
             + (f", team {user['team']}" if user.get("team") else "")
             + ")"
@@ -49,12 +50,12 @@ def sync_cmd(ctx: Context, dry_run: bool, as_json: bool) -> None:
             if as_json:
                 emit_json(plan)
             else:
-                console().print(
+                say(
                     f"would send {plan['ops']} operations "
                     f"(~{plan['bytes_gzip']:,} bytes) to {plan['url']}"
                 )
                 for op, n in plan["by_kind"].items():
-                    console().print(f"  {n:>6}  {op}")
+                    say(f"  {n:>6}  {OP_WORDS.get(op, op)}")
             return
         with Progress(
             TextColumn("syncing"),
@@ -80,13 +81,12 @@ def sync_cmd(ctx: Context, dry_run: bool, as_json: bool) -> None:
     if as_json:
         emit_json(report.as_dict())
         return
-    c = console()
-    c.print(
+    say(
         f"synced: {report.acknowledged:,} sent, {report.pulled:,} received in "
         f"{report.requests} request(s); {report.pending} still waiting"
     )
     for rej in report.rejected:
-        c.print(f"[red]rejected[/red] {rej['id'][-8:]}: {rej['reason']}")
+        say(("refused by HQ", "red"), f" {rej['id'][-8:]}: {rej['reason']}")
 
 
 def register(cli: click.Group) -> None:

@@ -8,7 +8,16 @@ from pathlib import Path
 
 import click
 
-from fieldtech.cli.common import Context, console, emit_json, json_option, pass_ctx, table
+from fieldtech.cli.common import (
+    Context,
+    console,
+    emit_json,
+    json_option,
+    pass_ctx,
+    say,
+    table,
+    when,
+)
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.parts import RequestStatus
 from fieldtech.sync.hq import auth, catalog, dispatch, importer, requests
@@ -85,8 +94,8 @@ def init_cmd(h: HQContext, admin_name: str, as_json: bool) -> None:
     if as_json:
         emit_json({"admin": user, "admin_token": token, "db": h.url})
         return
-    console().print(f"HQ created at {h.url}")
-    console().print(f"admin API token (shown once, keep it safe): [bold]{token}[/bold]")
+    say(f"HQ created at {h.url}")
+    say("admin API token (shown once, keep it safe): ", (token, "bold"))
 
 
 @hq_group.command("seed")
@@ -115,7 +124,7 @@ def seed_cmd(h: HQContext, count: int, technician: str, rng_seed: int, prefix: s
         seed=rng_seed,
         ref_prefix=prefix,
     )
-    console().print(f"seeded {counts['jobs']:,} jobs for {tech['name']}")
+    say(f"seeded {counts['jobs']:,} jobs for {tech['name']}")
 
 
 @hq_group.command("serve")
@@ -148,9 +157,10 @@ def user_add_cmd(h: HQContext, name: str, role: str, team: str | None, as_json: 
     if as_json:
         emit_json({"user": user, "enrollment_code": code})
     else:
-        console().print(
-            f"user {user['id']} ({role}) added; enrollment code: [bold]{code}[/bold]"
-            f" (one use, {auth.ENROLL_DAYS} days)"
+        say(
+            f"user {user['id']} ({role}) added; enrollment code: ",
+            (code, "bold"),
+            f" (one use, {auth.ENROLL_DAYS} days)",
         )
 
 
@@ -175,7 +185,7 @@ def user_list_cmd(h: HQContext, as_json: bool) -> None:
 @pass_hq
 def user_enrollment_cmd(h: HQContext, user_id: str) -> None:
     """A fresh one-time enrollment code (new or replaced device)."""
-    console().print(auth.new_enrollment(h.hq(), user_id))
+    say(auth.new_enrollment(h.hq(), user_id))
 
 
 @hq_group.command("devices")
@@ -196,8 +206,8 @@ def devices_cmd(h: HQContext, as_json: bool) -> None:
                     d["user_id"],
                     d["kind"],
                     d["device_name"],
-                    d["last_seen"],
-                    d["revoked_at"],
+                    when(d["last_seen"]),
+                    when(d["revoked_at"]),
                 )
                 for d in rows
             ],
@@ -210,7 +220,7 @@ def devices_cmd(h: HQContext, as_json: bool) -> None:
 def revoke_cmd(h: HQContext, device_id: str) -> None:
     """Revoke a device's credential (by device id or credential id)."""
     n = auth.revoke(h.hq(), device_id)
-    console().print(f"revoked {n} credential(s)")
+    say(f"revoked {n} credential(s)")
 
 
 @hq_group.command("dispatch")
@@ -238,7 +248,7 @@ def dispatch_cmd(h: HQContext, as_json: bool, **spec) -> None:
     if as_json:
         emit_json(job)
     else:
-        console().print(
+        say(
             f"job {job['ref']} created"
             + (f", assigned to {job['technician_id']}" if job["technician_id"] else "")
         )
@@ -251,7 +261,7 @@ def dispatch_cmd(h: HQContext, as_json: bool, **spec) -> None:
 def assign_cmd(h: HQContext, job_id: str, technician: str) -> None:
     """Assign or reassign a job."""
     job = dispatch.assign(h.hq(), h.console_admin(), job_id, technician)
-    console().print(f"job {job['ref']} assigned to {job['technician_id']}")
+    say(f"job {job['ref']} assigned to {job['technician_id']}")
 
 
 @hq_group.command("cancel")
@@ -261,7 +271,7 @@ def assign_cmd(h: HQContext, job_id: str, technician: str) -> None:
 def cancel_cmd(h: HQContext, job_id: str, reason: str) -> None:
     """Cancel a job, with a reason."""
     job = dispatch.cancel(h.hq(), h.console_admin(), job_id, reason)
-    console().print(f"job {job['ref']} cancelled")
+    say(f"job {job['ref']} cancelled")
 
 
 @hq_group.command("jobs")
@@ -316,7 +326,7 @@ def import_cmd(h: HQContext, csv_file, as_json: bool) -> None:
 def parts_cmd(h: HQContext, file) -> None:
     """Upload the parts catalogue (CSV with a header, or a JSON list)."""
     n = catalog.put_parts(h.hq(), catalog.parse_parts(file.read()))
-    console().print(f"{n} parts saved")
+    say(f"{n} parts saved")
 
 
 @hq_group.command("template")
@@ -333,7 +343,7 @@ def template_cmd(h: HQContext, file) -> None:
             f"the template is not valid JSON ({exc.msg}, line {exc.lineno})"
         ) from None
     t = catalog.template_from_json(data)
-    console().print(f"template {t.id} saved as version {catalog.put_template(h.hq(), t)}")
+    say(f"template {t.id} saved as version {catalog.put_template(h.hq(), t)}")
 
 
 @hq_group.command("requests")
@@ -350,7 +360,14 @@ def requests_cmd(h: HQContext, status, as_json) -> None:
             "Part requests",
             ["request", "technician", "sku", "qty", "status", "updated"],
             [
-                (r["id"][-8:], r["technician_id"], r["sku"], r["qty"], r["status"], r["updated_at"])
+                (
+                    r["id"][-8:],
+                    r["technician_id"],
+                    r["sku"],
+                    r["qty"],
+                    r["status"],
+                    when(r["updated_at"]),
+                )
                 for r in rows
             ],
             empty="no part requests",
@@ -365,7 +382,7 @@ def _request_step(target: RequestStatus, needs_reason: bool):
         hq = h.hq()
         full = _request_id(hq, request_id)
         r = requests.step(hq, h.console_admin(), full, target, reason)
-        console().print(f"request {r['id'][-8:]}: {r['status']}")
+        say(f"request {r['id'][-8:]}: {r['status']}")
 
     command.__doc__ = f"Mark a part request {target.value}."
     return command

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from fieldtech.cli.common import console, emit_json, json_option, table
+from fieldtech.cli.common import emit_json, json_option, say, table, when
 from fieldtech.cli.hq import HQContext, hq_group, pass_hq
 from fieldtech.sync.hq import callbacks, plan, reports
 from fieldtech.sync.hq.escalation import run_escalations
@@ -59,7 +59,7 @@ def callback_cmd(h: HQContext, job_id, skill, attitude, adherence, comment, as_j
     if as_json:
         emit_json(row)
     else:
-        console().print(f"call-back for {row['job']} saved")
+        say(f"call-back for {row['job']} saved")
 
 
 @hq_group.command("kpis")
@@ -109,7 +109,7 @@ def kpis_cmd(h: HQContext, csv_path: str | None, as_json: bool) -> None:
                 r["avg_skill"],
                 r["avg_attitude"],
                 r["avg_adherence"],
-                f"[red]{r['warning']}[/red]" if r["warning"] else "",
+                (r["warning"], "red"),
             )
             for r in rows
         ],
@@ -128,7 +128,7 @@ def report_cmd(h: HQContext, job_id: str, as_html: bool, output: str | None) -> 
     text = render(h.hq(), h.console_admin(), job_id)
     if output:
         Path(output).write_text(text)
-        console().print(f"written {output}")
+        say(f"written {output}")
     else:
         click.echo(text, nl=False)
 
@@ -174,7 +174,7 @@ def day_cmd(h: HQContext, technician: str, day: datetime | None, as_json: bool) 
         f"{technician}: {len(rows)} task(s)",
         ["#", "job", "priority", "kind", "summary", "SLA"],
         [
-            (r["position"], r["ref"], r["priority"], r["kind"], r["summary"], r["sla_due"])
+            (r["position"], r["ref"], r["priority"], r["kind"], r["summary"], when(r["sla_due"]))
             for r in rows
         ],
         empty="a free day",

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import click
 
-from fieldtech.cli.common import Context, console, emit_json, json_option, pass_ctx, table
+from fieldtech.cli.common import Context, emit_json, json_option, pass_ctx, say, table, when
 from fieldtech.domain.errors import CloseRefused
-from fieldtech.domain.jobs import (
-    OUTCOMES,
-    STATUS_WORDS,
-    Status,
-    parse_kind,
-    parse_priority,
-    parse_status,
-    sla_words,
-)
+from fieldtech.domain.jobs import OUTCOMES, STATUS_WORDS, Kind, Priority, Status, sla_words
+from fieldtech.domain.parts import Movement
+from fieldtech.domain.timefmt import local_time
 from fieldtech.services import jobs as job_service
 from fieldtech.store.jobs import QueueFilter
 
@@ -27,38 +21,52 @@ PRIORITY_STYLE = {
 }
 
 
+class Words(click.Choice):
+    """One of a fixed set, typed as stored (`on_hold`) or as read (`on hold`, `On-Hold`)."""
+
+    def __init__(self, choices: list[str]):
+        super().__init__(choices, case_sensitive=False)
+
+    def normalize_choice(self, choice, ctx):  # type: ignore[no-untyped-def]
+        return super().normalize_choice(choice, ctx).strip().replace(" ", "_").replace("-", "_")
+
+
 def _status_words(status: str) -> str:
     return STATUS_WORDS[Status(status)]
 
 
 @click.command("jobs")
 @click.option("-q", "--text", help="Search customer, address, appliance, job id.")
-@click.option("--status", help="Only this status (assigned, en_route, on_hold, ...).")
-@click.option("--kind", help="Only this kind (survey, install, repair, maintenance, inspection).")
-@click.option("--priority", help="Only this priority (emergency, vip, high, normal, low).")
+@click.option("--status", type=Words([s.value for s in Status]), help="Only this status.")
+@click.option("--kind", type=Words([k.value for k in Kind]), help="Only this kind.")
+@click.option("--priority", type=Words([p.value for p in Priority]), help="Only this priority.")
 @click.option("--all", "show_all", is_flag=True, help="Include closed jobs.")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @json_option
 @pass_ctx
 def jobs_cmd(ctx: Context, text, status, kind, priority, show_all, limit, as_json) -> None:
-    """The job queue: emergency and VIP first, then by SLA and appointment."""
+    """The job queue: emergency and VIP first, then by SLA and appointment.
+
+    JSON: {"total": jobs matching, "jobs": the first LIMIT of them}."""
     flt = QueueFilter(
         text=text,
-        status=parse_status(status).value if status else None,
-        kind=parse_kind(kind).value if kind else None,
-        priority=parse_priority(priority).value if priority else None,
+        status=status,
+        kind=kind,
+        priority=priority,
         open_only=not show_all and not status,
         technician_id=ctx.store.meta("user_id") if ctx.store.meta("role") == "technician" else None,
     )
     rows = ctx.store.queue(flt, limit=limit)
+    total = ctx.store.count_jobs(flt) if rows else 0
     now = ctx.device.at()
     for r in rows:
         r["sla"] = sla_words(r["sla_due"], now) if Status(r["status"]).is_open else ""
     if as_json:
-        emit_json(rows)
+        emit_json({"total": total, "jobs": rows})
         return
+    shown = f"{total} jobs" if total <= len(rows) else f"{total} jobs, the first {len(rows)}"
     table(
-        f"{ctx.store.count_jobs(flt)} jobs" if rows else None,
+        shown if rows else None,
         [
             ("job", {"min_width": 9}),
             ("priority", {"min_width": 9}),
@@ -71,7 +79,7 @@ def jobs_cmd(ctx: Context, text, status, kind, priority, show_all, limit, as_jso
         [
             (
                 r["ref"],
-                f"[{PRIORITY_STYLE[r['priority']]}]{r['priority']}[/]",
+                (r["priority"], PRIORITY_STYLE[r["priority"]]),
                 _status_words(r["status"]),
                 r["customer"],
                 r["city"],
@@ -94,53 +102,70 @@ def job_group() -> None:
 @json_option
 @pass_ctx
 def show_cmd(ctx: Context, job_id: str, as_json: bool) -> None:
-    """The job with its customer file, site hazards, appliance and history."""
+    """The job with its customer file, site hazards, appliance and history.
+
+    Times are this device's local time; JSON keeps them in UTC."""
     card = ctx.store.job_card(job_id)
     card["history"] = ctx.store.job_events(card["id"])
     card["customer_file"] = ctx.store.customer_history(card["customer_id"], card["id"])
-    card["parts_used"] = ctx.store.ledger(job_id=card["id"])
+    card["parts_used"] = [
+        m for m in ctx.store.ledger(job_id=card["id"]) if m["kind"] == Movement.USED.value
+    ]
     card["conflicts"] = ctx.store.conflicts(card["id"])
     card.pop("stamps", None)
     card.pop("confirmation_code", None)  # the customer gives it at sign-off
     if as_json:
         emit_json(card)
         return
-    c = console()
-    site, cust, app = card["site"], card["customer"], card["appliance"]
+    _show_card(ctx, card)
+
+
+def _show_card(ctx: Context, card: dict) -> None:
+    site, cust, app = card["site"] or {}, card["customer"] or {}, card["appliance"]
     is_open = Status(card["status"]).is_open
     sla = sla_words(card["sla_due"], ctx.device.at()) if is_open else ""
-    c.print(
-        f"[bold]{card['ref']}[/bold]  {card['kind']} · {card['priority']} · "
-        f"[bold]{_status_words(card['status'])}[/bold]  {sla}"
+    say(
+        (card["ref"], "bold"),
+        f"  {card['kind']} · {card['priority']} · ",
+        (_status_words(card["status"]), "bold"),
+        f"  {sla}",
     )
-    c.print(card["summary"])
-    c.print(
-        f"Customer: {cust['name']}  {cust['phone'] or ''}"
-        + ("  [magenta]VIP[/]" if cust["vip"] else "")
+    say(card["summary"])
+    say(
+        f"Customer: {cust.get('name') or ''}  {cust.get('phone') or ''}",
+        ("  VIP", "magenta") if cust.get("vip") else None,
     )
-    c.print(f"Site: {site['address']}, {site['city']}  contact {site['contact_name'] or '-'}")
-    if site["access_notes"]:
-        c.print(f"Access: {site['access_notes']}")
-    if site["hazards"]:
-        c.print("[bold red]Hazards:[/] " + "; ".join(site["hazards"]))
+    say(
+        f"Site: {site.get('address') or ''}, {site.get('city') or ''}  "
+        f"contact {site.get('contact_name') or '-'}"
+    )
+    if site.get("access_notes"):
+        say(f"Access: {site['access_notes']}")
+    if site.get("hazards"):
+        say(("Hazards:", "bold red"), " " + "; ".join(site["hazards"]))
     if app:
-        c.print(
+        say(
             f"Appliance: {app['category']} {app['brand'] or ''} {app['model'] or ''} "
             f"serial {app['serial'] or '-'}"
         )
-    c.print(f"Window: {card['window_start']} – {card['window_end'] or ''}  SLA {card['sla_due']}")
+    window = when(card["window_start"])
+    if card["window_end"]:
+        window += " – " + local_time(card["window_end"], date=False)
+    say(f"Window: {window}  SLA {when(card['sla_due'])}")
     if card["hold_reason"]:
-        c.print(f"On hold: {card['hold_reason']}")
+        say(f"On hold: {card['hold_reason']}")
     if card["outcome"]:
-        c.print(
+        say(
             f"Outcome: {card['outcome']}, signed by {card['signoff_name']}, rating {card['rating']}"
         )
+    if card["closed_at"]:
+        say(f"Closed: {when(card['closed_at'])}")
     earlier = card["customer_file"]["jobs"]
     table(
         "Customer file: earlier jobs",
         ["job", "kind", "status", "summary", "created"],
         [
-            (j["ref"], j["kind"], _status_words(j["status"]), j["summary"], j["created_at"])
+            (j["ref"], j["kind"], _status_words(j["status"]), j["summary"], when(j["created_at"]))
             for j in earlier[:10]
         ],
         empty="no earlier jobs for this customer",
@@ -148,7 +173,7 @@ def show_cmd(ctx: Context, job_id: str, as_json: bool) -> None:
     table(
         "History",
         ["when", "what", "by"],
-        [(e["at"], _event_words(e), e["actor"]) for e in card["history"]],
+        [(when(e["at"]), _event_words(e), e["actor"]) for e in card["history"]],
         empty="no history yet",
     )
 
@@ -166,7 +191,7 @@ def _done(ctx: Context, job: dict, as_json: bool) -> None:
     if as_json:
         emit_json(job)
     else:
-        console().print(f"{job['ref']}: [bold]{_status_words(job['status'])}[/bold] (saved)")
+        say(f"{job['ref']}: ", (_status_words(job["status"]), "bold"), " (saved)")
 
 
 @job_group.command("start")
@@ -217,7 +242,7 @@ def note_cmd(ctx: Context, job_id: str, text: str, as_json: bool) -> None:
     if as_json:
         emit_json(event)
     else:
-        console().print("note saved")
+        say("note saved")
 
 
 @job_group.command("escalate")
@@ -233,7 +258,7 @@ def escalate_cmd(ctx: Context, job_id: str, note: str, as_json: bool) -> None:
     if as_json:
         emit_json(event)
     else:
-        console().print("escalation saved; it goes to HQ first at the next sync")
+        say("escalation saved; it goes to HQ first at the next sync")
 
 
 @job_group.command("close")
@@ -267,7 +292,7 @@ def close_cmd(
     spawned = job.pop("spawned", None)
     _done(ctx, job, as_json)
     if spawned and not as_json:
-        console().print(f"install job {spawned['ref']} created")
+        say(f"install job {spawned['ref']} created")
 
 
 @job_group.command("cannot-complete")
@@ -282,7 +307,7 @@ def cannot_complete_cmd(ctx: Context, job_id, reason, follow_up, as_json) -> Non
     spawned = job.pop("spawned", None)
     _done(ctx, job, as_json)
     if spawned and not as_json:
-        console().print(f"follow-up job {spawned['ref']} created")
+        say(f"follow-up job {spawned['ref']} created")
 
 
 def register(cli: click.Group) -> None:

@@ -6,7 +6,10 @@ from datetime import UTC, datetime
 
 import click
 
-from fieldtech.cli.common import Context, console, emit_json, json_option, pass_ctx, table
+from fieldtech.cli.common import Context, console, emit_json, json_option, pass_ctx, table, when
+from fieldtech.domain import ops
+from fieldtech.domain.errors import NotFound
+from fieldtech.domain.jobs import STATUS_WORDS, Status
 from fieldtech.services.seed import seed
 
 
@@ -24,31 +27,95 @@ def locate_cmd(ctx: Context, as_json: bool) -> None:
 
 
 @click.command("outbox")
-@click.option("--state", type=click.Choice(["pending", "rejected"]))
+@click.option(
+    "--state",
+    type=click.Choice(["pending", "rejected"]),
+    help="pending: waiting to send; rejected: refused by HQ, kept here with the reason.",
+)
 @json_option
 @pass_ctx
 def outbox_cmd(ctx: Context, state, as_json) -> None:
-    """Changes made here that HQ has not acknowledged yet, in the order they will go."""
+    """Changes made here that HQ has not acknowledged yet, in the order they will go.
+
+    Times are this device's local time; JSON keeps them in UTC with the wire names."""
     rows = ctx.store.outbox(state)
     if as_json:
         emit_json(rows)
         return
+    counts = ctx.store.outbox_counts()
+    waiting, refused = counts.get("pending", 0), counts.get("rejected", 0)
+    refs: dict[str, str] = {}
     table(
-        f"Outbox: {len(rows)} waiting for HQ" if rows else None,
-        ["#", "operation", "entity", "when", "state", "reason"],
+        _outbox_title(state, waiting, refused) if rows else None,
+        ["#", "change", "on", "when", "state", "reason"],
         [
             (
                 i,
-                r["op"],
-                f"{r['entity']} {r['entity_id'][-8:]}",
-                r["created_at"],
-                r["state"],
+                ops.OP_WORDS.get(r["op"], r["op"]) + _change_detail(r),
+                _entity_words(ctx, r, refs),
+                when(r["created_at"]),
+                STATE_WORDS.get(r["state"], r["state"]),
                 r["reason"] or "",
             )
             for i, r in enumerate(rows, 1)
         ],
-        empty="outbox empty: everything is at HQ",
+        empty=_outbox_empty(state, waiting, refused),
     )
+
+
+STATE_WORDS = {"pending": "waiting", "rejected": "refused by HQ"}
+
+
+def _outbox_title(state: str | None, waiting: int, refused: int) -> str:
+    if state == "rejected":
+        return f"Refused by HQ: {refused} (kept here with the reason); {waiting} waiting to send"
+    if state == "pending":
+        return f"Outbox: {waiting} waiting to send"
+    return f"Outbox: {waiting} waiting to send, {refused} refused by HQ"
+
+
+def _outbox_empty(state: str | None, waiting: int, refused: int) -> str:
+    if state == "rejected":
+        return "no refused changes; " + (
+            f"{waiting} waiting to send" if waiting else "nothing waits to send"
+        )
+    if state == "pending":
+        return "nothing waits to send" + (
+            f"; {refused} refused by HQ (fieldtech outbox --state rejected)" if refused else ""
+        )
+    return "outbox empty: nothing waits to go to HQ"
+
+
+def _change_detail(row: dict) -> str:
+    p = row["payload"] if isinstance(row["payload"], dict) else {}
+    try:
+        if row["op"] in (ops.JOB_STATUS, ops.JOB_CLOSE) and p.get("to"):
+            return f" → {STATUS_WORDS[Status(p['to'])]}"
+        if row["op"] == ops.STOCK_MOVE and p.get("kind"):
+            return f": {p['kind']} {p.get('qty', '')}"
+        if row["op"] == ops.READING_ADD and p.get("key"):
+            return f": {p['key']}"
+    except (ValueError, KeyError):
+        pass
+    return ""
+
+
+def _entity_words(ctx: Context, row: dict, refs: dict[str, str]) -> str:
+    entity, eid = row["entity"], row["entity_id"] or ""
+    if entity == "job":
+        if eid not in refs:
+            try:
+                refs[eid] = ctx.store.job(eid)["ref"]
+            except NotFound:
+                refs[eid] = eid[-8:]
+        return f"job {refs[eid]}"
+    if entity == "stock":
+        return f"part {eid}"
+    if entity == "part_request":
+        return f"part request {eid[-8:]}"
+    if entity == "callback":
+        return "call-back"
+    return f"{entity} {eid[-8:]}"
 
 
 @click.command("seed")

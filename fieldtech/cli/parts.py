@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from fieldtech.cli.common import Context, console, emit_json, json_option, pass_ctx, table
+from fieldtech.cli.common import Context, emit_json, json_option, pass_ctx, say, table, when
 from fieldtech.domain.parts import RETURN_REASONS, RequestStatus
 from fieldtech.services import parts as part_service
 
@@ -65,7 +65,7 @@ def use_cmd(ctx: Context, job_id, code, qty, override_reason, as_json) -> None:
     if as_json:
         emit_json(r)
     else:
-        console().print(f"used {r['qty']} × {r['name']} ({r['on_hand']} left in the van)")
+        say(f"used {r['qty']} × {r['name']} ({r['on_hand']} left in the van)")
 
 
 @parts_group.command("request")
@@ -82,7 +82,7 @@ def request_cmd(ctx: Context, code, qty, job_id, note, draft, as_json) -> None:
     if as_json:
         emit_json(r)
     else:
-        console().print(f"request {r['id'][-8:]} for {r['qty']} × {r['name']}: {r['status']}")
+        say(f"request {r['id'][-8:]} for {r['qty']} × {r['name']}: {r['status']}")
 
 
 @parts_group.command("requests")
@@ -107,7 +107,7 @@ def requests_cmd(ctx: Context, job_id, as_json) -> None:
                 r["qty"],
                 r["status"],
                 r["job_id"][-8:] if r["job_id"] else "",
-                r["updated_at"],
+                when(r["updated_at"]),
             )
             for r in rows
         ],
@@ -124,7 +124,7 @@ def _step(target: RequestStatus, help_text: str):
         if as_json:
             emit_json(r)
         else:
-            console().print(f"request {r['id'][-8:]}: {r['status']}")
+            say(f"request {r['id'][-8:]}: {r['status']}")
 
     command.__doc__ = help_text
     return command
@@ -150,22 +150,25 @@ def return_cmd(ctx: Context, code, qty, reason, job_id, as_json) -> None:
     if as_json:
         emit_json(r)
     else:
-        console().print(f"returned {r['qty']} × {r['name']} ({reason}); {r['on_hand']} left")
+        say(f"returned {r['qty']} × {r['name']} ({reason}); {r['on_hand']} left")
 
 
 @parts_group.command("adjust")
 @click.argument("code")
-@click.argument("qty")
-@click.option("--reason", required=True, help="Why the count changed.")
+@click.argument("counted")
+@click.option("--reason", required=True, help="Why the count changed (stock take, found, lost).")
 @json_option
 @pass_ctx
-def adjust_cmd(ctx: Context, code, qty, reason, as_json) -> None:
-    """Correct the van's count after a stock take (QTY may be negative: use -- before it)."""
-    r = part_service.adjust_stock(ctx.device, code, qty, reason)
+def adjust_cmd(ctx: Context, code, counted, reason, as_json) -> None:
+    """Set the van's count of a part after a stock take: COUNTED is how many you counted.
+    The difference from the ledger's figure goes on the ledger, with the reason."""
+    r = part_service.count_stock(ctx.device, code, counted, reason)
     if as_json:
         emit_json(r)
+    elif r["qty"] == 0:
+        say(f"{r['name']}: {r['on_hand']} on hand, as counted; nothing to adjust")
     else:
-        console().print(f"adjusted {r['name']} by {r['qty']}; {r['on_hand']} on hand")
+        say(f"{r['name']}: {r['on_hand']} on hand ({r['qty']:+d} on the ledger)")
 
 
 def register(cli: click.Group) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import click
+from rich.text import Text
 
-from fieldtech.cli.common import Context, console, emit_json, fail, json_option, pass_ctx
+from fieldtech.cli.common import Context, emit_json, fail, json_option, line, pass_ctx, say
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.sync import credentials
 from fieldtech.sync.client import SyncClient, SyncError
@@ -25,7 +26,7 @@ def repair_cmd(ctx: Context, check_only: bool, force: bool, as_json: bool) -> No
         if as_json:
             emit_json({"file": str(path), "problem": problem})
         elif problem is None:
-            console().print(f"{path}: sound")
+            say(f"{path}: sound")
         if problem is not None:
             fail(f"{path}: {problem}; `fieldtech repair` rebuilds it from HQ")
         return
@@ -39,20 +40,24 @@ def repair_cmd(ctx: Context, check_only: bool, force: bool, as_json: bool) -> No
         if as_json:
             emit_json(out)
         else:
-            console().print(f"{path}: sound, nothing to repair (--force rebuilds it anyway)")
+            say(f"{path}: sound, nothing to repair (--force rebuilds it anyway)")
         return
-    say = [f"{path}: {report.problem}"]
+    said: list[str | Text] = [f"{path}: {report.problem}"]
     if report.set_aside:
-        say.append(f"the old file is kept as {report.set_aside.name}")
-    say.append(
+        said.append(f"the old file is kept as {report.set_aside.name}")
+    said.append(
         f"kept {report.kept_pending} change(s) not yet sent"
         + (f" and {report.kept_rejected} refused by HQ" if report.kept_rejected else "")
     )
     if report.unreadable or report.outbox_lost:
-        say.append(
-            "[bold red]some changes could not be read from the damaged file"
-            + (f" ({report.unreadable})" if report.unreadable else "")
-            + "[/]"
+        said.append(
+            line(
+                (
+                    "some changes could not be read from the damaged file"
+                    + (f" ({report.unreadable})" if report.unreadable else ""),
+                    "bold red",
+                )
+            )
         )
     problem = None
     if cred is None:
@@ -65,7 +70,7 @@ def repair_cmd(ctx: Context, check_only: bool, force: bool, as_json: bool) -> No
             problem = f"{exc.message}; the rebuild completes at the next `fieldtech sync`"
         else:
             out.update(received=sync.pulled, sent=sync.acknowledged, synced=True)
-            say.append(
+            said.append(
                 f"received {sync.pulled:,} record(s) from HQ; sent {sync.acknowledged} change(s)"
             )
         finally:
@@ -73,8 +78,8 @@ def repair_cmd(ctx: Context, check_only: bool, force: bool, as_json: bool) -> No
     if as_json:
         emit_json({**out, "waiting": problem})
     else:
-        for line in say:
-            console().print(line)
+        for words in said:
+            say(words)
     if problem:
         fail(problem)
 

@@ -7,7 +7,7 @@ import io
 
 import click
 
-from fieldtech.cli.common import Context, console, emit_json, pass_ctx, table
+from fieldtech.cli.common import Context, emit_json, pass_ctx, say, table, when
 from fieldtech.domain.jobs import Status, age_words
 
 COLUMNS = (
@@ -59,7 +59,9 @@ def status_cmd(
 ) -> None:
     """Per technician: open, in progress, on hold for parts, completed today, overdue,
     escalated, average customer rating, average call-back score."""
-    rows = ctx.store.team_status(ctx.device.at(), technician=technician, status=job_status)
+    rows = everyone = ctx.store.team_status(
+        ctx.device.at(), technician=technician, status=job_status
+    )
     if overdue:
         rows = [r for r in rows if r["overdue"]]
     if escalated:
@@ -79,19 +81,34 @@ def status_cmd(
         w.writerows(rows)
         click.echo(buf.getvalue(), nl=False)
     else:
-        age = age_words(ctx.store.meta("last_sync_ok"), ctx.device.now())
+        pulled = ctx.store.meta("last_sync_ok")
+        age = age_words(pulled, ctx.device.now())
+        since = f"pulled from HQ {age}, {when(pulled)}" if pulled else "not pulled from HQ yet"
         table(
-            f"Team status (as of the last sync: {age})",
+            f"Team status ({since})",
             [("technician", {"min_width": 12, "ratio": 1})]
             + [(h, NUMBER) for h in ("open", "busy", "parts", "done", "late", "esc")]
             + [("rating", NUMBER), ("call-back", NUMBER)],
             [[r[c] if r[c] is not None else "" for c in COLUMNS[1:]] for r in rows],
-            empty="no jobs on this device",
+            empty=_nobody(
+                pulled is not None,
+                age,
+                bool(everyone or (rows == [] and ctx.store.team_status(ctx.device.at()))),
+            ),
         )
         if rows:
-            console().print(f"[dim]{LEGEND}[/dim]")
-        else:
-            console().print("[dim]sync first: fieldtech sync[/dim]")
+            say((LEGEND, "dim"))
+
+
+def _nobody(pulled: bool, age: str, any_jobs: bool) -> str:
+    """Why the table is empty, in words that do not mislead."""
+    if any_jobs:
+        return "no technician matches these filters" + (
+            f" (team state pulled {age})" if pulled else " (the team state is not pulled yet)"
+        )
+    if not pulled:
+        return "the team state has not been pulled from HQ yet: run `fieldtech sync`"
+    return f"no jobs in the team state pulled {age}"
 
 
 def register(cli: click.Group) -> None:

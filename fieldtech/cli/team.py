@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from fieldtech.cli.common import Context, console, emit_json, json_option, pass_ctx, table
+from fieldtech.cli.common import Context, emit_json, json_option, pass_ctx, say, table
 from fieldtech.domain.escalation import LEVEL_WORDS
 from fieldtech.domain.jobs import STATUS_WORDS, Status
 from fieldtech.services import supervision
@@ -160,7 +160,7 @@ def _done(as_json: bool, data: dict, message: str) -> None:
     if as_json:
         emit_json(data)
     else:
-        console().print(message)
+        say(message)
 
 
 def register(cli: click.Group) -> None:

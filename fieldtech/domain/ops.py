@@ -45,6 +45,22 @@ OPS = (
     CALLBACK_RECORD,
 )
 
+# Each operation as a person says it (the outbox, the sync screen): never the wire name.
+OP_WORDS = {
+    JOB_STATUS: "status change",
+    JOB_CLOSE: "job closed",
+    JOB_NOTE: "note",
+    JOB_CREATE: "new job",
+    READING_ADD: "checklist reading",
+    STOCK_MOVE: "parts movement",
+    REQUEST_CREATE: "part request",
+    REQUEST_STEP: "part request update",
+    ESCALATION_RAISE: "call for help",
+    JOB_ASSIGN: "reassignment",
+    ESCALATION_ACK: "escalation acknowledged",
+    CALLBACK_RECORD: "customer call-back",
+}
+
 # Job fields a device may create in a job.create (a follow-up or an install after a survey).
 CREATE_FIELDS = (
     "ref",

@@ -108,6 +108,25 @@ def adjust_stock(dev: Device, code: str, qty: object, reason: str) -> dict:
         return {**row, "name": part["name"], "on_hand": dev.store.on_hand(part["sku"])}
 
 
+def count_stock(dev: Device, code: str, counted: object, reason: str) -> dict:
+    """A stock take: the van holds `counted` of the part. The difference from the ledger's
+    figure goes on the ledger as one signed adjustment (none when they agree)."""
+    try:
+        n = int(str(counted))
+    except ValueError:
+        raise BadInput(f"the count must be a whole number, not {counted!r}") from None
+    if n < 0:
+        raise BadInput("a count cannot be negative")
+    if not _text(reason, "the reason"):
+        raise BadInput("a stock take needs a reason")
+    with dev.store.transaction():
+        part = dev.store.part(code)
+        difference = n - dev.store.on_hand(part["sku"])
+        if difference == 0:
+            return {"sku": part["sku"], "name": part["name"], "qty": 0, "on_hand": n}
+        return adjust_stock(dev, part["sku"], difference, reason)
+
+
 def request_part(
     dev: Device,
     code: str,

@@ -134,7 +134,7 @@ class JobRows:
     def job(self, job_id: str) -> dict[str, Any]:
         """A job by full id, by its ref (J-…), or by the unique tail people type."""
         row = self._one("SELECT * FROM jobs WHERE id = ? OR ref = ?", [job_id, job_id.upper()])
-        if row is None and len(job_id) >= 4:
+        if row is None and 4 <= len(job_id) <= 36:  # a tail of an id, never longer
             rows = self._all(
                 "SELECT * FROM jobs WHERE replace(id, '-', '') LIKE ? LIMIT 2",
                 ["%" + job_id.replace("-", "").lower()],

@@ -93,6 +93,8 @@ class PartRows:
         self.db["part_requests"].upsert(row, pk="id")
 
     def part_request(self, request_id: str) -> dict[str, Any]:
+        if len(request_id) > 36:  # no id is longer; a longer LIKE pattern is an SQLite error
+            raise NotFound(f"no part request {request_id[:40]!r}… on this device")
         cur = self.db.execute(
             "SELECT * FROM part_requests WHERE id = ? OR replace(id, '-', '') LIKE ?",
             [request_id, "%" + request_id.replace("-", "").lower()],

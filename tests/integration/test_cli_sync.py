@@ -29,7 +29,7 @@ def test_enroll_sync_dry_run_and_unreachable_hq(hq, tmp_path):
     assert "enrolled as Tenzin Dorje" in out
     synced = json.loads(run(dev, "sync", "--json").stdout)
     assert synced["requests"] >= 1 and synced["pulled"] > 0
-    job = json.loads(run(dev, "jobs", "--json").stdout)[0]
+    job = json.loads(run(dev, "jobs", "--json").stdout)["jobs"][0]
     run(dev, "job", "note", job["ref"], "gate code 4411")
     plan = json.loads(run(dev, "sync", "--dry-run", "--json").stdout)
     assert plan["ops"] == 1 and plan["by_kind"] == {"job.note": 1}
@@ -151,7 +151,7 @@ def test_supervisor_status_from_the_last_pulled_state(hq, tmp_path):
     )
     run(sup, "sync")
     run(dev, "sync")
-    mine = {j["ref"]: j for j in json.loads(run(dev, "jobs", "--all", "--json").stdout)}
+    mine = {j["ref"]: j for j in json.loads(run(dev, "jobs", "--all", "--json").stdout)["jobs"]}
     assert "S-1" not in mine  # moved to Kofi: off Tenzin's queue
     boss_view = {r["technician"]: r for r in json.loads(run(sup, "status", "--json").stdout)}
     assert boss_view["kofi-mensah"]["open"] == 2

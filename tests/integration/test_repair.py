@@ -183,7 +183,7 @@ def test_repair_from_the_command_line(hq, tmp_path):
     fixed = run(dev, "repair")
     assert "kept 1 change(s) not yet sent" in fixed.stdout
     assert "sent 1 change(s)" in fixed.stdout
-    shown = json.loads(run(dev, "jobs", "--json").stdout)
+    shown = json.loads(run(dev, "jobs", "--json").stdout)["jobs"]
     assert [(j["ref"], j["status"]) for j in shown] == [("C-1", "en_route")]
     assert list(data.parent.glob("device.sqlite.damaged-*"))
     assert json.loads(run(dev, "outbox", "--json").stdout) == []
