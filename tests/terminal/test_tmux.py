@@ -83,7 +83,7 @@ def supervisor_session(tmp_path):
 def test_demo_job_worked_to_completion_with_keystrokes(session):
     name, home = session
     wait_for(name, "open jobs")
-    wait_for(name, "last sync just now")
+    wait_for(name, "synced just now")
     store = open_store(home / "data" / "demo" / "device" / "device.sqlite")
     first = store.queue(limit=1)[0]
     shown = screen(name)
