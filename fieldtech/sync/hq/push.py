@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, select, update
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, ProgrammingError
 
 from fieldtech.domain import ops as O
 from fieldtech.domain.errors import FieldtechError
@@ -23,6 +23,7 @@ from fieldtech.domain.ids import new_id
 from fieldtech.domain.merge import merge_status
 from fieldtech.domain.ops import expand, stamp_time
 from fieldtech.domain.parts import RequestStatus, check_request_step
+from fieldtech.sync import payloads
 from fieldtech.sync.hq import schema
 from fieldtech.sync.hq.auth import Principal, now_iso
 from fieldtech.sync.hq.callbacks import record_in
@@ -97,7 +98,9 @@ def push(hq: HQ, p: Principal, wire_ops: list[WireOp], *, cursor: int | None = N
             else:
                 early = None
             result.clamped += clamped
-            reason = early
+            # Checked against its own schema before it touches the database: a malformed
+            # payload is refused with its reason and the rest of the batch goes on.
+            reason = early or payloads.check(op.op, op.payload)
             if reason is None:
                 try:
                     with conn.begin_nested():
@@ -108,7 +111,15 @@ def push(hq: HQ, p: Principal, wire_ops: list[WireOp], *, cursor: int | None = N
                     reason = exc.message
                 except IntegrityError:
                     reason = "it refers to a part, job or record HQ does not know"
-                except (DataError, ValueError, TypeError, KeyError, OverflowError) as exc:
+                except (
+                    DataError,
+                    InterfaceError,
+                    ProgrammingError,
+                    ValueError,
+                    TypeError,
+                    KeyError,
+                    OverflowError,
+                ) as exc:
                     log.warning("operation %s rejected: %r", op.id, exc)
                     reason = f"HQ could not read this operation ({type(exc).__name__})"
             records.append(
@@ -398,7 +409,12 @@ def _create_job(
     parent = _writable_job(conn, p, parent_id)
     if p.role == "technician":
         row = {**row, "technician_id": p.user_id, "team": p.team}
-    row.update(customer_id=parent["customer_id"], site_id=parent["site_id"])
+    # The same customer confirms it with the code they already have (a device never holds it).
+    row.update(
+        customer_id=parent["customer_id"],
+        site_id=parent["site_id"],
+        confirmation_code=parent["confirmation_code"],
+    )
     exists = conn.execute(select(schema.jobs.c.id).where(schema.jobs.c.id == row["id"])).first()
     if exists:
         return
