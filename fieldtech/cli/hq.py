@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -299,11 +301,18 @@ def jobs_cmd(h: HQContext, status, technician, limit, as_json) -> None:
 
 
 @hq_group.command("import", help="Import jobs from a CSV file.\n\n\b\n" + importer.__doc__)
-@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("csv_file", type=click.File("rb"))
 @json_option
 @pass_hq
 def import_cmd(h: HQContext, csv_file, as_json: bool) -> None:
-    report = importer.import_jobs(h.hq(), h.console_admin(), csv_file.read())
+    from rich.text import Text
+
+    from fieldtech.domain.text import plain
+
+    text = importer.decode(csv_file.read(), f"file {csv_file.name}")
+    hq, admin = h.hq(), h.console_admin()
+    with import_progress() as progress:
+        report = importer.import_jobs(hq, admin, text, progress)
     if as_json:
         emit_json(report.as_dict())
     else:
@@ -312,12 +321,37 @@ def import_cmd(h: HQContext, csv_file, as_json: bool) -> None:
             f"{len(report.created)} created, {len(report.already_there)} already there, "
             f"{len(report.rejected)} rejected"
         )
-        for r in report.rejected:
-            c.print(
-                f"  line {r['line']}" + (f" ({r['ref']})" if r["ref"] else "") + f": {r['reason']}"
-            )
+        for r in report.as_dict()["rejected"]:
+            ref = f" ({r['ref']})" if r["ref"] else ""
+            c.print(Text(plain(f"  line {r['line']}{ref}: {r['reason']}")))
     if report.rejected:
         sys.exit(1)
+
+
+@contextlib.contextmanager
+def import_progress() -> Iterator[importer.Progress | None]:
+    """A progress bar on stderr when a person watches it; nothing in a pipe or a log."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    bar = Progress(
+        "importing",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task("import", total=None)
+
+    def step(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    with bar:
+        yield step
 
 
 @hq_group.command("parts")

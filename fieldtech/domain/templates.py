@@ -337,3 +337,32 @@ def template_for(kind: str, category: str | None) -> Template | None:
     if kind == "inspection":
         return MAINTENANCE
     return None
+
+
+def pick_template(
+    kind: str, category: str | None, available: list[tuple[str, int, str, str | None]]
+) -> tuple[str, int] | None:
+    """The template and version a new job gets, from the templates on hand: each as
+    (id, newest version, job kind, category) of its newest version.
+
+    The template is chosen like `template_for` (same kind and category, else same kind
+    without a category; inspections fall back to the maintenance visit); a default
+    template's id is preferred over others that fit equally, so an uploaded template takes
+    over a default by being a new version of it. The version is always the newest."""
+    newest = {tid: version for tid, version, _k, _c in available}
+    defaults = {t.id for t in DEFAULT_TEMPLATES}
+
+    def best(fits: list[str]) -> str | None:
+        if not fits:
+            return None
+        return min(fits, key=lambda tid: (tid not in defaults, tid))
+
+    chosen = best([t for t, _v, k, c in available if k == kind and c == category]) or best(
+        [t for t, _v, k, c in available if k == kind and c is None]
+    )
+    if chosen is None and kind == "inspection" and MAINTENANCE.id in newest:
+        chosen = MAINTENANCE.id
+    if chosen is None:
+        fallback = template_for(kind, category)
+        return (fallback.id, fallback.version) if fallback else None
+    return chosen, newest[chosen]

@@ -121,24 +121,32 @@ DateText = Annotated[
 
 
 class JobIn(BaseModel):
+    """A job as HQ creates it: the one set of rules for `hq dispatch`, `hq import` (each CSV
+    row) and POST /v1/jobs. Text is trimmed; an empty value counts as absent."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
     kind: str = Field(max_length=16, json_schema_extra={"enum": [k.value for k in Kind]})
     summary: str = Field(min_length=1, max_length=500)
     priority: str = Field(
         "normal", max_length=16, json_schema_extra={"enum": [p.value for p in Priority]}
     )
     ref: str | None = Field(None, max_length=64)
+    id: str | None = Field(None, max_length=64, description="the job's id, if the caller made one")
     customer_name: str | None = Field(
         None, max_length=200, description="required unless customer_id names one HQ knows"
     )
     customer_phone: str | None = Field(None, max_length=64)
     customer_id: str | None = Field(None, max_length=64)
+    vip: bool | None = None
     address: str | None = Field(
         None, max_length=300, description="required unless site_id names one HQ knows"
     )
     city: str | None = Field(None, max_length=100)
     site_id: str | None = Field(None, max_length=64)
+    contact_name: str | None = Field(None, max_length=200)
     access_notes: str | None = Field(None, max_length=1000)
-    hazards: list[str] | str | None = None
+    hazards: list[Annotated[str, Field(max_length=200)]] | str | None = Field(None, max_length=50)
+    appliance_id: str | None = Field(None, max_length=64)
     appliance_category: str | None = Field(None, max_length=64)
     appliance_brand: str | None = Field(None, max_length=64)
     appliance_model: str | None = Field(None, max_length=64)
@@ -150,6 +158,39 @@ class JobIn(BaseModel):
     sla_due: DateTimeText | None = None
     confirmation_code: str | None = Field(None, max_length=32)
     description: str | None = Field(None, max_length=4000)
+
+
+JOB_FIELDS = tuple(JobIn.model_fields)
+
+
+def _problem(error: Any) -> str:
+    """One pydantic error in a dispatcher's words: which field, what is wrong."""
+    where = ".".join(str(x) for x in error.get("loc", ()))
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    given = error.get("input")
+    if kind == "string_too_long" and isinstance(given, str):
+        what = f"at most {ctx.get('max_length'):,} characters, this one has {len(given):,}"
+    elif kind == "string_too_short":
+        what = "must not be empty"
+    elif kind == "extra_forbidden":
+        what = "is not a field of a job"
+    elif kind == "missing":
+        what = "is required"
+    else:
+        what = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    return f"{where}: {what}" if where else what
+
+
+def check_job(spec: dict[str, Any]) -> dict[str, Any]:
+    """`spec` checked against JobIn: the fields given, trimmed, empty ones dropped; or
+    BadInput naming the first field that is wrong and why."""
+    given = {k: v for k, v in spec.items() if v is not None and v != ""}
+    try:
+        job = JobIn.model_validate(given)
+    except ValidationError as exc:
+        raise BadInput(_problem(exc.errors()[0])) from None
+    return {k: v for k, v in job.model_dump(exclude_none=True).items() if v != ""}
 
 
 class AssignIn(BaseModel):

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from fieldtech.domain.errors import BadInput, NotFound
+from fieldtech.domain.errors import BadInput, FieldtechError, NotFound
 from fieldtech.domain.ids import new_id
 from fieldtech.domain.jobs import (
     Priority,
     Status,
     check_transition,
-    parse_kind,
-    parse_priority,
 )
 from fieldtech.domain.ops import stamp_time
-from fieldtech.domain.templates import template_for
 from fieldtech.sync.hq import schema
 from fieldtech.sync.hq.auth import Forbidden, Principal
 from fieldtech.sync.hq.db import HQ, Seq
@@ -95,178 +92,20 @@ def create_job(
     conn: Connection | None = None,
     seq: Seq | None = None,
 ) -> dict:
-    """Create a job with its customer, site and appliance (reused when ids are given)."""
+    """Create a job with its customer, site and appliance: reused when ids are given, or
+    when HQ already knows the customer by the dispatcher's rule (fieldtech.domain.customers).
+    The rules are api_models.JobIn's, the same for the CLI, an import and the API; the
+    job gets the newest version of its checklist template."""
     if conn is None:
         with hq.tx() as c:
             return create_job(hq, p, spec, conn=c, seq=Seq(c))
     assert seq is not None
-    kind = parse_kind(str(spec.get("kind") or ""))
-    priority = parse_priority(str(spec.get("priority") or "normal"))
-    summary = str(spec.get("summary") or "").strip()
-    if not summary:
-        raise BadInput("a job needs a summary (what the customer reported or ordered)")
-    tech = technician(conn, spec["technician"]) if spec.get("technician") else None
-    team = tech["team"] if tech else (spec.get("team") or p.team)
-    require_manager(p, team)
-    hlc = hq.stamp()
-    now = stamp_time(hlc)
-    for key, table in (
-        ("customer_id", schema.customers),
-        ("site_id", schema.sites),
-        ("appliance_id", schema.appliances),
-    ):
-        named = spec.get(key)
-        if named and conn.execute(select(table.c.id).where(table.c.id == named)).first() is None:
-            raise NotFound(f"{key.removesuffix('_id')} {str(named)[:64]!r} is not known at HQ")
-    customer_id = spec.get("customer_id") or _customer(conn, seq, spec)
-    site_id = spec.get("site_id") or _site(conn, seq, customer_id, spec)
-    appliance_id = spec.get("appliance_id") or _appliance(conn, seq, customer_id, site_id, spec)
-    window_start = parse_time(spec.get("window_start"), "window_start") or now
-    sla_due = parse_time(spec.get("sla_due"), "sla_due") or _iso(
-        datetime.fromisoformat(now.replace("Z", "+00:00")) + timedelta(hours=SLA_HOURS[priority])
-    )
-    category = spec.get("appliance_category")
-    tmpl = template_for(kind.value, category)
-    ref = str(spec.get("ref") or "").strip() or _next_ref(conn)
-    if conn.execute(select(schema.jobs.c.id).where(schema.jobs.c.ref == ref)).first():
-        raise BadInput(f"job {ref} already exists")
-    job = {
-        "id": spec.get("id") or new_id(),
-        "ref": ref,
-        "kind": kind.value,
-        "priority": priority.value,
-        "priority_rank": priority.rank,
-        "status": Status.ASSIGNED.value,
-        "customer_id": customer_id,
-        "site_id": site_id,
-        "appliance_id": appliance_id,
-        "technician_id": tech["id"] if tech else None,
-        "team": team,
-        "summary": summary[:500],
-        "description": spec.get("description"),
-        "window_start": window_start,
-        "window_end": parse_time(spec.get("window_end"), "window_end"),
-        "sla_due": sla_due,
-        "template_id": tmpl.id if tmpl else None,
-        "template_version": tmpl.version if tmpl else None,
-        "confirmation_code": str(spec.get("confirmation_code") or new_id()[-6:]).upper(),
-        "created_at": now,
-        "updated_at": now,
-        "escalation_level": 0,
-    }
-    job["stamps"] = _stamped({}, job, hlc)
-    conn.execute(schema.jobs.insert().values(**job, seq=seq()))
-    if tech:
-        insert_absent(
-            conn,
-            schema.job_assignments,
-            {"job_id": job["id"], "technician_id": tech["id"], "at": now},
-        )
-    conn.execute(
-        schema.job_events.insert().values(
-            id=new_id(),
-            job_id=job["id"],
-            kind="created",
-            to_status="assigned",
-            body=f"dispatched to {tech['name']}" if tech else "created",
-            actor=p.user_id,
-            hlc=hlc,
-            at=now,
-            seq=seq(),
-        )
-    )
-    return job
+    from fieldtech.sync.hq.new_jobs import create_jobs
 
-
-def _next_ref(conn: Connection) -> str:
-    from sqlalchemy import func
-
-    n = conn.execute(select(func.count()).select_from(schema.jobs)).scalar_one()
-    return f"HQ-{n + 1:06d}"
-
-
-def _customer(conn: Connection, seq: Seq, spec: dict) -> str:
-    name = str(spec.get("customer_name") or "").strip()
-    if not name:
-        raise BadInput("a job needs the customer's name")
-    phone = str(spec.get("customer_phone") or "").strip() or None
-    c = schema.customers.c
-    found = conn.execute(
-        select(c.id).where(c.name == name, c.phone == phone if phone else c.phone.is_(None))
-    ).first()
-    if found:
-        return found.id
-    cid = new_id()
-    conn.execute(
-        schema.customers.insert().values(
-            id=cid,
-            name=name[:200],
-            phone=phone,
-            vip=int(bool(spec.get("vip"))),
-            created_at=_iso(datetime.now(UTC)),
-            seq=seq(),
-        )
-    )
-    return cid
-
-
-def _site(conn: Connection, seq: Seq, customer_id: str, spec: dict) -> str:
-    address = str(spec.get("address") or "").strip()
-    if not address:
-        raise BadInput("a job needs the site's address")
-    s = schema.sites.c
-    found = conn.execute(
-        select(s.id).where(s.customer_id == customer_id, s.address == address)
-    ).first()
-    if found:
-        return found.id
-    hazards = spec.get("hazards") or []
-    if isinstance(hazards, str):
-        hazards = [h.strip() for h in hazards.split(";") if h.strip()]
-    sid = new_id()
-    conn.execute(
-        schema.sites.insert().values(
-            id=sid,
-            customer_id=customer_id,
-            address=address[:300],
-            city=spec.get("city"),
-            contact_name=spec.get("contact_name") or spec.get("customer_name"),
-            contact_phone=spec.get("customer_phone"),
-            access_notes=spec.get("access_notes"),
-            hazards=json.dumps(hazards),
-            seq=seq(),
-        )
-    )
-    return sid
-
-
-def _appliance(
-    conn: Connection, seq: Seq, customer_id: str, site_id: str, spec: dict
-) -> str | None:
-    category = str(spec.get("appliance_category") or "").strip()
-    if not category:
-        return None
-    serial = str(spec.get("appliance_serial") or "").strip() or None
-    a = schema.appliances.c
-    q = select(a.id).where(a.customer_id == customer_id, a.category == category)
-    q = q.where(a.serial == serial) if serial else q.where(a.model == spec.get("appliance_model"))
-    found = conn.execute(q).first()
-    if found:
-        return found.id
-    aid = new_id()
-    conn.execute(
-        schema.appliances.insert().values(
-            id=aid,
-            customer_id=customer_id,
-            site_id=site_id,
-            category=category,
-            brand=spec.get("appliance_brand"),
-            model=spec.get("appliance_model"),
-            serial=serial,
-            seq=seq(),
-        )
-    )
-    return aid
+    (made,) = create_jobs(hq, p, [spec], conn=conn, seq=seq)
+    if isinstance(made, FieldtechError):
+        raise made
+    return made
 
 
 def _job_for_update(conn: Connection, job_id: str) -> dict:

@@ -15,7 +15,7 @@ from fieldtech.sync.hq.auth import Principal
 from fieldtech.sync.hq.db import HQ
 
 # Columns HQ keeps for itself (scope and bookkeeping), never sent to devices.
-PRIVATE = {"seq", "technician_id", "team", "origin"}
+PRIVATE = {"seq", "technician_id", "team", "origin", "match_key"}
 # Whose request or call-back it is matters on a supervisor's board.
 KEEP_ON_DEVICE = {
     "jobs": {"technician_id", "team"},
@@ -117,6 +117,10 @@ def pull(
         # even when the pages before them are still to come. They come again in order later.
         with hq.engine.connect() as conn:
             page.extend(_urgent(conn, p, new_cursor, device_id))
+    from fieldtech.sync.hq.customer_file import complete_page
+
+    with hq.engine.connect() as conn:  # each job's customer file, if the device may lack it
+        complete_page(conn, cursor, page)
     changes: dict[str, dict[str, Any]] = {}
     for _, name, row in page:
         if row is None:

@@ -73,6 +73,9 @@ customers = Table(
     Column("vip", Integer, nullable=False, default=0),
     Column("notes", Text),
     Column("created_at", String(20)),
+    # The name as it reads (fieldtech.domain.customers.name_key): how dispatch finds the
+    # same person typed another way. HQ's own; not sent to devices.
+    Column("match_key", Text, index=True),
     _seq(),
 )
 

@@ -1,0 +1,96 @@
+"""The customer file that travels with a job: the customer, their site and every appliance
+on record, and their earlier jobs as a compact history, whoever did them.
+
+A technician reads only their own jobs, yet on site they need the whole customer's story
+(service standard: "on a job the technician sees the customer's earlier jobs and
+appliances, offline"). So a pull page that carries a job also carries its customer's file
+when the device may not have it: when the file's rows are at or below the device's cursor
+(it synced past them while they were out of its scope) or later in the feed than the job.
+Every customer row carries `history`: their most recent jobs at HQ, a few fields each.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from fieldtech.sync.hq import schema
+
+HISTORY_JOBS = 25  # the most recent jobs of a customer that travel with their record
+HISTORY_FIELDS = (
+    "id",
+    "ref",
+    "kind",
+    "status",
+    "summary",
+    "created_at",
+    "closed_at",
+    "outcome",
+    "rating",
+)
+SUMMARY_CHARS = 200
+
+Page = list[tuple[int, str, dict | None]]
+
+
+def complete_page(conn: Connection, cursor: int, page: Page) -> None:
+    """Add to `page` the customer files of its jobs that the device may lack, then give
+    every customer row in it the customer's history. In place; added rows carry seq 0
+    (the page's cursor is already decided)."""
+    from fieldtech.sync.hq.pull import _columns
+
+    jobs = [(seq, row) for seq, name, row in page if name == "jobs" and row is not None]
+    have = {(name, row["id"]) for _, name, row in page if row is not None and "id" in row}
+    if jobs:
+        for name, key, col in (
+            ("customers", "customer_id", "id"),
+            ("sites", "site_id", "id"),
+            ("appliances", "customer_id", "customer_id"),
+        ):
+            t = schema.metadata.tables[name]
+            first_job: dict[str, int] = {}
+            for seq, job in jobs:
+                if job.get(key):
+                    first_job[job[key]] = min(seq, first_job.get(job[key], seq))
+            if not first_job:
+                continue
+            cols = [t.c[c] for c in _columns(name, t)]
+            for chunk in _chunks(sorted(first_job)):
+                for r in conn.execute(select(t.c.seq, *cols).where(t.c[col].in_(chunk))).mappings():
+                    row = dict(r)
+                    seq = row.pop("seq")
+                    missed = seq <= cursor or seq > first_job[row[col]]
+                    if missed and (name, row["id"]) not in have:
+                        have.add((name, row["id"]))
+                        page.append((0, name, row))
+    customers = [row for _, name, row in page if name == "customers" and row is not None]
+    if customers:
+        files = histories(conn, [c["id"] for c in customers])
+        for c in customers:
+            c["history"] = json.dumps(files.get(c["id"], []), separators=(",", ":"))
+
+
+def histories(conn: Connection, customer_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each customer's most recent jobs at HQ, newest first."""
+    j = schema.jobs.c
+    out: dict[str, list[dict[str, Any]]] = {}
+    cols = [j[c] for c in HISTORY_FIELDS]
+    for chunk in _chunks(sorted(set(customer_ids))):
+        rows = conn.execute(
+            select(j.customer_id, *cols)
+            .where(j.customer_id.in_(chunk))
+            .order_by(j.customer_id, j.created_at.desc(), j.id.desc())
+        ).mappings()
+        for r in rows:
+            mine = out.setdefault(r["customer_id"], [])
+            if len(mine) < HISTORY_JOBS:
+                entry = {k: r[k] for k in HISTORY_FIELDS}
+                entry["summary"] = (entry["summary"] or "")[:SUMMARY_CHARS]
+                mine.append(entry)
+    return out
+
+
+def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
