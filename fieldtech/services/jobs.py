@@ -184,11 +184,17 @@ def cannot_complete(dev: Device, job_id: str, reason: str, *, follow_up: bool = 
 def _spawn(dev: Device, parent: dict, kind: Kind, summary: str) -> dict:
     """A new job born on the device (its id too), linked to its parent, assigned to the same
     technician. Inside the caller's transaction."""
-    from fieldtech.domain.templates import template_for
+    from fieldtech.domain.templates import pick_template, template_for
 
     at = dev.at()
     appliance = dev.store.job_card(parent["id"])["appliance"]
-    tmpl = template_for(kind.value, appliance["category"] if appliance else None)
+    category = appliance["category"] if appliance else None
+    # The newest version on this device (HQ's uploads arrive with sync); the built-in
+    # default only when the device has no template for this kind at all.
+    on_hand = [(t["id"], t["version"], t["job_kind"], t["category"]) for t in dev.store.templates()]
+    chosen = pick_template(kind.value, category, on_hand)
+    stored = chosen is not None and chosen[0] in {t[0] for t in on_hand}
+    tmpl = dev.store.template(*chosen) if stored else template_for(kind.value, category)
     job_id = new_id()
     row = {
         "ref": dev.store.next_job_ref(parent["ref"] + "-F"),
@@ -210,7 +216,7 @@ def _spawn(dev: Device, parent: dict, kind: Kind, summary: str) -> dict:
         "created_at": at,
         "note": f"spawned from {parent['ref']}",
     }
-    if tmpl is not None:
+    if tmpl is not None and not stored:
         dev.store.put_template(tmpl)
     dev.apply(ops.JOB_CREATE, job_id, {"job": row}, priority=_priority(parent))
     return dev.store.job(job_id)
