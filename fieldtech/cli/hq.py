@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -311,7 +309,9 @@ def import_cmd(h: HQContext, csv_file, as_json: bool) -> None:
 
     text = importer.decode(csv_file.read(), f"file {csv_file.name}")
     hq, admin = h.hq(), h.console_admin()
-    with import_progress() as progress:
+    from fieldtech.cli.progress import progress_bar
+
+    with progress_bar("importing") as progress:
         report = importer.import_jobs(hq, admin, text, progress)
     if as_json:
         emit_json(report.as_dict())
@@ -326,32 +326,6 @@ def import_cmd(h: HQContext, csv_file, as_json: bool) -> None:
             c.print(Text(plain(f"  line {r['line']}{ref}: {r['reason']}")))
     if report.rejected:
         sys.exit(1)
-
-
-@contextlib.contextmanager
-def import_progress() -> Iterator[importer.Progress | None]:
-    """A progress bar on stderr when a person watches it; nothing in a pipe or a log."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    bar = Progress(
-        "importing",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    task = bar.add_task("import", total=None)
-
-    def step(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    with bar:
-        yield step
 
 
 @hq_group.command("parts")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from fieldtech.domain.demo_data import generate
@@ -19,9 +20,18 @@ def install_templates(store: Store) -> None:
 
 
 def seed(
-    store: Store, jobs: int, *, now: datetime, seed: int = 7, technician_id: str = "tech-demo"
+    store: Store,
+    jobs: int,
+    *,
+    now: datetime,
+    seed: int = 7,
+    technician_id: str = "tech-demo",
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, int]:
-    """Replace-free, idempotent load: running it twice with the same seed changes nothing."""
+    """Replace-free, idempotent load: running it twice with the same seed changes nothing.
+    `progress(done, total)` hears of every batch of jobs written."""
+    step = progress or (lambda done, total: None)
+    step(0, jobs)
     data = generate(jobs, now=now, seed=seed, technician_id=technician_id)
     db = store.db
     with store.transaction():
@@ -33,7 +43,10 @@ def seed(
         db["appliances"].insert_all(data.appliances, pk="id", ignore=True, batch_size=BATCH)
         for j in data.jobs:
             j["open"] = int(Status(j["status"]).is_open)
-        db["jobs"].insert_all(data.jobs, pk="id", ignore=True, batch_size=BATCH)
+        for i in range(0, len(data.jobs), BATCH):
+            rows = data.jobs[i : i + BATCH]
+            db["jobs"].insert_all(rows, pk="id", ignore=True, batch_size=BATCH)
+            step(min(i + BATCH, len(data.jobs)), len(data.jobs))
         db["parts"].insert_all(data.parts, pk="sku", ignore=True)
         db["stock_ledger"].insert_all(data.stock, pk="id", ignore=True)
         store.rebuild_job_search()
