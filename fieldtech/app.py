@@ -250,6 +250,11 @@ class FieldtechApp(App):
         return self.return_code or (1 if crash is not None else 0)
 
     # -- doing things -------------------------------------------------------------------------
+    def notify(self, message: str, *, markup: bool = False, **kwargs: Any) -> None:
+        """Messages carry people's words (a typed SKU, a reason, HQ's refusal): shown as
+        written, never parsed as markup."""
+        super().notify(message, markup=markup, **kwargs)
+
     def perform(self, fn: Callable, *args, quiet: bool = False, **kwargs):
         """Run a service (one local transaction). Saved → say so; refused → say why, once.
         Anything else (a full disk, a bug) is not saved either: one line, and the log."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Input, Static
 
+from fieldtech.domain.demo_data import demo_code
 from fieldtech.screens.checklist import ChecklistScreen
 from fieldtech.screens.close import CloseScreen
 from fieldtech.screens.help import HelpScreen
@@ -195,7 +196,7 @@ async def test_close_refused_then_accepted(tmp_path):
 
         screen.query_one("#outcome", Select).value = "repaired"
         screen.query_one("#name", Input).value = "Olga Berg"
-        screen.query_one("#code", Input).value = job["confirmation_code"]
+        screen.query_one("#code", Input).value = demo_code(job["ref"])
         screen.query_one("#rating", Input).value = "5"
         await pilot.pause()
         assert "ready to close" in str(screen.query_one("#missing", Static).render())

@@ -30,6 +30,7 @@ from fieldtech.domain.jobs import (
     Priority,
     Status,
     check_transition,
+    hash_code,
     parse_outcome,
     parse_priority,
     parse_rating,
@@ -185,7 +186,7 @@ def test_close_lists_everything_missing_in_checklist_order():
         outcome=None,
         signoff_name=" ",
         code_given=None,
-        code_expected="123456",
+        code_hash=hash_code("123456", "job-1"),
         rating=None,
     )
     assert missing == [
@@ -204,7 +205,7 @@ def test_close_lists_everything_missing_in_checklist_order():
         outcome="repaired",
         signoff_name="A",
         code_given="1",
-        code_expected="123456",
+        code_hash=hash_code("123456", "job-1"),
         rating=5,
     )
     assert wrong == ["confirmation code does not match the customer's"]

@@ -1,5 +1,6 @@
 """A first walk through a job's day through the services, end to end on a real file."""
 
+from fieldtech.domain.demo_data import demo_code
 from fieldtech.domain.errors import CloseRefused
 from fieldtech.services import checklists, jobs
 from tests.conftest import job_with
@@ -27,7 +28,7 @@ def test_job_day_from_assigned_to_completed(device):
         job["id"],
         outcome="repaired",
         signoff_name="A Customer",
-        code=job["confirmation_code"],
+        code=demo_code(job["ref"]),
         rating=5,
     )
     assert closed["status"] == "completed"

@@ -9,6 +9,7 @@ import stat
 
 import pytest
 
+from fieldtech.domain.demo_data import demo_code
 from fieldtech.domain.errors import BadInput, CloseRefused, FieldtechError, NotFound, RuleBroken
 from fieldtech.domain.parts import RequestStatus
 from fieldtech.services import checklists, escalations, jobs, parts
@@ -230,7 +231,7 @@ def test_close_refused_then_accepted_and_survey_spawns_install(device):
         job["id"],
         outcome="surveyed",
         signoff_name="Olga",
-        code=job["confirmation_code"],
+        code=demo_code(job["ref"]),
         rating=4,
         spawn_install=True,
     )
@@ -300,7 +301,7 @@ def _operations(device):
             job["id"],
             outcome="repaired",
             signoff_name="A",
-            code=job["confirmation_code"],
+            code=demo_code(job["ref"]),
             rating=5,
         )
 

@@ -40,6 +40,8 @@ def demo_cmd(ctx: Context, count: int, role: str) -> None:
         device=world.device,
         sync_agent=agent,
     )
+    # The customer's phone, played by the demo's HQ: the job screen shows its code.
+    app.customer_phone = world.customer_code
     try:
         code = app.run_for_shell()
     finally:

@@ -113,7 +113,7 @@ def show_cmd(ctx: Context, job_id: str, as_json: bool) -> None:
     ]
     card["conflicts"] = ctx.store.conflicts(card["id"])
     card.pop("stamps", None)
-    card.pop("confirmation_code", None)  # the customer gives it at sign-off
+    card.pop("confirmation_hash", None)  # the customer gives the code at sign-off
     if as_json:
         emit_json(card)
         return
@@ -152,6 +152,12 @@ def _show_card(ctx: Context, card: dict) -> None:
     if card["window_end"]:
         window += " – " + local_time(card["window_end"], date=False)
     say(f"Window: {window}  SLA {when(card['sla_due'])}")
+    if code := job_service.seeded_demo_code(ctx.store, card):  # a seeded demo profile only
+        say(
+            ("demo: ", "bold cyan"),
+            f"the customer's phone shows code {code}",
+            ("  (a real customer gets it from HQ)", "dim"),
+        )
     if card["hold_reason"]:
         say(f"On hold: {card['hold_reason']}")
     if card["outcome"]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from fieldtech.domain.errors import BadInput
+from fieldtech.domain.jobs import code_matches
 
 
 class ItemType(StrEnum):
@@ -162,7 +163,7 @@ def missing_for_close(
     outcome: str | None,
     signoff_name: str | None,
     code_given: str | None,
-    code_expected: str | None,
+    code_hash: str | None,
     rating: int | None,
 ) -> list[str]:
     """Everything that still stands between this job and closing, in words, in checklist order."""
@@ -181,7 +182,7 @@ def missing_for_close(
         missing.append("customer's name not typed")
     if not (code_given and code_given.strip()):
         missing.append("customer's confirmation code not entered")
-    elif code_expected and code_given.strip().upper() != code_expected.strip().upper():
+    elif code_hash and not code_matches(code_given, code_hash):
         missing.append("confirmation code does not match the customer's")
     if rating is None:
         missing.append("customer's rating (1–5) not given")

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from fieldtech.domain.jobs import Kind, Priority, Status
+from fieldtech.domain.jobs import Kind, Priority, Status, hash_code
 from fieldtech.domain.templates import template_for
 
 GIVEN = (
@@ -192,9 +192,35 @@ class DemoSet:
     customers: list[dict]
     sites: list[dict]
     appliances: list[dict]
-    jobs: list[dict]
+    jobs: list[dict]  # as HQ keeps them: with the customer's confirmation code
     parts: list[dict]
     stock: list[dict]  # ledger lines received into the van
+
+    def device_jobs(self) -> list[dict]:
+        """The jobs as a device keeps them: the code's salted hash, never the code. The
+        codes are public (the demo shows them), so the hash is the cheapest there is:
+        `seed --jobs 100000` stays quick."""
+        out = []
+        for j in self.jobs:
+            row = {k: v for k, v in j.items() if k != "confirmation_code"}
+            row["confirmation_hash"] = hash_code(j["confirmation_code"], j["id"], DEMO_ROUNDS)
+            out.append(row)
+        return out
+
+
+# Meta `demo_data` of a profile `fieldtech seed` filled: its jobs' codes are `demo_code`.
+SEEDED = "seeded"
+DEMO_ROUNDS = 1
+
+
+def demo_code(ref: str) -> str:
+    """The six-digit confirmation code of a demo job: derived from its reference, so the
+    demo can show it (as the customer's phone would) without any device keeping it, and
+    J-000003 has the same code in every seeded profile (the README closes it)."""
+    import hashlib
+
+    digest = hashlib.sha256(f"fieldtech demo code {ref}".encode()).digest()
+    return f"{int.from_bytes(digest[:8], 'big') % 10**6:06d}"
 
 
 def parts_catalog() -> list[dict]:
@@ -315,8 +341,13 @@ def _jobs(
             start -= timedelta(days=rng.randrange(1, 60))
         tmpl = template_for(kind.value, appliance["category"])
         created = start - timedelta(hours=rng.randrange(2, 96))
+        job_id = _uuid(rng, base_ms + n)
+        summary = f"{rng.choice(SUMMARIES[kind])} — {appliance['category']}"
+        # A code was once drawn here: still drawn, so the rest of the demo data is as it was.
+        # The code comes from the ref, so the demo can show it without a device keeping it.
+        rng.randrange(0, 10**6)
         row = {
-            "id": _uuid(rng, base_ms + n),
+            "id": job_id,
             "ref": f"J-{n + 1:06d}",
             "kind": kind.value,
             "priority": priority.value,
@@ -327,14 +358,14 @@ def _jobs(
             "appliance_id": appliance["id"],
             "technician_id": technician_id,
             "team": team,
-            "summary": f"{rng.choice(SUMMARIES[kind])} — {appliance['category']}",
+            "summary": summary,
             "description": None,
             "window_start": _iso(start),
             "window_end": _iso(start + timedelta(hours=2)),
             "sla_due": _iso(created + timedelta(hours=SLA_HOURS[priority])),
             "template_id": tmpl.id if tmpl else None,
             "template_version": tmpl.version if tmpl else None,
-            "confirmation_code": f"{rng.randrange(0, 10**6):06d}",
+            "confirmation_code": demo_code(f"J-{n + 1:06d}"),
             "arrived_at": None,
             "hold_reason": None,
             "outcome": None,

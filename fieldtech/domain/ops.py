@@ -62,6 +62,7 @@ OP_WORDS = {
 }
 
 # Job fields a device may create in a job.create (a follow-up or an install after a survey).
+# Not the confirmation code: a device never holds it; HQ gives the new job its parent's.
 CREATE_FIELDS = (
     "ref",
     "kind",
@@ -80,7 +81,6 @@ CREATE_FIELDS = (
     "sla_due",
     "template_id",
     "template_version",
-    "confirmation_code",
     "parent_job_id",
     "created_at",
 )

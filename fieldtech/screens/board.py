@@ -14,7 +14,9 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from fieldtech.domain.jobs import age_words
+from fieldtech.domain.text import plain
 from fieldtech.screens.base import FieldScreen
+from fieldtech.screens.shown import data, line, when
 from fieldtech.screens.status_bar import StatusBar
 
 COLUMNS = (
@@ -88,7 +90,7 @@ class BoardScreen(FieldScreen):
         table.clear()
         for r in rows:
             table.add_row(
-                r["name"],
+                data(r["name"]),
                 _num(r["open"]),
                 _num(r["in_progress"]),
                 _num(r["on_hold_for_parts"]),
@@ -105,19 +107,31 @@ class BoardScreen(FieldScreen):
         if rows:
             table.move_cursor(row=min(keep, len(rows) - 1))
         team = st.meta("team") or "your team"
-        age = age_words(st.meta("last_sync_ok"), self.app.now())
+        last_ok = st.meta("last_sync_ok")
+        age = age_words(last_ok, self.app.now())
         self.query_one("#title", Static).update(
-            f"Team {team} · {len(rows)} technicians · as of the last sync: {age}"
+            line(
+                "Team ",
+                data(team),
+                f" · {len(rows)} technicians · as of the last sync: {age}",
+                line(" (", when(last_ok, date=False), ")") if last_ok else "",
+            )
         )
         waiting = len(st.team_requests())
         open_esc = len(st.escalations(unacknowledged_only=True))
-        parts = [
-            f"[b]{waiting}[/b] part request{'s' if waiting != 1 else ''} to decide ([b]r[/b])",
-            f"[b]{open_esc}[/b] escalation{'s' if open_esc != 1 else ''} "
-            "not acknowledged ([b]e[/b])",
-        ]
         style = "yellow" if waiting or open_esc else "green"
-        self.query_one("#waiting", Static).update(f"[{style}]" + " · ".join(parts) + "[/]")
+        self.query_one("#waiting", Static).update(
+            line(
+                (str(waiting), f"bold {style}"),
+                (f" part request{'s' if waiting != 1 else ''} to decide (", style),
+                ("r", f"bold {style}"),
+                (") · ", style),
+                (str(open_esc), f"bold {style}"),
+                (f" escalation{'s' if open_esc != 1 else ''} not acknowledged (", style),
+                ("e", f"bold {style}"),
+                (")", style),
+            )
+        )
         if not rows:
             self.query_one("#waiting", Static).update(
                 "No team state on this device yet: sync (ctrl+y) when the link is up."
@@ -140,7 +154,7 @@ class BoardScreen(FieldScreen):
     def _open(self, who: str) -> None:
         from fieldtech.screens.queue import QueueScreen
 
-        self.app.push_screen(QueueScreen(technician=who, title=self.app.store.person(who)))
+        self.app.push_screen(QueueScreen(technician=who, title=plain(self.app.store.person(who))))
 
     def action_team_jobs(self) -> None:
         from fieldtech.screens.queue import QueueScreen

@@ -11,8 +11,10 @@ from textual.widgets import DataTable, Footer, ProgressBar, Static
 
 from fieldtech.domain.checklists import ItemType, judge
 from fieldtech.domain.errors import BadInput
+from fieldtech.domain.text import plain
 from fieldtech.screens.base import FieldScreen
 from fieldtech.screens.dialogs import AskText
+from fieldtech.screens.shown import data, line
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.services import checklists as checklist_service
 
@@ -76,7 +78,12 @@ class ChecklistScreen(FieldScreen):
             self.query_one("#title", Static).update("This job has no checklist.")
             return
         self.query_one("#title", Static).update(
-            f"{cl['job']['ref']} · {cl['template'].name} · {done} of {total} required done"
+            line(
+                data(cl["job"]["ref"]),
+                " · ",
+                data(cl["template"].name),
+                f" · {done} of {total} required done",
+            )
         )
         self.query_one(ProgressBar).update(total=max(total, 1), progress=done)
         self.items = {}
@@ -89,16 +96,21 @@ class ChecklistScreen(FieldScreen):
                 else (Text("*", style="bold red") if item.required else Text(""))
             )
             expected = item.range_words() or " / ".join(item.choices) or HOW.get(item.type, "")
-            reading = e["value"] or ""
+            reading = plain(e["value"])
             style = ""
             if e["verdict"] == "warning":
-                reading += f" ⚠ {e['comment'] or ''}"
+                reading += f" ⚠ {plain(e['comment'])}"
                 style = "yellow"
             elif e["verdict"] == "blocker":
                 reading += " ✗ out of range: redo before closing"
                 style = "bold red"
             table.add_row(
-                mark, item.section, item.label, expected, Text(reading, style=style), key=item.key
+                mark,
+                data(item.section),
+                data(item.label),
+                data(expected),
+                Text(reading, style=style),
+                key=item.key,
             )
         if row is not None and row < table.row_count:
             table.move_cursor(row=row)
@@ -120,11 +132,13 @@ class ChecklistScreen(FieldScreen):
             quiet=True,
         )
         if result is not None:
-            label = self.items[key]["item"].label
+            label = plain(self.items[key]["item"].label)
             if result["message"]:
-                self.app.notify(result["message"], severity="warning", timeout=6)
+                self.app.notify(
+                    plain(result["message"]), severity="warning", timeout=6, markup=False
+                )
             else:
-                self.app.notify(f"{label}: saved", timeout=2)
+                self.app.notify(f"{label}: saved", timeout=2, markup=False)
         self.refresh_data()
 
     @on(DataTable.RowSelected)
@@ -153,12 +167,16 @@ class ChecklistScreen(FieldScreen):
             except BadInput as exc:
                 if "add a comment" in exc.message:
                     self.app.push_screen(
-                        AskText(f"{exc.message}:", "e.g. reducing valve fitted"),
+                        AskText(line(data(exc.message), ":"), "e.g. reducing valve fitted"),
                         lambda c: self._save(key, value, c[0]) if c else None,
                     )
                     return
             self._save(key, value)
 
         self.app.push_screen(
-            AskText(f"{item.label} ({hint})", value=self.items[key]["value"] or ""), got_value
+            AskText(
+                line(data(item.label), " (", data(hint), ")"),
+                value=plain(self.items[key]["value"]),
+            ),
+            got_value,
         )

@@ -10,7 +10,9 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from fieldtech.domain.errors import BadInput, CloseRefused
 from fieldtech.domain.jobs import OUTCOMES, parse_rating
+from fieldtech.domain.text import plain
 from fieldtech.screens.base import FieldScreen
+from fieldtech.screens.shown import data, line, lines
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.services import jobs as job_service
 
@@ -78,13 +80,26 @@ class CloseScreen(FieldScreen):
         job = self.app.store.job(self.job_id)
         missing = job_service.close_blockers(self.app.device, job, **self._form())
         panel = self.query_one("#missing", Static)
+        # The list names checklist items and readings: people's words, never markup.
         if missing:
             panel.update(
-                f"[b]{job['ref']}: still missing before it can close[/b]\n"
-                + "\n".join(f"• {m}" for m in missing)
+                lines(
+                    [
+                        line(
+                            (plain(job["ref"]), "bold"),
+                            (": still missing before it can close", "bold"),
+                        ),
+                        *(line("• ", data(m)) for m in missing),
+                    ]
+                )
             )
         else:
-            panel.update(f"[b green]{job['ref']}: everything is there — ready to close[/]")
+            panel.update(
+                line(
+                    (plain(job["ref"]), "bold green"),
+                    (": everything is there — ready to close", "bold green"),
+                )
+            )
 
     @on(Input.Changed)
     @on(Select.Changed)
@@ -114,7 +129,10 @@ class CloseScreen(FieldScreen):
             self.refresh_data()
             return
         except BadInput as exc:
-            self.app.notify(exc.message, severity="error")
+            self.app.notify(exc.message, severity="error", markup=False)
+            return
+        except Exception as exc:  # a full disk, a damaged file: nothing was saved; say so
+            self.app.report_failure(exc, "not closed")
             return
         self.app.notify("Job closed and saved; it goes to HQ with the next sync")
         self.app.data_changed()

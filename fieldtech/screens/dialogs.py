@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label
+
+from fieldtech.screens.shown import data
 
 
 class AskText(ModalScreen[tuple[str, bool] | None]):
@@ -22,7 +25,7 @@ class AskText(ModalScreen[tuple[str, bool] | None]):
 
     def __init__(
         self,
-        title: str,
+        title: str | Text,
         placeholder: str = "",
         check: str | None = None,
         value: str = "",
@@ -38,7 +41,9 @@ class AskText(ModalScreen[tuple[str, bool] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text)
+            # The title may hold a person's words (a checklist item's label): never markup.
+            title = self.title_text
+            yield Label(data(title) if isinstance(title, str) else title)
             yield Input(value=self.value, placeholder=self.placeholder, id="answer")
             if self.check:
                 yield Checkbox(self.check, id="check")

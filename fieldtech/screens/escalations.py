@@ -9,9 +9,9 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from fieldtech.domain.escalation import LEVEL_WORDS
-from fieldtech.domain.jobs import STATUS_WORDS, Status
 from fieldtech.screens.base import FieldScreen
 from fieldtech.screens.dialogs import AskText
+from fieldtech.screens.shown import data, line, lines, status_words
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.services import supervision
 
@@ -68,10 +68,10 @@ class EscalationsScreen(FieldScreen):
             table.add_row(
                 Text(f"{level} {LEVEL_WORDS.get(level, '')}", style="" if seen else "bold red"),
                 "yes" if seen else Text("no", style="bold"),
-                r["ref"],
-                r["technician"] or "",
-                STATUS_WORDS[Status(r["status"])],
-                r["note"] or "",
+                data(r["ref"]),
+                data(r["technician"]),
+                status_words(r["status"]),
+                data(r["note"]),
                 key=r["id"],
             )
         if rows:
@@ -92,7 +92,11 @@ class EscalationsScreen(FieldScreen):
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         # The whole note of the highlighted job: the table cuts long ones short.
         row = next((r for r in self.rows if r["id"] == event.row_key.value), None)
-        text = f"{row['ref']} · {row['summary']}\n{row['note'] or ''}" if row else ""
+        text = (
+            lines([line(data(row["ref"]), " · ", data(row["summary"])), data(row["note"])])
+            if row
+            else ""
+        )
         self.query_one("#detail", Static).update(text)
 
     @on(DataTable.RowSelected)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
 from fieldtech.domain.jobs import FIELD_TRANSITIONS, STATUS_WORDS, Status, sla_words
+from fieldtech.domain.text import plain
 from fieldtech.screens.base import FieldScreen
 from fieldtech.screens.dialogs import AskText
+from fieldtech.screens.shown import data, line, lines, status_words, when
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.services import escalations, supervision
 from fieldtech.services import jobs as job_service
@@ -27,11 +30,13 @@ NEEDS = {
 SUPERVISOR_ACTIONS = ("reassign", "acknowledge", "callback")
 
 
-def event_words(e: dict) -> str:
+def event_words(e: dict) -> Text:
+    """One history entry in words: a status move with its reason, or a note, escalation…"""
+    body = e["body"]
     if e["kind"] == "status":
-        text = f"{STATUS_WORDS[Status(e['from_status'])]} → {STATUS_WORDS[Status(e['to_status'])]}"
-        return text + (f": {e['body']}" if e["body"] else "")
-    return f"{e['kind']}: {e['body'] or ''}"
+        text = line(f"{status_words(e['from_status'])} → {status_words(e['to_status'])}")
+        return text.append_text(line(": ", data(body))) if body else text
+    return line(data(e["kind"]), ": ", data(body))
 
 
 class JobScreen(FieldScreen):
@@ -102,61 +107,50 @@ class JobScreen(FieldScreen):
         sla = sla_words(card["sla_due"], self.app.now_iso()) if status.is_open else ""
         level = card["escalation_level"]
         self.query_one("#head", Static).update(
-            f"[b]{card['ref']}[/b]  {card['kind']} · [b]{card['priority']}[/b] · "
-            f"[reverse] {STATUS_WORDS[status]} [/reverse]  {sla}"
-            + (f"  [b red]escalated (level {level})[/]" if level else "")
-            + f"\n{card['summary']}"
-        )
-        site, cust, app = card["site"], card["customer"], card["appliance"]
-        hazards = site["hazards"]
-        self.query_one("#hazards", Static).update(("⚠ " + " · ".join(hazards)) if hazards else "")
-        lines = [
-            f"[b]{cust['name']}[/b]  {cust['phone'] or ''}"
-            + ("  [magenta]VIP[/]" if cust["vip"] else ""),
-            f"{site['address']}, {site['city'] or ''}",
-        ]
-        if site["access_notes"]:
-            lines.append(f"Access: {site['access_notes']}")
-        if app:
-            lines.append(
-                f"Appliance: {app['category']} · {app['brand'] or ''} "
-                f"{app['model'] or ''} · serial {app['serial'] or '—'}"
+            line(
+                (plain(card["ref"]), "bold"),
+                "  ",
+                data(card["kind"]),
+                " · ",
+                (plain(card["priority"]), "bold"),
+                " · ",
+                (f" {STATUS_WORDS[status]} ", "reverse"),
+                f"  {sla}",
+                (f"  escalated (level {level})", "bold red") if level else "",
+                "\n",
+                data(card["summary"]),
             )
-        lines.append(
-            f"Appointment {card['window_start'][:16].replace('T', ' ')} · "
-            f"promised by {card['sla_due'][:16].replace('T', ' ')}"
         )
-        if self.app.is_supervisor:
-            lines.append(f"Technician: {st.person(card['technician_id'])}")
-            if card["escalation_ack_level"]:
-                lines.append(f"Escalation acknowledged up to level {card['escalation_ack_level']}")
-            for cb in st.callbacks(card["id"]):
-                lines.append(
-                    f"Call-back {cb['at'][:10]}: skill {cb['skill']}, attitude "
-                    f"{cb['attitude']}, adherence {cb['adherence']}"
-                    + (f" · {cb['comment']}" if cb["comment"] else "")
-                )
-        if card["hold_reason"]:
-            lines.append(f"[yellow]On hold: {card['hold_reason']}[/yellow]")
-        if (
-            card["technician_id"]
-            and self.app.technician_filter
-            and card["technician_id"] != self.app.technician_filter
-        ):
-            lines.append(f"[red]HQ moved this job to {card['technician_id']}[/red]")
-        self.query_one("#site", Static).update("\n".join(lines))
+        site, cust, app = card["site"] or {}, card["customer"] or {}, card["appliance"]
+        hazards = site.get("hazards") or []
+        self.query_one("#hazards", Static).update(
+            line("⚠ ", data(" · ".join(plain(h) for h in hazards))) if hazards else ""
+        )
+        self.query_one("#site", Static).update(lines(self._site_lines(card, cust, site, app)))
         history = st.customer_history(card["customer_id"], card["id"])
         earlier = [
-            f"{j['ref']} · {j['kind']} · {STATUS_WORDS[Status(j['status'])]} · {j['summary']}"
+            line(
+                "  ",
+                data(j["ref"]),
+                " · ",
+                data(j["kind"]),
+                f" · {status_words(j['status'])} · ",
+                data(j["summary"]),
+            )
             for j in history["jobs"][:6]
         ]
         kit = [
-            f"{a['category']} {a['brand'] or ''} {a['model'] or ''} (since "
-            f"{a['installed_on'] or '?'})"
+            line(
+                "  ",
+                data(f"{plain(a['category'])} {plain(a['brand'])} {plain(a['model'])}"),
+                " (since ",
+                data(a["installed_on"] or "?"),
+                ")",
+            )
             for a in history["appliances"]
         ]
         self.query_one("#file", Static).update(
-            "\n".join(
+            lines(
                 [
                     "Earlier jobs:",
                     *(earlier or ["  none"]),
@@ -167,13 +161,94 @@ class JobScreen(FieldScreen):
         )
         events = st.job_events(card["id"])
         conflicts = st.conflicts(card["id"])
-        text = [f"{e['at'][5:16].replace('T', ' ')}  {event_words(e)}" for e in events]
+        text = [line(when(e["at"]), "  ", event_words(e)) for e in events]
         text += [
-            f"[yellow]conflict on {c['field']}: mine {c['mine']}, HQ {c['theirs']}[/]"
+            line(
+                ("conflict on ", "yellow"),
+                data(c["field"], "yellow"),
+                (": mine ", "yellow"),
+                data(c["mine"], "yellow"),
+                (", HQ ", "yellow"),
+                data(c["theirs"], "yellow"),
+            )
             for c in conflicts
         ]
-        self.query_one("#history", Static).update("\n".join(text) or "nothing yet")
+        self.query_one("#history", Static).update(lines(text) if text else "nothing yet")
         self.refresh_bindings()
+
+    def _site_lines(self, card: dict, cust: dict, site: dict, app: dict | None) -> list[Text]:
+        """The customer panel: who, where, what, when; and what the supervisor decides on."""
+        out = [
+            line(
+                data(cust.get("name"), "bold"),
+                "  ",
+                data(cust.get("phone")),
+                ("  VIP", "magenta") if cust.get("vip") else "",
+            ),
+            line(data(site.get("address")), ", ", data(site.get("city"))),
+        ]
+        if site.get("access_notes"):
+            out.append(line("Access: ", data(site["access_notes"])))
+        if app:
+            out.append(
+                line(
+                    "Appliance: ",
+                    data(app["category"]),
+                    " · ",
+                    data(f"{plain(app['brand'])} {plain(app['model'])}"),
+                    " · serial ",
+                    data(app["serial"] or "—"),
+                )
+            )
+        out.append(
+            line(
+                "Appointment ", when(card["window_start"]), " · promised by ", when(card["sla_due"])
+            )
+        )
+        code = self._customer_phone(card)
+        if code:
+            out.append(
+                # The demo's stand-in for the customer's phone (HQ sends a real one the code).
+                line(
+                    ("demo: ", "bold cyan"),
+                    ("the customer's phone shows code ", "cyan"),
+                    (plain(code), "bold cyan"),
+                )
+            )
+        if self.app.is_supervisor:
+            out.append(line("Technician: ", data(self.app.store.person(card["technician_id"]))))
+            if card["escalation_ack_level"]:
+                out.append(
+                    line(f"Escalation acknowledged up to level {card['escalation_ack_level']}")
+                )
+            for cb in self.app.store.callbacks(card["id"]):
+                out.append(
+                    line(
+                        "Call-back ",
+                        when(cb["at"], zone=False),
+                        f": skill {cb['skill']}, attitude {cb['attitude']}, "
+                        f"adherence {cb['adherence']}",
+                        line(" · ", data(cb["comment"])) if cb["comment"] else "",
+                    )
+                )
+        if card["hold_reason"]:
+            out.append(line(("On hold: ", "yellow"), data(card["hold_reason"], "yellow")))
+        if (
+            card["technician_id"]
+            and self.app.technician_filter
+            and card["technician_id"] != self.app.technician_filter
+        ):
+            out.append(line(("HQ moved this job to ", "red"), data(card["technician_id"], "red")))
+        return out
+
+    def _customer_phone(self, card: dict) -> str | None:
+        """The code the customer's phone shows, where this device is a demo's: the demo's own
+        HQ (fieldtech demo) or the seeded demo profile (fieldtech seed). Never on a real
+        device: it keeps only the code's salted hash and the customer says the code."""
+        phone = getattr(self.app, "customer_phone", None)
+        if phone is not None:
+            return phone(card["id"])
+        return job_service.seeded_demo_code(self.app.store, card)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in SUPERVISOR_ACTIONS or self.app.is_supervisor:
@@ -214,7 +289,9 @@ class JobScreen(FieldScreen):
 
         self.app.push_screen(
             PickTechnician(
-                f"Who takes {job['ref']}?", self.app.store.roster(), job["technician_id"]
+                line("Who takes ", data(job["ref"]), "?"),
+                self.app.store.roster(),
+                job["technician_id"],
             ),
             done,
         )

@@ -22,6 +22,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from fieldtech.domain.text import plain
+
 PAD = 1  # blank cells either side of a column, as DataTable draws them
 
 
@@ -137,8 +139,9 @@ class JobTable(ScrollView, can_focus=True):
         out: list[Segment] = []
         for cell, (_, width) in zip(cells, self.columns, strict=False):
             if isinstance(cell, str) and not cell.isprintable():
-                # A line break or tab in a summary would break the row on screen.
-                cell = "".join(ch if ch.isprintable() else " " for ch in cell)
+                # A line break or tab would break the row on screen, an escape sequence would
+                # reach the terminal: people's text as fieldtech.domain.text shows it.
+                cell = plain(cell)
             if isinstance(cell, str):
                 # Plain text, the common case: one segment, cropped or padded by cell width
                 # (a Chinese name takes two cells a character).

@@ -9,8 +9,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Input, Static
 
+from fieldtech.domain.text import plain
 from fieldtech.screens.base import FieldScreen
 from fieldtech.screens.dialogs import AskText
+from fieldtech.screens.shown import data
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.services import parts as part_service
 
@@ -68,11 +70,11 @@ class PartsScreen(FieldScreen):
         stock = self.query_one("#stock", DataTable)
         stock.clear()
         for r in st.van_stock():
-            stock.add_row(r["sku"], r["name"], str(r["on_hand"]), key=r["sku"])
+            stock.add_row(data(r["sku"]), data(r["name"]), str(r["on_hand"]), key=r["sku"])
         reqs = self.query_one("#requests", DataTable)
         reqs.clear()
         for r in st.part_requests():
-            reqs.add_row(r["name"], str(r["qty"]), r["status"], key=r["id"])
+            reqs.add_row(data(r["name"]), data(r["qty"]), data(r["status"]), key=r["id"])
 
     @on(Input.Submitted, "#scan")
     def _scanned(self, event: Input.Submitted) -> None:
@@ -83,7 +85,10 @@ class PartsScreen(FieldScreen):
             part_service.use_part, self.app.device, self.job_id, code, 1, quiet=True
         )
         if result is not None:
-            self.app.notify(f"used 1 × {result['name']} ({result['on_hand']} left in the van)")
+            self.app.notify(
+                f"used 1 × {plain(result['name'])} ({result['on_hand']} left in the van)",
+                markup=False,
+            )
             event.input.value = ""
         self.refresh_data()
 
@@ -101,7 +106,7 @@ class PartsScreen(FieldScreen):
                     quiet=True,
                 )
                 if r:
-                    self.app.notify(f"requested {r['qty']} × {r['name']}")
+                    self.app.notify(f"requested {r['qty']} × {plain(r['name'])}", markup=False)
                 self.refresh_data()
 
         self.app.push_screen(
@@ -123,7 +128,9 @@ class PartsScreen(FieldScreen):
                     quiet=True,
                 )
                 if r:
-                    self.app.notify(f"returned {r['qty']} × {r['name']} ({reason})")
+                    self.app.notify(
+                        f"returned {r['qty']} × {plain(r['name'])} ({reason})", markup=False
+                    )
                 self.refresh_data()
 
         self.app.push_screen(

@@ -134,8 +134,16 @@ class QueueScreen(FieldScreen):
         if self.title_words:
             shown += f" · {self.title_words}"
         self.query_one("#filters", Static).update(
-            f"{shown} · {table.row_count}{'+' if not self.exhausted else ''} shown · "
-            "[b]s[/b] status · [b]k[/b] kind · [b]/[/b] search",
+            # `shown` holds a technician's name: plain text, never markup.
+            Text.assemble(
+                f"{shown} · {table.row_count}{'+' if not self.exhausted else ''} shown · ",
+                ("s", "bold"),
+                " status · ",
+                ("k", "bold"),
+                " kind · ",
+                ("/", "bold"),
+                " search",
+            ),
             layout=False,  # one line of fixed height: no need to lay the screen out again
         )
 

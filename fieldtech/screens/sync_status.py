@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
+from fieldtech.domain.errors import FieldtechError
+from fieldtech.domain.jobs import age_words
+from fieldtech.domain.ops import OP_WORDS
+from fieldtech.domain.text import plain
 from fieldtech.screens.base import FieldScreen
-from fieldtech.screens.status_bar import StatusBar, age_words
+from fieldtech.screens.shown import data, line, lines, when
+from fieldtech.screens.status_bar import StatusBar
+
+ENTITY_WORDS = {
+    "stock": "the van's stock",
+    "callback": "a call-back",
+    "part_request": "a part request",
+}
+# The job fields a conflict can be about, as a technician names them.
+FIELD_WORDS = {
+    "status": "status",
+    "technician_id": "who has the job",
+    "hold_reason": "hold reason",
+    "summary": "summary",
+    "sla_due": "promised time",
+    "window_start": "appointment",
+}
 
 
 class SyncScreen(FieldScreen):
@@ -35,49 +56,109 @@ class SyncScreen(FieldScreen):
     def refresh_data(self) -> None:
         app = self.app
         st = app.store
-        now = app.now()
-        online = app.link_online
-        link = (
-            "not enrolled with HQ (fieldtech enroll URL CODE)"
-            if online is None
-            else "[green]online[/green]"
-            if online
-            else "[red]offline: work is kept here[/]"
-        )
-        error = st.meta("last_sync_error")
-        self.query_one("#link", Static).update(
-            f"[b]Link:[/b] {link}\n[b]Last good sync:[/b] "
-            f"{age_words(st.meta('last_sync_ok'), now)}"
-            + (f"\n[b]Last problem:[/b] {error}" if error else "")
-        )
+        enrolled = app.sync_agent is not None or app.agent_coming
+        self.query_one("#link", Static).update(self._link(enrolled))
         by_op = st.outbox_by_op()
-        lines = [f"  {n:>5}  {op}" for op, n in by_op.items()]
+        waiting = [line(f"  {n:>5}  ", OP_WORDS.get(op, plain(op))) for op, n in by_op.items()]
+        if not waiting:
+            # "All at HQ" only where there is an HQ: an unenrolled device has sent nothing.
+            waiting = [
+                line("  nothing: all at HQ")
+                if enrolled
+                else line(
+                    "  nothing waiting, and nothing goes to HQ: this device is not enrolled. Run ",
+                    ("fieldtech enroll URL CODE", "bold"),
+                    " with the address and one-time code HQ gave you.",
+                )
+            ]
         self.query_one("#pending", Static).update(
-            "[b]Waiting to send[/b]\n" + ("\n".join(lines) if lines else "  nothing: all at HQ")
+            lines([line(("Waiting to send", "bold")), *waiting])
         )
         rejected = st.outbox("rejected")
         self.query_one("#rejected", Static).update(
-            "[b]Refused by HQ (kept here)[/b]\n"
-            + (
-                "\n".join(
-                    f"  {r['op']} on {r['entity']} {r['entity_id'][-8:]}: {r['reason']}"
-                    for r in rejected
-                )
-                if rejected
-                else "  none"
+            lines(
+                [
+                    line(("Refused by HQ (kept here)", "bold")),
+                    *(
+                        line(
+                            "  ",
+                            OP_WORDS.get(r["op"], plain(r["op"])),
+                            " on ",
+                            self._entity(r["entity"], r["entity_id"]),
+                            ": ",
+                            data(r["reason"]),
+                        )
+                        for r in rejected
+                    ),
+                    *([] if rejected else [line("  none")]),
+                ]
             )
         )
         conflicts = st.conflicts()
         self.query_one("#conflicts", Static).update(
-            "[b]Conflicts[/b]\n"
-            + (
-                "\n".join(
-                    f"  job {c['entity_id'][-8:]} · {c['field']}: mine [b]{c['mine']}[/b] "
-                    f"({c['mine_at'] or '?'}) · theirs [b]{c['theirs']}[/b] by {c['theirs_by']} "
-                    f"({c['theirs_at'] or '?'})"
-                    for c in conflicts
-                )
-                if conflicts
-                else "  none"
+            lines(
+                [
+                    line(("Conflicts", "bold")),
+                    *(
+                        line(
+                            "  ",
+                            self._entity(c["entity"], c["entity_id"]),
+                            " · ",
+                            data(FIELD_WORDS.get(c["field"], c["field"])),
+                            ": mine ",
+                            data(c["mine"], "bold"),
+                            " (",
+                            when(c["mine_at"]),
+                            ") · theirs ",
+                            data(c["theirs"], "bold"),
+                            " by ",
+                            data(st.person(c["theirs_by"]) if c["theirs_by"] else "?"),
+                            " (",
+                            when(c["theirs_at"]),
+                            ")",
+                        )
+                        for c in conflicts
+                    ),
+                    *([] if conflicts else [line("  none")]),
+                ]
             )
         )
+
+    def _link(self, enrolled: bool) -> Text:
+        app, st = self.app, self.app.store
+        if not enrolled:
+            link = line(
+                ("not enrolled with HQ", "bold"), ": run ", ("fieldtech enroll URL CODE", "bold")
+            )
+        else:
+            # The words of the status bar: what is true now (offline, unreachable, synced).
+            text, style = app.link.words(last_ok=st.meta("last_sync_ok"), now=app.now())
+            link = data(text, style)
+        last_ok = st.meta("last_sync_ok")
+        ok = line(age_words(last_ok, app.now()))
+        if last_ok:
+            ok.append_text(line(" (", when(last_ok), ")"))
+        error = st.meta("last_sync_error")
+        return lines(
+            [
+                line(("Link: ", "bold"), link),
+                line(("Last good sync: ", "bold"), ok),
+                *([line(("Last problem: ", "bold"), data(error))] if error else []),
+            ]
+        )
+
+    def _entity(self, entity: str, entity_id: str) -> Text:
+        """What a change was about, as a person names it: 'job J-000003', not an id."""
+        st = self.app.store
+        if entity == "job":
+            try:
+                return line("job ", data(st.job(entity_id)["ref"]))
+            except FieldtechError:
+                return line("a job no longer on this device")
+        if entity == "part_request":
+            try:
+                req = st.part_request(entity_id)
+                return line("the request for ", data(req["qty"]), " × ", data(req["sku"]))
+            except FieldtechError:
+                return line("a part request")
+        return line(ENTITY_WORDS.get(entity, plain(entity)))

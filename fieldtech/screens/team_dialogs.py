@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -11,6 +12,7 @@ from textual.widgets.option_list import Option
 
 from fieldtech.domain.callbacks import SCORES, check_comment, check_scores
 from fieldtech.domain.errors import FieldtechError
+from fieldtech.screens.shown import data, line
 
 
 class PickTechnician(ModalScreen[str | None]):
@@ -24,16 +26,18 @@ class PickTechnician(ModalScreen[str | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
-    def __init__(self, title: str, people: list[dict], current: str | None) -> None:
+    def __init__(self, title: str | Text, people: list[dict], current: str | None) -> None:
         super().__init__()
         self.title_text = title
         self.people = [p for p in people if p["id"] != current]
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text)
+            yield Label(
+                data(self.title_text) if isinstance(self.title_text, str) else self.title_text
+            )
             if self.people:
-                yield OptionList(*[Option(p["name"], id=p["id"]) for p in self.people])
+                yield OptionList(*[Option(data(p["name"]), id=p["id"]) for p in self.people])
             else:
                 yield Label("Nobody else on the team (sync to refresh the team).")
 
@@ -63,7 +67,9 @@ class CallbackForm(ModalScreen[dict | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Call-back for {self.job_ref}: scores 1 (poor) to 5 (excellent)")
+            yield Label(
+                line("Call-back for ", data(self.job_ref), ": scores 1 (poor) to 5 (excellent)")
+            )
             with Horizontal():
                 for name in SCORES:
                     yield Input(placeholder=name, id=name, max_length=1, type="integer")
@@ -89,7 +95,7 @@ class CallbackForm(ModalScreen[dict | None]):
             scores = check_scores(**values)
             text = check_comment(comment)
         except FieldtechError as exc:
-            self.query_one("#error", Label).update(exc.message)
+            self.query_one("#error", Label).update(data(exc.message))
             return
         self.dismiss({**scores, "comment": text})
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
+from fieldtech.domain.text import plain
 from fieldtech.screens.base import FieldScreen
 from fieldtech.screens.dialogs import AskText
+from fieldtech.screens.shown import data
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.services import supervision
 
@@ -56,16 +59,16 @@ class RequestsScreen(FieldScreen):
         keep = table.cursor_row
         table.clear()
         for r in rows:
-            note = r["note"] or ""
+            note = plain(r["note"])
             if r["decided_reason"]:
-                note = f"{note} · {r['decided_reason']}".strip(" ·")
+                note = f"{note} · {plain(r['decided_reason'])}".strip(" ·")
             table.add_row(
-                r["technician"] or "",
-                r["part"],
-                str(r["qty"]),
-                r["job_ref"] or "",
-                r["status"],
-                note,
+                data(r["technician"]),
+                data(r["part"]),
+                data(r["qty"]),
+                data(r["job_ref"]),
+                data(r["status"]),
+                Text(note),
                 key=r["id"],
             )
         if rows:

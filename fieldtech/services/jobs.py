@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldtech.domain import ops
 from fieldtech.domain.checklists import missing_for_close
@@ -13,6 +13,7 @@ from fieldtech.domain.jobs import (
     Priority,
     Status,
     check_transition,
+    code_matches,
     parse_outcome,
     parse_rating,
     resume_target,
@@ -22,6 +23,9 @@ from fieldtech.services.context import (
     PRIORITY_URGENT,
     Device,
 )
+
+if TYPE_CHECKING:
+    from fieldtech.store import Store
 
 URGENT = {Priority.EMERGENCY.value, Priority.VIP.value}
 MAX_NOTE = 4000
@@ -113,7 +117,11 @@ def close_blockers(
     """What still stands between this job and closing, in words (empty when it can close)."""
     missing: list[str] = []
     status = Status(job["status"])
-    if status not in (Status.ON_SITE, Status.IN_PROGRESS):
+    if status is Status.ON_HOLD:
+        missing.append("the job is on hold; resume it first")
+    elif not status.is_open:
+        missing.append(f"the job is already {status.words}")
+    elif status not in (Status.ON_SITE, Status.IN_PROGRESS):
         missing.append(f"the job is {status.words}; arrive on site first")
     template = (
         dev.store.template(job["template_id"], job["template_version"])
@@ -126,7 +134,7 @@ def close_blockers(
         outcome=outcome,
         signoff_name=signoff_name,
         code_given=code,
-        code_expected=job["confirmation_code"],
+        code_hash=job.get("confirmation_hash"),
         rating=rating,
     )
     return missing
@@ -211,7 +219,6 @@ def _spawn(dev: Device, parent: dict, kind: Kind, summary: str) -> dict:
         "sla_due": parent["sla_due"] if parent["sla_due"] > at else at,
         "template_id": tmpl.id if tmpl else None,
         "template_version": tmpl.version if tmpl else None,
-        "confirmation_code": parent["confirmation_code"],
         "parent_job_id": parent["id"],
         "created_at": at,
         "note": f"spawned from {parent['ref']}",
@@ -219,4 +226,20 @@ def _spawn(dev: Device, parent: dict, kind: Kind, summary: str) -> dict:
     if tmpl is not None and not stored:
         dev.store.put_template(tmpl)
     dev.apply(ops.JOB_CREATE, job_id, {"job": row}, priority=_priority(parent))
+    # The same customer confirms the follow-up with the same code: HQ gives the new job the
+    # parent's code, this device the parent's hash of it (never sent: HQ holds the code).
+    dev.store.update_job(job_id, {"confirmation_hash": parent.get("confirmation_hash")})
     return dev.store.job(job_id)
+
+
+def seeded_demo_code(store: Store, job: dict) -> str | None:
+    """The code the customer's phone would show, on a profile filled by `fieldtech seed`
+    (demo data, no HQ, no customer): each seeded job's code is `demo_code(its ref)`, and it
+    is shown only where the job's stored hash says it is that code. Elsewhere None: a real
+    device learns the code only from the customer."""
+    from fieldtech.domain.demo_data import SEEDED, demo_code
+
+    if store.meta("demo_data") != SEEDED:
+        return None
+    code = demo_code(job["ref"])
+    return code if code_matches(code, job.get("confirmation_hash")) else None

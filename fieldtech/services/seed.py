@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from fieldtech.domain.demo_data import generate
+from fieldtech.domain.demo_data import SEEDED, generate
 from fieldtech.domain.jobs import Status
 from fieldtech.domain.templates import DEFAULT_TEMPLATES
 from fieldtech.store import Store
@@ -41,15 +41,16 @@ def seed(
         sites = [{**s, "hazards": __import__("json").dumps(s["hazards"])} for s in data.sites]
         db["sites"].insert_all(sites, pk="id", ignore=True, batch_size=BATCH)
         db["appliances"].insert_all(data.appliances, pk="id", ignore=True, batch_size=BATCH)
-        for j in data.jobs:
+        jobs = data.device_jobs()  # the codes' hashes: a device never keeps the code
+        for j in jobs:
             j["open"] = int(Status(j["status"]).is_open)
-        for i in range(0, len(data.jobs), BATCH):
-            rows = data.jobs[i : i + BATCH]
-            db["jobs"].insert_all(rows, pk="id", ignore=True, batch_size=BATCH)
-            step(min(i + BATCH, len(data.jobs)), len(data.jobs))
+        for i in range(0, len(jobs), BATCH):
+            db["jobs"].insert_all(jobs[i : i + BATCH], pk="id", ignore=True, batch_size=BATCH)
+            step(min(i + BATCH, len(jobs)), len(jobs))
         db["parts"].insert_all(data.parts, pk="sku", ignore=True)
         db["stock_ledger"].insert_all(data.stock, pk="id", ignore=True)
         store.rebuild_job_search()
+        store.set_meta("demo_data", SEEDED)  # `job show` and the app show the demo's codes
     return {
         "customers": len(data.customers),
         "appliances": len(data.appliances),

@@ -197,12 +197,39 @@ def m005_team(db: Database) -> None:
     )
 
 
+def m006_confirmation_hash(db: Database) -> None:
+    """A device keeps the salted hash of a customer's confirmation code, never the code:
+    each stored code becomes its hash and the column goes. With secure_delete the bytes
+    of the old codes are overwritten, not left in free pages of the file."""
+    from fieldtech.domain.jobs import hash_code
+
+    was = db.execute("PRAGMA secure_delete").fetchone()[0]
+    db.execute("PRAGMA secure_delete = ON")
+    db.execute("ALTER TABLE jobs ADD COLUMN confirmation_hash TEXT")
+    rows = db.execute(
+        "SELECT id, confirmation_code FROM jobs WHERE confirmation_code IS NOT NULL"
+    ).fetchall()
+    db.conn.executemany(
+        "UPDATE jobs SET confirmation_hash = ?, confirmation_code = NULL WHERE id = ?",
+        [(hash_code(code, job_id), job_id) for job_id, code in rows],
+    )
+    db.execute("ALTER TABLE jobs DROP COLUMN confirmation_code")
+    db.execute(f"PRAGMA secure_delete = {int(was)}")
+
+
+def m007_customer_history(db: Database) -> None:
+    """The customer file from HQ: their earlier jobs by anyone, as compact JSON."""
+    db.execute("ALTER TABLE customers ADD COLUMN history TEXT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_core,
     m002_search,
     m003_conflicts_escalation,
     m004_search_in_queue_order,
     m005_team,
+    m006_confirmation_hash,
+    m007_customer_history,
 )
 LATEST = len(MIGRATIONS)
 

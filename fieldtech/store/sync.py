@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from fieldtech.domain.jobs import Status
+from fieldtech.domain.jobs import Status, with_code_hashed
 from fieldtech.domain.merge import lww, newer
 
 if TYPE_CHECKING:
@@ -64,7 +64,8 @@ class SyncRows:
         pending = self.pending_job_ids()
         cols = [d[0] for d in self.db.execute("SELECT * FROM jobs LIMIT 0").description]
         for incoming in rows:
-            incoming = self._fit("jobs", incoming)
+            # An HQ that still sends the customer's code: kept as its hash, never as is.
+            incoming = self._fit("jobs", with_code_hashed(incoming))
             local = self.db.execute("SELECT * FROM jobs WHERE id = ?", [incoming["id"]]).fetchone()
             if local is None:
                 incoming["open"] = int(Status(incoming["status"]).is_open)

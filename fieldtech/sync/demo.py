@@ -33,6 +33,17 @@ class DemoWorld:
     client: SyncClient
     link: SwitchableLink
 
+    def customer_code(self, job_id: str) -> str | None:
+        """The code HQ gave this job's customer: in the demo it stands in for the customer's
+        phone (the device itself keeps only the code's hash)."""
+        from sqlalchemy import select
+
+        from fieldtech.sync.hq import schema
+
+        J = schema.jobs.c
+        with self.server.hq.engine.connect() as conn:
+            return conn.execute(select(J.confirmation_code).where(J.id == job_id)).scalar()
+
     def close(self) -> None:
         self.client.close()
         self.server.stop()

@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from fieldtech.domain.demo_data import demo_code
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.jobs import Status
 from fieldtech.domain.ops import expand
@@ -550,6 +551,7 @@ def hq_side_changes(world: World, rng: random.Random, n: int) -> None:
                 "technician": world.tech_id,
                 "appliance_category": "air conditioner",
                 "ref": f"CR-{n:04d}-{k}",
+                "confirmation_code": demo_code(f"CR-{n:04d}-{k}"),  # the worker knows it
             },
         )
     hq = HQRows(world)

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldtech.domain.checklists import ItemType, is_satisfied
+from fieldtech.domain.demo_data import demo_code
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.parts import RequestStatus
 from fieldtech.services import Device, checklists, escalations, jobs, parts
@@ -204,7 +205,7 @@ class Person:
             jid,
             outcome=OUTCOME[job["kind"]],
             signoff_name="Customer Name",
-            code=job["confirmation_code"],
+            code=demo_code(job["ref"]),  # HQ's seeded and dispatched jobs: the demo's codes
             rating=rng.randint(1, 5),
             spawn_install=spawn,
         )

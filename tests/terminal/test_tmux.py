@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from fieldtech.domain.demo_data import demo_code
 from fieldtech.store import open_store
 
 FIELDTECH = str(Path(sys.executable).with_name("fieldtech"))
@@ -119,7 +120,7 @@ def test_demo_job_worked_to_completion_with_keystrokes(session):
     keys(name, "Tab")
     typed(name, "Maria Santos")
     keys(name, "Tab")
-    typed(name, store.job(first["id"])["confirmation_code"])
+    typed(name, demo_code(store.job(first["id"])["ref"]))
     keys(name, "Tab")
     typed(name, "5")
     wait_for(name, "ready to close")

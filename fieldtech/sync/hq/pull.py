@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, exists, false, select
 
+from fieldtech.domain.jobs import with_code_hashed
 from fieldtech.sync.hq import schema
 from fieldtech.sync.hq.auth import Principal
 from fieldtech.sync.hq.db import HQ
@@ -125,6 +126,9 @@ def pull(
     for _, name, row in page:
         if row is None:
             continue
+        if name == "jobs":
+            # HQ keeps the customer's code (it gives it to them); a device gets its hash.
+            row = with_code_hashed(row)
         block = changes.setdefault(name, {"cols": list(row), "rows": []})
         block["rows"].append([row[c] for c in block["cols"]])
     return {"changes": changes, "cursor": new_cursor, "more": more}
