@@ -8,8 +8,7 @@ from rich.text import Text
 from fieldtech.cli.common import Context, emit_json, fail, json_option, line, pass_ctx, say
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.sync import credentials
-from fieldtech.sync.client import SyncClient, SyncError
-from fieldtech.sync.repair import diagnose, rebuild
+from fieldtech.sync.repair import diagnose, rebuild, sync_into
 
 
 @click.command("repair")
@@ -34,7 +33,10 @@ def repair_cmd(ctx: Context, check_only: bool, force: bool, as_json: bool) -> No
         cred = credentials.load(ctx.locations.credential)
     except FieldtechError:
         cred = None
-    report = rebuild(path, device_id=cred.get("device_id") if cred else None, force=force)
+    fill = sync_into(cred["hq_url"], cred["token"]) if cred else None
+    report = rebuild(
+        path, device_id=cred.get("device_id") if cred else None, force=force, fill=fill
+    )
     out = {"file": str(path), **report.as_dict(), "received": 0, "sent": 0, "synced": False}
     if report.problem is None:
         if as_json:
@@ -44,7 +46,8 @@ def repair_cmd(ctx: Context, check_only: bool, force: bool, as_json: bool) -> No
         return
     said: list[str | Text] = [f"{path}: {report.problem}"]
     if report.set_aside:
-        said.append(f"the old file is kept as {report.set_aside.name}")
+        which = "rebuilt" if report.kept_old else "old"
+        said.append(f"the {which} file is kept as {report.set_aside.name}")
     said.append(
         f"kept {report.kept_pending} change(s) not yet sent"
         + (f" and {report.kept_rejected} refused by HQ" if report.kept_rejected else "")
@@ -62,19 +65,23 @@ def repair_cmd(ctx: Context, check_only: bool, force: bool, as_json: bool) -> No
     problem = None
     if cred is None:
         problem = "not enrolled with HQ: enroll to receive this device's jobs"
-    else:
-        client = SyncClient(ctx.device, cred["hq_url"], cred["token"])
-        try:
-            sync = client.sync()
-        except SyncError as exc:
-            problem = f"{exc.message}; the rebuild completes at the next `fieldtech sync`"
-        else:
-            out.update(received=sync.pulled, sent=sync.acknowledged, synced=True)
-            said.append(
-                f"received {sync.pulled:,} record(s) from HQ; sent {sync.acknowledged} change(s)"
-            )
-        finally:
-            client.close()
+    elif report.waiting:
+        problem = f"{report.waiting}; the rebuild completes at the next `fieldtech sync`"
+    elif report.filled is not None:
+        sync = report.filled
+        out.update(received=sync.pulled, sent=sync.acknowledged, synced=True)
+        said.append(
+            f"received {sync.pulled:,} record(s) from HQ; sent {sync.acknowledged} change(s)"
+        )
+    if report.kept_old:
+        short = ", ".join(f"{t} {o:,} → {n:,}" for t, (o, n) in report.short.items())
+        said.append(f"the rebuilt file held less ({short}): the old file stays in use")
+        problem = "nothing was replaced: the rebuilt file held less than the old one" + (
+            f" ({report.waiting})" if report.waiting else ""
+        )
+    elif report.short:
+        short = ", ".join(f"{t} {o:,} → {n:,}" for t, (o, n) in report.short.items())
+        said.append(f"not yet back from HQ: {short}")
     if as_json:
         emit_json({**out, "waiting": problem})
     else:

@@ -100,3 +100,39 @@ def readable(op: dict[str, Any]) -> bool:
     except (TypeError, ValueError):
         return False
     return all(op.get(k) for k in ("id", "hlc", "op", "entity", "entity_id"))
+
+
+# What a device file holds, table by table, to compare a rebuilt file with the one it
+# replaces: a repair never leaves the device with less than it found.
+COUNTED = (
+    "jobs",
+    "customers",
+    "sites",
+    "appliances",
+    "parts",
+    "templates",
+    "job_events",
+    "readings",
+    "stock_ledger",
+    "part_requests",
+)
+
+
+def holdings(path: Path) -> dict[str, int]:
+    """Rows per table of COUNTED, read-only; a table that cannot be read is left out."""
+    out: dict[str, int] = {}
+    if not path.exists():
+        return out
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return out
+    try:
+        for table in COUNTED:
+            try:
+                out[table] = int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+            except sqlite3.Error:
+                continue
+    finally:
+        conn.close()
+    return out

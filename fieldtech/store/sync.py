@@ -22,6 +22,32 @@ HQ_OWNED = {
 # Append-only histories: merge by union of ids.
 HISTORIES = ("job_events", "readings", "stock_ledger", "conflicts", "callbacks")
 
+# A device holds part of HQ: a pulled row may name a row this device does not have, for a
+# while (its parent comes in a later page) or for good (the parent is in someone else's
+# scope: the survey a colleague did before this install was handed over). Such a reference
+# must never break applying the page. What each reference becomes when its target is absent:
+#   stand_in: a placeholder parent, replaced when HQ's row arrives. The job must show and be
+#             workable in the field even before its customer file is complete.
+#   clear:    NULL. The target is context the device can do without (the parent job is
+#             another technician's; a part was used on a job this device cannot see); the
+#             row itself still counts (a ledger line keeps the van's stock right).
+#   drop:     the row goes (history of a job this device does not hold cannot be shown).
+# A reference not listed: clear when the column may be NULL, else drop.
+DANGLING = {
+    ("jobs", "customer_id"): "stand_in",
+    ("jobs", "site_id"): "stand_in",
+    ("jobs", "appliance_id"): "stand_in",
+    ("jobs", "parent_job_id"): "clear",
+    ("sites", "customer_id"): "stand_in",
+    ("appliances", "customer_id"): "stand_in",
+    ("appliances", "site_id"): "clear",
+    ("stock_ledger", "job_id"): "clear",
+    ("stock_ledger", "sku"): "stand_in",
+    ("part_requests", "job_id"): "clear",
+    ("part_requests", "sku"): "stand_in",
+}
+NOT_YET = "(not yet received from HQ)"
+
 
 class SyncRows:
     db: Database
@@ -152,3 +178,64 @@ class SyncRows:
                 f"UPDATE jobs AS j SET search_key = {QUEUE_KEY_SQL} WHERE id IN ({marks})", chunk
             )
             self.db.execute(SEARCH_INSERT + f" WHERE j.id IN ({marks})", chunk)
+
+    def settle_references(self, applied: dict[str, list[Any]]) -> dict[str, int]:
+        """After a pulled page is applied (foreign keys deferred), resolve every reference of
+        its rows (`applied`: table -> keys) to a row this device lacks, as DANGLING says.
+        Checks only the page's rows, so its cost follows the page, not the file."""
+        done = {"stand_in": 0, "clear": 0, "drop": 0}
+        for table in ("jobs", "sites", "appliances", *HISTORIES, "part_requests"):
+            keys = applied.get(table)
+            if not keys:
+                continue
+            pk = "sku" if table == "parts" else "id"
+            notnull = {r[1]: bool(r[3]) for r in self.db.execute(f"PRAGMA table_info({table})")}
+            for fk in self.db.execute(f"PRAGMA foreign_key_list({table})").fetchall():
+                parent, col, to = fk[2], fk[3], fk[4] or "id"
+                for i in range(0, len(keys), 500):
+                    chunk = list(keys[i : i + 500])
+                    marks = ",".join("?" * len(chunk))
+                    found = self.db.execute(
+                        f"SELECT * FROM {table} AS c WHERE c.{pk} IN ({marks}) "
+                        f"AND c.{col} IS NOT NULL AND NOT EXISTS "
+                        f"(SELECT 1 FROM {parent} AS p WHERE p.{to} = c.{col})",
+                        chunk,
+                    )
+                    cols = [d[0] for d in found.description]
+                    for row in [dict(zip(cols, r, strict=True)) for r in found.fetchall()]:
+                        how = DANGLING.get((table, col)) or (
+                            "drop" if notnull.get(col) else "clear"
+                        )
+                        if how == "stand_in" and self._stand_in(parent, row[col], row):
+                            pass
+                        elif how == "drop" or (how == "stand_in" and notnull.get(col)):
+                            how = "drop"
+                            self.db.execute(f"DELETE FROM {table} WHERE {pk} = ?", [row[pk]])
+                        else:
+                            how = "clear"
+                            self.db.execute(
+                                f"UPDATE {table} SET {col} = NULL WHERE {pk} = ?", [row[pk]]
+                            )
+                        done[how] += 1
+        return done
+
+    def _stand_in(self, table: str, key: Any, child: dict[str, Any]) -> bool:
+        """A placeholder for the row `key` of `table` that `child` names, parents first.
+        False when this table has no placeholder."""
+        if table == "customers":
+            row = {"id": key, "name": NOT_YET}
+        elif table == "parts":
+            row = {"sku": key, "name": f"{key} {NOT_YET}"}
+        elif table in ("sites", "appliances") and child.get("customer_id"):
+            self._stand_in("customers", child["customer_id"], {})
+            if table == "sites":
+                row = {"id": key, "customer_id": child["customer_id"], "address": NOT_YET}
+            else:
+                row = {"id": key, "customer_id": child["customer_id"], "category": "unknown"}
+        else:
+            return False
+        pk = "sku" if table == "parts" else "id"
+        exists = self.db.execute(f"SELECT 1 FROM {table} WHERE {pk} = ?", [key]).fetchone()
+        if not exists:
+            self.db[table].insert(row, pk=pk)
+        return True

@@ -244,8 +244,11 @@ def apply_changes(st: Store, changes: dict[str, dict[str, Any]]) -> int:
         return [dict(zip(cols, r, strict=True)) for r in block["rows"]]
 
     # Rows of one page arrive parents first, but a page may hold a job whose customer came
-    # earlier: check references at commit, not per statement.
+    # earlier: check references at commit, not per statement. A reference to a row this
+    # device lacks is settled before commit (store.sync.DANGLING says how and why), so no
+    # pulled row can ever fail the page.
     st.db.execute("PRAGMA defer_foreign_keys = ON")
+    applied: dict[str, list[Any]] = {}
     n = 0
     for t in rows("templates"):
         items = json.loads(t["items"]) if isinstance(t["items"], str) else t["items"]
@@ -254,17 +257,22 @@ def apply_changes(st: Store, changes: dict[str, dict[str, Any]]) -> int:
     for name in ("users", "parts", "customers", "sites", "appliances"):
         r = rows(name)
         st.put_owned(name, r)
+        applied[name] = [x["sku" if name == "parts" else "id"] for x in r]
         n += len(r)
     jobs = rows("jobs")
     changed = st.merge_jobs(jobs)
+    applied["jobs"] = [j["id"] for j in jobs]
     n += len(jobs)
     for name in ("job_events", "readings", "stock_ledger", "conflicts", "callbacks"):
         r = rows(name)
         st.add_history(name, r)
+        applied[name] = [x["id"] for x in r]
         n += len(r)
     reqs = rows("part_requests")
     st.merge_requests(reqs)
+    applied["part_requests"] = [x["id"] for x in reqs]
     n += len(reqs)
+    st.settle_references(applied)
     if changed:
         st.refresh_search(changed)
     return n

@@ -118,6 +118,8 @@ def pull(
         # even when the pages before them are still to come. They come again in order later.
         with hq.engine.connect() as conn:
             page.extend(_urgent(conn, p, new_cursor, device_id))
+    with hq.engine.connect() as conn:
+        page.extend(_jobs_of_history(conn, p, new_cursor, page))
     from fieldtech.sync.hq.customer_file import complete_page
 
     with hq.engine.connect() as conn:  # each job's customer file, if the device may lack it
@@ -135,6 +137,30 @@ def pull(
 
 
 URGENT_LANE = 100
+HISTORY_OF_JOBS = ("job_events", "readings", "stock_ledger", "part_requests", "callbacks")
+
+
+def _jobs_of_history(conn: Connection, p: Principal, after: int, page: list):
+    """The jobs that rows of this page belong to, when the job's latest change comes later
+    in the feed (past this page): a job's row moves up the feed each time it changes, so
+    its older events can reach a page before it does. Parents first, in the same page."""
+    have = {row["id"] for _, name, row in page if name == "jobs" and row is not None}
+    wanted = {
+        row["job_id"]
+        for _, name, row in page
+        if name in HISTORY_OF_JOBS and row is not None and row.get("job_id")
+    } - have
+    if not wanted:
+        return []
+    J = schema.jobs
+    out = []
+    for chunk in [sorted(wanted)[i : i + 500] for i in range(0, len(wanted), 500)]:
+        q = select(*[J.c[c] for c in _columns("jobs", J)]).where(J.c.id.in_(chunk), J.c.seq > after)
+        where = scope_where("jobs", p)
+        if where is not None:
+            q = q.where(where)
+        out.extend((0, "jobs", dict(r)) for r in conn.execute(q).mappings())
+    return out
 
 
 def _urgent(conn: Connection, p: Principal, after: int, device_id: str | None):
