@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 # Piped output is for grep and scripts: it is not cut to a terminal's width.
 PIPE_WIDTH = 100_000
 # A message longer than this is cut in the middle: one line stays one readable line.
-MESSAGE_MAX = 400
+MESSAGE_MAX = 2000
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

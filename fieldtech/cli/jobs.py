@@ -182,6 +182,15 @@ def _show_card(ctx: Context, card: dict) -> None:
         [(when(e["at"]), _event_words(e), e["actor"]) for e in card["history"]],
         empty="no history yet",
     )
+    if card["conflicts"]:
+        table(
+            "Conflicts seen at sync (both versions are on record)",
+            ["field", "mine", "HQ's", "by", "when"],
+            [
+                (c["field"], c["mine"], c["theirs"], c["theirs_by"], when(c["detected_at"]))
+                for c in card["conflicts"]
+            ],
+        )
 
 
 def _event_words(e: dict) -> str:

@@ -11,6 +11,8 @@ from collections import defaultdict
 from sqlalchemy import select
 
 from fieldtech.domain.jobs import OUTCOMES, STATUS_WORDS, Status
+from fieldtech.domain.text import plain
+from fieldtech.domain.timefmt import local_time
 from fieldtech.sync.hq import schema
 from fieldtech.sync.hq.auth import Principal
 from fieldtech.sync.hq.db import HQ
@@ -196,8 +198,14 @@ def _default_items(template_id: str) -> list[dict]:
 
 
 def _md(text: object) -> str:
-    """Text safe inside a Markdown table cell: no stray pipes or HTML."""
-    return html.escape(str(text if text is not None else "")).replace("|", "\\|")
+    """People's text safe inside Markdown (and a terminal it is printed to): no control
+    characters, no stray pipes, no HTML."""
+    return html.escape(plain(text)).replace("|", "\\|")
+
+
+def _e(text: object) -> str:
+    """People's text safe inside HTML: escaped, and no control characters."""
+    return html.escape(plain(text))
 
 
 def service_report_markdown(hq: HQ, p: Principal, job_id: str) -> str:
@@ -208,21 +216,21 @@ def service_report_markdown(hq: HQ, p: Principal, job_id: str) -> str:
         "",
         f"- **Customer:** {_md(cust['name'])}",
         f"- **Address:** {_md(site['address'])}, {_md(site['city'])}",
-        f"- **Job:** {job['kind']} — {_md(job['summary'])}",
+        f"- **Job:** {_md(job['kind'])} — {_md(job['summary'])}",
     ]
     if app:
         out.append(
-            f"- **Appliance:** {app['category']} {app['brand'] or ''} "
-            f"{app['model'] or ''}, serial {app['serial'] or '—'}"
+            f"- **Appliance:** {_md(app['category'])} {_md(app['brand'])} "
+            f"{_md(app['model'])}, serial {_md(app['serial'] or '—')}"
         )
     out += [
-        f"- **Technician:** {d['technician'] or job['technician_id']}",
+        f"- **Technician:** {_md(d['technician'] or job['technician_id'])}",
         f"- **Status:** {STATUS_WORDS[Status(job['status'])]}",
     ]
     if job["outcome"]:
         out.append(f"- **Outcome:** {OUTCOMES[job['outcome']].words}")
     if job["closed_at"]:
-        out.append(f"- **Closed:** {job['closed_at']}")
+        out.append(f"- **Closed:** {local_time(job['closed_at'])}")
     if d["readings"]:
         out += ["", "## Checklist and readings", "", "| item | reading | note |", "|---|---|---|"]
         out += [
@@ -232,25 +240,28 @@ def service_report_markdown(hq: HQ, p: Principal, job_id: str) -> str:
     if d["parts"]:
         out += ["", "## Parts", "", "| part | quantity |", "|---|---:|"]
         out += [
-            f"| {_md(x['name'])} ({_md(x['sku'])}) | {x['qty']} |"
+            f"| {_md(x['name'])} ({_md(x['sku'])}) | {_md(x['qty'])} |"
             for x in d["parts"]
             if x["kind"] == "used"
         ]
     if job["signoff_name"]:
-        out += ["", f"Signed off by **{_md(job['signoff_name'])}**, rating {job['rating']}/5."]
+        out += [
+            "",
+            f"Signed off by **{_md(job['signoff_name'])}**, rating {_md(job['rating'])}/5.",
+        ]
     return "\n".join(out) + "\n"
 
 
 def service_report_html(hq: HQ, p: Principal, job_id: str) -> str:
     d = _report_data(hq, p, job_id)
     job, cust, site, app = d["job"], d["customer"], d["site"], d["appliance"]
-    e = html.escape
+    e = _e
     rows = "".join(
         f"<tr><td>{e(a)}</td><td>{e(str(b))}</td><td>{e(c)}</td></tr>"
         for a, b, _v, c in d["readings"]
     )
     parts = "".join(
-        f"<tr><td>{e(x['name'])} ({e(x['sku'])})</td><td>{x['qty']}</td></tr>"
+        f"<tr><td>{e(x['name'])} ({e(x['sku'])})</td><td>{e(x['qty'])}</td></tr>"
         for x in d["parts"]
         if x["kind"] == "used"
     )
@@ -261,7 +272,8 @@ def service_report_html(hq: HQ, p: Principal, job_id: str) -> str:
         else ""
     )
     sign = (
-        f"<p>Signed off by <strong>{e(job['signoff_name'])}</strong>, rating {job['rating']}/5.</p>"
+        f"<p>Signed off by <strong>{e(job['signoff_name'])}</strong>, "
+        f"rating {e(job['rating'])}/5.</p>"
         if job["signoff_name"]
         else ""
     )
