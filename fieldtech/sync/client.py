@@ -36,6 +36,10 @@ class SyncError(FieldtechError):
         self.unreachable = unreachable
 
 
+class BatchTooLarge(SyncError):
+    """HQ's body cap: the round goes again with fewer operations."""
+
+
 @dataclass
 class SyncReport:
     requests: int = 0
@@ -150,14 +154,25 @@ class SyncClient:
 
     def _round(self, report: SyncReport) -> tuple[bool, int]:
         ops = self.store.outbox("pending", limit=self.batch)
-        body = protocol.encode(self._body(ops))
-        answer, down = self._post(body)
+        halved = False
+        while True:
+            body = protocol.encode(self._body(ops))
+            try:
+                answer, down = self._post(body)
+                break
+            except BatchTooLarge:
+                if len(ops) <= 1:
+                    raise SyncError(
+                        "HQ refused the sync: one change is larger than HQ accepts"
+                    ) from None
+                ops = ops[: len(ops) // 2]  # fewer operations in this round; the rest follow
+                halved = True
         report.requests += 1
         report.bytes_up += len(body)
         report.bytes_down += down
         report.pushed += len(ops)
         self.apply(answer, report)
-        return bool(answer.get("more")), len(ops)
+        return bool(answer.get("more")) or halved, len(ops)
 
     def _post(self, body: bytes) -> tuple[dict[str, Any], int]:
         last: str = ""
@@ -181,6 +196,8 @@ class SyncClient:
                 continue
             if r.status_code in (401, 403):
                 raise SyncError(f"HQ refused this device: {_detail(r)}")
+            if r.status_code == 413:
+                raise BatchTooLarge(f"HQ refused the sync: {_detail(r)}")
             if r.status_code >= 400:
                 raise SyncError(f"HQ refused the sync: {_detail(r)}")
             down = int(r.headers.get("content-length") or len(r.content))

@@ -22,7 +22,9 @@ MAX_OPS = 2000
 DEFAULT_PAGE = 2000
 MAX_PAGE = 20000
 MAX_BODY = 8 * 1024 * 1024  # compressed bytes HQ accepts in one request
-MAX_INFLATED = 64 * 1024 * 1024
+# What a gzip'd body may inflate to: the same order as the cap on the wire, so memory per
+# request stays bounded once decompressed too (a sync batch of 2,000 long notes fits).
+MAX_INFLATED = 2 * MAX_BODY
 MAX_INT = 2**63 - 1  # the stores keep whole numbers in 64 bits
 
 
@@ -122,6 +124,10 @@ def decode(body: bytes, encoding: str | None) -> Any:
         raise ValueError("JSON nested too deeply") from None
 
 
+class TooLargeInflated(ValueError):
+    """A gzip'd body that inflates past the ceiling."""
+
+
 def inflate(body: bytes, limit: int = MAX_INFLATED) -> bytes:
     """Gunzip with a ceiling, so a small body cannot expand into gigabytes."""
     import zlib
@@ -132,7 +138,7 @@ def inflate(body: bytes, limit: int = MAX_INFLATED) -> bytes:
     except zlib.error as exc:
         raise ValueError(f"not a gzip body ({exc})") from None
     if len(out) > limit or d.unconsumed_tail:
-        raise ValueError("body too large once decompressed")
+        raise TooLargeInflated(f"more than {limit // (1024 * 1024)} MB once decompressed")
     if not d.eof:
         raise ValueError("truncated gzip body")
     return out

@@ -4,7 +4,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
@@ -100,11 +100,82 @@ def tidy_openapi(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+class BodyLimit:
+    """Memory per request stays bounded by the body cap, on every endpoint, signed in or not.
+
+    A declared Content-Length past the cap is refused at once, unread. A body streamed
+    without one (chunked) is counted as the app reads it and refused with 413 the moment it
+    passes the cap, so no handler ever holds more than the cap in memory. (A gzip'd sync body
+    is bounded again once inflated: protocol.inflate.)"""
+
+    def __init__(self, app: Any, limit: int = protocol.MAX_BODY):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                size = -1
+            if size < 0 or size > self.limit:
+                await self._refuse(send, 400 if size < 0 else 413)
+                return
+        seen = 0
+        started = False
+
+        async def counted() -> dict:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body") or b"")
+                if seen > self.limit:
+                    raise HTTPException(413, self.words(413))
+            return message
+
+        async def watched(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except HTTPException as exc:  # raised while reading, outside any handler
+            if exc.status_code != 413 or started:
+                raise
+            await self._refuse(send, 413)
+
+    def words(self, status: int) -> str:
+        if status == 400:
+            return "request refused: its Content-Length is not a number"
+        return f"request body too large: at most {self.limit // (1024 * 1024)} MB; send less"
+
+    async def _refuse(self, send: Any, status: int) -> None:
+        body = json.dumps({"detail": self.words(status)}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
 def create_app(hq: HQ) -> FastAPI:
     app = FastAPI(
         title="fieldtech HQ", version=__version__, openapi_url=None, docs_url=None, redoc_url=None
     )
     app.add_middleware(GZipMiddleware, minimum_size=512)
+    app.add_middleware(BodyLimit)  # outermost of ours: before anything reads a body
     app.state.hq = hq
 
     def openapi() -> dict[str, Any]:
@@ -186,6 +257,8 @@ def create_app(hq: HQ) -> FastAPI:
         try:
             data = protocol.decode(body, request.headers.get("content-encoding"))
             req = protocol.SyncRequest.model_validate(data)
+        except protocol.TooLargeInflated as exc:
+            return JSONResponse({"detail": f"sync body too large: {exc}"}, 413)
         except (ValueError, OSError, EOFError) as exc:
             if isinstance(exc, ValidationError):
                 e = exc.errors()[0]
