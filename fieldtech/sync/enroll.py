@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ from fieldtech.domain.errors import BadInput
 from fieldtech.services import Device
 from fieldtech.sync import credentials
 from fieldtech.sync.client import SyncError, _detail, _short
+
+ATTEMPTS = 3
 
 
 def enroll(
@@ -25,18 +28,20 @@ def enroll(
     url = url.rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise BadInput(f"HQ's address must start with http:// or https://, not {url!r}")
-    try:
-        with httpx.Client(base_url=url, transport=transport, timeout=20) as http:
-            r = http.post(
-                "/v1/enroll",
-                json={
-                    "code": code,
-                    "device_id": device.device_id,
-                    "device_name": socket.gethostname(),
-                },
-            )
-    except httpx.TransportError as exc:
-        raise SyncError(f"HQ cannot be reached at {url} ({_short(exc)})") from None
+    body = {"code": code, "device_id": device.device_id, "device_name": socket.gethostname()}
+    r = None
+    with httpx.Client(base_url=url, transport=transport, timeout=20) as http:
+        # HQ answers the same code from this same device again (a fresh token), so an answer
+        # lost on the way back is simply asked for once more.
+        for attempt in range(ATTEMPTS):
+            try:
+                r = http.post("/v1/enroll", json=body)
+                break
+            except httpx.TransportError as exc:
+                if attempt == ATTEMPTS - 1:
+                    raise SyncError(f"HQ cannot be reached at {url} ({_short(exc)})") from None
+                time.sleep(0.2 * (attempt + 1))
+    assert r is not None
     if r.status_code != 200:
         raise SyncError(f"HQ refused the enrollment: {_detail(r)}")
     answer = r.json()

@@ -118,3 +118,60 @@ def test_repair_force_from_the_command_line_with_hq_gone_keeps_the_device_workin
     shown = json.loads(run(dev, "jobs", "--json").stdout)["jobs"]
     assert [j["ref"] for j in shown] == ["C-2"]
     assert json.loads(run(dev, "parts", "catalog", "--json").stdout)
+
+
+def test_enrollment_is_idempotent_for_the_device_whose_answer_was_lost(world, tmp_path):
+    import hashlib
+    import json
+
+    import httpx
+
+    from fieldtech.services import Device
+    from fieldtech.store import open_store
+    from fieldtech.sync.enroll import enroll
+    from fieldtech.sync.hq import auth
+    from tests.integration.faultproxy import FaultyLink
+
+    user, code = auth.add_user(world.hq, name="Pema Lhamo", role="technician", team="north")
+    url = world.server.url
+    first = httpx.post(url + "/v1/enroll", json={"code": code, "device_id": "dev-1"})
+    assert first.status_code == 200
+    # The answer was lost on the way: the same device asks again with the same code.
+    again = httpx.post(url + "/v1/enroll", json={"code": code, "device_id": "dev-1"})
+    assert again.status_code == 200, again.text
+    lost, kept = first.json()["token"], again.json()["token"]
+    assert lost != kept
+
+    def me(token):
+        return httpx.get(url + "/v1/me", headers={"Authorization": f"Bearer {token}"})
+
+    assert me(kept).status_code == 200 and me(kept).json()["device_id"] == "dev-1"
+    assert me(lost).status_code == 401  # the unused one was replaced, not kept
+    devices = world.rows("credentials", user_id=user["id"], kind="device")
+    assert len(devices) == 1
+    # HQ holds only hashes of what it handed out.
+    hashes = {r["secret_hash"] for r in world.rows("credentials")}
+    assert hashlib.sha256(kept.encode()).hexdigest() in hashes
+    assert not any(t in str(world.rows("credentials")) for t in (lost, kept, code))
+    # Another device with the spent code is refused.
+    other = httpx.post(url + "/v1/enroll", json={"code": code, "device_id": "dev-2"})
+    assert other.status_code == 401
+
+    # Through the device's own enroll, with the first answer dropped after HQ committed.
+    user2, code2 = auth.add_user(world.hq, name="Nima Sherpa", role="technician", team="north")
+    store = open_store(tmp_path / "nima" / "device.sqlite")
+    device = Device.open(store)
+    cred = tmp_path / "nima" / "credential.json"
+    enroll(device, cred, url, code2, transport=FaultyLink(["drop_response"]))
+    token = json.loads(cred.read_text())["token"]
+    assert me(token).status_code == 200
+    assert len(world.rows("credentials", user_id=user2["id"], kind="device")) == 1
+    # Once the credential has been used, the code is spent for good, this device too.
+    from fieldtech.sync.client import SyncClient
+
+    client = SyncClient(device, url, token)
+    client.sync()
+    client.close()
+    late = httpx.post(url + "/v1/enroll", json={"code": code2, "device_id": device.device_id})
+    assert late.status_code == 401
+    store.close()

@@ -143,7 +143,13 @@ def admin_token(hq: HQ, user_id: str, label: str = "admin console") -> str:
 
 
 def enroll(hq: HQ, code: str, device_id: str, device_name: str | None) -> tuple[dict, str]:
-    """Exchange a one-time code for a device credential. Returns (user, token)."""
+    """Exchange a one-time code for a device credential. Returns (user, token).
+
+    Idempotent for the device that spent the code: when HQ's answer was lost, the same code
+    from the same device id is answered again with a fresh token for the same credential
+    (HQ keeps only hashes, so the lost token cannot be sent again: it is replaced, and is
+    worthless from then on). Only while that credential has never been used: after its
+    first sync the answer plainly arrived. Any other device is refused a spent code."""
     if not device_id or len(device_id) > 64:
         raise BadInput("enrollment needs the device id")
     h = digest(normalise_code(code))
@@ -156,7 +162,7 @@ def enroll(hq: HQ, code: str, device_id: str, device_name: str | None) -> tuple[
             .mappings()
             .first()
         )
-        if row is None or row["used_at"] or row["revoked_at"]:
+        if row is None or row["revoked_at"]:
             raise Unauthorized("that enrollment code is not valid (used, revoked or mistyped)")
         if row["expires_at"] and row["expires_at"] < now_iso():
             raise Unauthorized("that enrollment code has expired; ask HQ for a new one")
@@ -167,8 +173,22 @@ def enroll(hq: HQ, code: str, device_id: str, device_name: str | None) -> tuple[
         )
         if not user["active"]:
             raise Unauthorized("this user has been deactivated at HQ")
-        conn.execute(update(schema.credentials).where(c.id == row["id"]).values(used_at=now_iso()))
         token = new_token()
+        if row["used_at"]:
+            issued = _unused_credential(conn, row, device_id)
+            if issued is None:
+                raise Unauthorized("that enrollment code is not valid (used, revoked or mistyped)")
+            conn.execute(
+                update(schema.credentials)
+                .where(c.id == issued)
+                .values(secret_hash=digest(token), device_name=_name(device_name))
+            )
+            return dict(user), token
+        conn.execute(
+            update(schema.credentials)
+            .where(c.id == row["id"])
+            .values(used_at=now_iso(), device_id=device_id)
+        )
         conn.execute(
             schema.credentials.insert().values(
                 id=new_id(),
@@ -176,11 +196,33 @@ def enroll(hq: HQ, code: str, device_id: str, device_name: str | None) -> tuple[
                 kind="device",
                 secret_hash=digest(token),
                 device_id=device_id,
-                device_name=(device_name or "")[:200] or None,
+                device_name=_name(device_name),
                 created_at=now_iso(),
+                enrollment_id=row["id"],
             )
         )
     return dict(user), token
+
+
+def _name(device_name: str | None) -> str | None:
+    return (device_name or "")[:200] or None
+
+
+def _unused_credential(conn: Connection, enrollment: dict, device_id: str) -> str | None:
+    """The credential a spent code gave this very device, if it was never used."""
+    if enrollment["device_id"] != device_id:
+        return None
+    c = schema.credentials.c
+    found = conn.execute(
+        select(c.id).where(
+            c.enrollment_id == enrollment["id"],
+            c.kind == "device",
+            c.device_id == device_id,
+            c.revoked_at.is_(None),
+            c.last_seen.is_(None),
+        )
+    ).first()
+    return found[0] if found else None
 
 
 def authenticate(hq: HQ, token: str | None) -> Principal:

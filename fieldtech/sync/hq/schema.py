@@ -54,6 +54,9 @@ credentials = Table(
     Column("used_at", String(20)),
     Column("revoked_at", String(20)),
     Column("last_seen", String(20)),
+    # A device credential: the enrollment code it was issued for, so a retry of that code
+    # by the same device (its first answer lost) replaces it instead of leaving it unused.
+    Column("enrollment_id", String(64)),
 )
 
 counters = Table(
