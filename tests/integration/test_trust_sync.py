@@ -175,3 +175,32 @@ def test_enrollment_is_idempotent_for_the_device_whose_answer_was_lost(world, tm
     late = httpx.post(url + "/v1/enroll", json={"code": code2, "device_id": device.device_id})
     assert late.status_code == 401
     store.close()
+
+
+def test_an_install_closed_in_the_field_puts_the_appliance_on_the_maintenance_plan(hq, handset):
+    from datetime import UTC, date, datetime
+
+    from fieldtech.services import checklists
+    from tests.integration.test_dispatch_to_device import SPLIT_AC_READINGS, dispatch
+
+    tech = handset("Tenzin Dorje")
+    job = dispatch(hq, "tenzin-dorje")
+    assert hq.cli_json("plan", "--days", "366") == []  # nothing installed yet: nothing due
+    tech.sync()
+    d = tech.device
+    jobs.start(d, job["id"])
+    jobs.arrive(d, job["id"])
+    for key, value in SPLIT_AC_READINGS.items():
+        checklists.record_reading(d, job["id"], key, value)
+    code = job["confirmation_code"]
+    jobs.close(d, job["id"], outcome="installed", signoff_name="Maria Santos", code=code, rating=5)
+    tech.sync()
+    closed_on = datetime.now(UTC).date()
+    # The device learns the install date too (HQ sends the appliance back).
+    assert tech.store.job_card(job["id"])["appliance"]["installed_on"] == closed_on.isoformat()
+    year_on = date(closed_on.year + 1, closed_on.month, min(closed_on.day, 28))
+    planned = hq.cli_json("plan", "--date", year_on.isoformat(), "--days", "60")
+    assert len(planned) == 1, planned
+    assert planned[0]["ref"].startswith("PM-") and planned[0]["technician"] == "tenzin-dorje"
+    assert hq.api().get(f"/v1/jobs/{planned[0]['ref']}").json()["kind"] == "maintenance"
+    assert hq.cli_json("plan", "--date", year_on.isoformat(), "--days", "60") == []  # once

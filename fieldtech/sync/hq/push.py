@@ -212,6 +212,8 @@ def _apply(
                 _escalate(conn, seq, job, hlc)
         if exp.reading is not None:
             insert_absent(conn, schema.readings, {**exp.reading, "seq": seq(), "origin": origin})
+        if op.op == O.JOB_CLOSE:
+            _installed(conn, seq, job["id"], hlc)
         return
     if op.op == O.STOCK_MOVE:
         if exp.movement["job_id"]:
@@ -238,6 +240,20 @@ def _apply(
         _supervise(conn, seq, p, op, exp, hlc, origin, cursor)
         return
     raise Rejected(f"HQ does not handle {op.op!r} operations")
+
+
+def _installed(conn: Connection, seq: Seq, job_id: str, hlc: str) -> None:
+    """A completed install job puts its appliance's install date on record (the close's
+    day), from which maintenance is planned. A date already on record is kept."""
+    J, A = schema.jobs.c, schema.appliances.c
+    job = conn.execute(select(J.kind, J.status, J.appliance_id).where(J.id == job_id)).first()
+    if job is None or job.kind != "install" or job.status != "completed" or not job.appliance_id:
+        return
+    conn.execute(
+        update(schema.appliances)
+        .where(A.id == job.appliance_id, A.installed_on.is_(None))
+        .values(installed_on=stamp_time(hlc)[:10], seq=seq())
+    )
 
 
 def _writable_job(conn: Connection, p: Principal, job_id: str) -> dict:
