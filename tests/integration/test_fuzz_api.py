@@ -360,7 +360,8 @@ def test_hostile_bodies_get_a_4xx_with_a_one_line_reason(world):
     answer = r.json()
     assert answer["created_refs"] == ["OK-1"]
     assert [(x["line"], x["ref"]) for x in answer["rejected"]] == [(3, "FAR-1")]
-    assert "out of the calendar's range" in answer["rejected"][0]["reason"]
+    assert "sla_due" in answer["rejected"][0]["reason"]  # the API's rule, the same words
+    assert "outside the years 1900–2999" in answer["rejected"][0]["reason"]
     # A barcode already on another part: refused whole, as a conflict with the catalogue.
     first = [{"sku": "C", "name": "c", "barcode": "77"}]
     again = [{"sku": "D", "name": "d", "barcode": "77"}, {"sku": "E", "name": "e"}]
