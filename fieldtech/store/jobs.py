@@ -168,12 +168,25 @@ class JobRows:
         return self._all("SELECT * FROM job_events WHERE job_id = ? ORDER BY hlc, id", [job_id])
 
     def customer_history(self, customer_id: str, exclude_job: str | None = None) -> dict:
-        """The customer file: earlier jobs and every appliance on record."""
+        """The customer file: earlier jobs and every appliance on record. Jobs on this
+        device, and those HQ sent with the customer (their history, whoever did them)."""
         jobs = self._all(
             "SELECT id, ref, kind, status, summary, created_at, closed_at, outcome, rating "
             "FROM jobs WHERE customer_id = ? AND id IS NOT ? ORDER BY created_at DESC",
             [customer_id, exclude_job],
         )
+        here = {j["id"] for j in jobs}
+        row = self._one("SELECT history FROM customers WHERE id = ?", [customer_id])
+        try:
+            from_hq = json.loads((row or {}).get("history") or "[]")
+        except ValueError:
+            from_hq = []
+        keys = ("ref", "kind", "status", "summary", "created_at", "closed_at", "outcome", "rating")
+        for j in from_hq if isinstance(from_hq, list) else []:
+            if isinstance(j, dict) and j.get("id") not in here and j.get("id") != exclude_job:
+                here.add(j.get("id"))
+                jobs.append({"id": j.get("id"), **{k: j.get(k) for k in keys}})
+        jobs.sort(key=lambda j: str(j["created_at"] or ""), reverse=True)
         appliances = self._all(
             "SELECT * FROM appliances WHERE customer_id = ? ORDER BY installed_on", [customer_id]
         )
