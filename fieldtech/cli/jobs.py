@@ -113,14 +113,16 @@ def show_cmd(ctx: Context, job_id: str, as_json: bool) -> None:
     ]
     card["conflicts"] = ctx.store.conflicts(card["id"])
     card.pop("stamps", None)
+    # A seeded demo profile shows the code its customer's phone would; a real one never can.
+    demo_code = job_service.seeded_demo_code(ctx.store, card)
     card.pop("confirmation_hash", None)  # the customer gives the code at sign-off
     if as_json:
         emit_json(card)
         return
-    _show_card(ctx, card)
+    _show_card(ctx, card, demo_code)
 
 
-def _show_card(ctx: Context, card: dict) -> None:
+def _show_card(ctx: Context, card: dict, demo_code: str | None) -> None:
     site, cust, app = card["site"] or {}, card["customer"] or {}, card["appliance"]
     is_open = Status(card["status"]).is_open
     sla = sla_words(card["sla_due"], ctx.device.at()) if is_open else ""
@@ -152,10 +154,10 @@ def _show_card(ctx: Context, card: dict) -> None:
     if card["window_end"]:
         window += " – " + local_time(card["window_end"], date=False)
     say(f"Window: {window}  SLA {when(card['sla_due'])}")
-    if code := job_service.seeded_demo_code(ctx.store, card):  # a seeded demo profile only
+    if demo_code:
         say(
             ("demo: ", "bold cyan"),
-            f"the customer's phone shows code {code}",
+            f"the customer's phone shows code {demo_code}",
             ("  (a real customer gets it from HQ)", "dim"),
         )
     if card["hold_reason"]:
