@@ -222,6 +222,20 @@ def m007_customer_history(db: Database) -> None:
     db.execute("ALTER TABLE customers ADD COLUMN history TEXT")
 
 
+def m008_notices(db: Database) -> None:
+    """What sync tells the person that is not a conflict: a job reassigned away from them."""
+    db.executescript(
+        """
+        CREATE TABLE notices (
+            id TEXT PRIMARY KEY, kind TEXT NOT NULL, job_id TEXT NOT NULL, ref TEXT,
+            who TEXT, who_id TEXT, at TEXT, work_kept INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL, seen INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX notices_unseen ON notices(seen, created_at);
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_core,
     m002_search,
@@ -230,6 +244,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m005_team,
     m006_confirmation_hash,
     m007_customer_history,
+    m008_notices,
 )
 LATEST = len(MIGRATIONS)
 

@@ -239,3 +239,63 @@ class SyncRows:
         if not exists:
             self.db[table].insert(row, pk=pk)
         return True
+
+    def holders(self, rows: list[dict[str, Any]]) -> dict[str, str | None]:
+        """Who holds each of these jobs on this device now, before HQ's rows are applied."""
+        ids = [r["id"] for r in rows if "technician_id" in r]
+        out: dict[str, str | None] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for job_id, tech in self.db.execute(
+                f"SELECT id, technician_id FROM jobs WHERE id IN ({marks})", chunk
+            ):
+                out[job_id] = tech
+        return out
+
+    def note_reassignments(
+        self, before: dict[str, str | None], me: str | None, unsent: set[str], now: str
+    ) -> list[dict[str, Any]]:
+        """Jobs HQ moved from this technician to someone else: a notice each, kept in the
+        store (notices) and returned for the sync summary. `unsent`: jobs this device had
+        work on that HQ had not seen when the answer came (that work is kept and sent; HQ
+        records the conflict, which comes back to this device)."""
+        from fieldtech.domain.ids import new_id
+        from fieldtech.domain.ops import stamp_time
+
+        if not me:
+            return []
+        told = []
+        for job_id, was in before.items():
+            job = self.db.execute(
+                "SELECT ref, technician_id, stamps, updated_at FROM jobs WHERE id = ?", [job_id]
+            ).fetchone()
+            if job is None or was != me or job[1] in (None, me):
+                continue
+            ref, to_id, stamps, updated = job
+            event = self.db.execute(
+                "SELECT body, at FROM job_events WHERE job_id = ? AND kind = 'assigned' "
+                "ORDER BY hlc DESC LIMIT 1",
+                [job_id],
+            ).fetchone()
+            name = self.db.execute("SELECT name FROM users WHERE id = ?", [to_id]).fetchone()
+            who = name[0] if name else to_id
+            if name is None and event and str(event[0] or "").startswith("assigned to "):
+                who = str(event[0])[len("assigned to ") :]
+            stamp = json.loads(stamps or "{}").get("technician_id")
+            at = event[1] if event else (stamp_time(stamp) if stamp else updated)
+            notice = {
+                "id": new_id(),
+                "kind": "reassigned",
+                "job_id": job_id,
+                "ref": ref,
+                "who": who,
+                "who_id": to_id,
+                "at": at,
+                "work_kept": int(job_id in unsent),
+                "created_at": now,
+                "seen": 0,
+            }
+            self.db["notices"].insert(notice, pk="id")
+            told.append({"ref": ref, "to": who, "at": at, "work_kept": bool(notice["work_kept"])})
+        return told

@@ -78,6 +78,9 @@ class SyncAgent:
             }
         else:
             summary = {"ok": True, **report.as_dict()}
+        # Jobs HQ moved from this technician to someone else in this sync: [{ref, to, at,
+        # work_kept}] (also kept in the store: Store.notices()). Empty when none or failed.
+        summary.setdefault("reassigned", [])
         logs.sync_outcome(summary)
         return summary
 

@@ -51,9 +51,15 @@ class SyncReport:
     bytes_down: int = 0
     cursor: int = 0
     pending: int = 0
+    # Jobs HQ moved from this technician to someone else: {ref, to, at, work_kept}.
+    reassigned: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "rejected": list(self.rejected)}
+        return {
+            **self.__dict__,
+            "rejected": list(self.rejected),
+            "reassigned": list(self.reassigned),
+        }
 
 
 @dataclass
@@ -216,13 +222,23 @@ class SyncClient:
         report = report or SyncReport()
         st = self.store
         with st.transaction():
+            # Work this device had on a job before HQ acknowledged it: a job reassigned away
+            # meanwhile is told as "your work was kept" rather than a plain move.
+            unsent = st.pending_job_ids()
             acks = list(answer.get("acks") or [])
             st.forget_acknowledged(acks)
             report.acknowledged += len(acks)
             for rej in answer.get("rejected") or []:
                 st.park_rejected(rej["id"], rej["reason"])
                 report.rejected.append(rej)
-            report.pulled += apply_changes(st, answer.get("changes") or {})
+            report.pulled += apply_changes(
+                st,
+                answer.get("changes") or {},
+                unsent=unsent,
+                me=self.device.actor,
+                now=self.device.at(),
+                told=report.reassigned,
+            )
             if answer.get("cursor") is not None:
                 st.db.execute(
                     "INSERT INTO meta (key, value) VALUES (?, ?) "
@@ -249,8 +265,17 @@ class SyncClient:
         self.store.set_meta(key, value)
 
 
-def apply_changes(st: Store, changes: dict[str, dict[str, Any]]) -> int:
-    """Apply pulled rows in dependency order. Inside the caller's transaction."""
+def apply_changes(
+    st: Store,
+    changes: dict[str, dict[str, Any]],
+    *,
+    unsent: set[str] | None = None,
+    me: str | None = None,
+    now: str | None = None,
+    told: list[dict[str, Any]] | None = None,
+) -> int:
+    """Apply pulled rows in dependency order. Inside the caller's transaction. Jobs HQ moved
+    away from `me` (this device's user) are noted in the store and appended to `told`."""
     from fieldtech.sync.hq.catalog import template_from_json
 
     def rows(name: str) -> list[dict[str, Any]]:
@@ -277,6 +302,7 @@ def apply_changes(st: Store, changes: dict[str, dict[str, Any]]) -> int:
         applied[name] = [x["sku" if name == "parts" else "id"] for x in r]
         n += len(r)
     jobs = rows("jobs")
+    before = st.holders(jobs) if me else {}
     changed = st.merge_jobs(jobs)
     applied["jobs"] = [j["id"] for j in jobs]
     n += len(jobs)
@@ -290,9 +316,19 @@ def apply_changes(st: Store, changes: dict[str, dict[str, Any]]) -> int:
     applied["part_requests"] = [x["id"] for x in reqs]
     n += len(reqs)
     st.settle_references(applied)
+    if before:
+        moved = st.note_reassignments(before, me, unsent or set(), now or _utc_now())
+        if told is not None:
+            told.extend(moved)
     if changed:
         st.refresh_search(changed)
     return n
+
+
+def _utc_now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _detail(r: httpx.Response) -> str:

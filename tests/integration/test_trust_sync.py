@@ -204,3 +204,53 @@ def test_an_install_closed_in_the_field_puts_the_appliance_on_the_maintenance_pl
     assert planned[0]["ref"].startswith("PM-") and planned[0]["technician"] == "tenzin-dorje"
     assert hq.api().get(f"/v1/jobs/{planned[0]['ref']}").json()["kind"] == "maintenance"
     assert hq.cli_json("plan", "--date", year_on.isoformat(), "--days", "60") == []  # once
+
+
+def test_a_job_reassigned_away_is_told_and_unsent_work_on_it_is_kept(world, tmp_path):
+    from fieldtech.services import checklists
+    from fieldtech.sync.agent import SyncAgent
+
+    ana, bo = world.phone("Ana Lima"), world.phone("Bo Chen")
+    sup = world.phone("Lhamo Sup", role="supervisor")
+    quiet = world.job(ana.user_id, ref="Q-1")
+    busy = world.job(ana.user_id, ref="B-1")
+    ana.client.sync()
+    jobs.start(ana.device, busy["id"])
+    jobs.arrive(ana.device, busy["id"])
+    checklists.record_reading(ana.device, busy["id"], "diagnosis", "fan seized")
+    jobs.note(ana.device, busy["id"], "ordered a fan motor")  # none of it sent yet
+    dispatch.assign(world.hq, ADMIN, quiet["id"], bo.user_id)
+    dispatch.assign(world.hq, ADMIN, busy["id"], bo.user_id)
+    moved_at = {j: world.rows("jobs", id=j)[0]["updated_at"] for j in (quiet["id"], busy["id"])}
+
+    token = ana.client.http.headers["Authorization"].split()[1]
+    agent = SyncAgent(ana.store.path, world.server.url, token)
+    summary = agent.sync_once()
+    agent.close()
+    assert summary["ok"], summary
+    told = {r["ref"]: r for r in summary["reassigned"]}
+    assert set(told) == {"Q-1", "B-1"}
+    assert told["Q-1"]["to"] == "Bo Chen" and not told["Q-1"]["work_kept"]
+    assert told["B-1"]["work_kept"]
+    assert told["Q-1"]["at"][:16] == moved_at[quiet["id"]][:16]
+    # The notice stays on the device, readable through the store.
+    notices = {n["ref"]: n for n in ana.store.notices()}
+    assert notices["Q-1"]["who"] == "Bo Chen" and notices["Q-1"]["kind"] == "reassigned"
+    # The work on the moved job reached HQ (never discarded) ...
+    assert world.count("readings", job_id=busy["id"]) == 1
+    notes = [e["body"] for e in world.rows("job_events", job_id=busy["id"]) if e["kind"] == "note"]
+    assert notes == ["ordered a fan motor"]
+    assert ana.store.outbox("pending") == []
+    # ... and both sides see one conflict: the technician whose work it is, and the team's
+    # supervisor; the quiet job, with no work on it, is no conflict.
+    [conflict] = world.rows("conflicts", entity_id=busy["id"], field="technician")
+    assert (conflict["mine"], conflict["theirs"]) == (ana.user_id, bo.user_id)
+    assert world.rows("conflicts", entity_id=quiet["id"]) == []
+    ana.client.sync()
+    assert [c["field"] for c in ana.store.conflicts(busy["id"])] == ["technician"]
+    sup.client.sync()
+    assert [c["field"] for c in sup.store.conflicts(busy["id"])] == ["technician"]
+    # Told once: the next sync has nothing new to say.
+    agent = SyncAgent(ana.store.path, world.server.url, token)
+    assert agent.sync_once()["reassigned"] == []
+    agent.close()

@@ -206,6 +206,8 @@ def _apply(
         job = _writable_job(conn, p, op.entity_id)
         if exp.job_fields:
             _set_job_fields(hq, conn, seq, p, job, exp, hlc, _row_origin(job, origin, cursor))
+        elif p.role == "technician" and job["technician_id"] != p.user_id:
+            _work_on_a_moved_job(conn, seq, p, job, hlc)  # a note, a reading: kept, and told
         if exp.event is not None:
             insert_absent(conn, schema.job_events, {**exp.event, "seq": seq(), "origin": origin})
             if op.op == O.ESCALATION_RAISE:
@@ -305,16 +307,7 @@ def _set_job_fields(
     else:
         winners = {k: v for k, v in fields.items() if stamps.get(k) is None or hlc > stamps[k]}
     if p.role == "technician" and job["technician_id"] != p.user_id:
-        _conflict(
-            conn,
-            seq,
-            job,
-            "technician",
-            mine=p.user_id,
-            theirs=job["technician_id"],
-            theirs_at=stamps.get("technician_id"),
-            mine_at=hlc,
-        )
+        _work_on_a_moved_job(conn, seq, p, job, hlc)
         origin = None
     if len(winners) < len(fields):
         origin = None  # HQ knows better for some field: send the row back
@@ -339,8 +332,41 @@ def _set_job_fields(
     )
 
 
+def _work_on_a_moved_job(conn: Connection, seq: Seq, p: Principal, job: dict, hlc: str) -> None:
+    """Field work from a technician the job was reassigned away from: the work is applied
+    (never discarded) and one conflict is on record for the job and that technician, where
+    they and their supervisor see it (its technician is the one whose work it is)."""
+    C = schema.conflicts.c
+    seen = conn.execute(
+        select(C.id).where(C.entity_id == job["id"], C.field == "technician", C.mine == p.user_id)
+    ).first()
+    if seen is not None:
+        return
+    stamps = json.loads(job["stamps"] or "{}")
+    _conflict(
+        conn,
+        seq,
+        job,
+        "technician",
+        mine=p.user_id,
+        theirs=job["technician_id"],
+        theirs_at=stamps.get("technician_id"),
+        mine_at=hlc,
+        technician_id=p.user_id,
+    )
+
+
 def _conflict(
-    conn: Connection, seq: Seq, job: dict, fld: str, *, mine, theirs, theirs_at, mine_at
+    conn: Connection,
+    seq: Seq,
+    job: dict,
+    fld: str,
+    *,
+    mine,
+    theirs,
+    theirs_at,
+    mine_at,
+    technician_id: str | None = None,
 ) -> None:
     conn.execute(
         schema.conflicts.insert().values(
@@ -354,7 +380,7 @@ def _conflict(
             theirs_at=stamp_time(theirs_at) if theirs_at else None,
             mine_at=stamp_time(mine_at),
             detected_at=now_iso(),
-            technician_id=job["technician_id"],
+            technician_id=technician_id or job["technician_id"],
             team=job["team"],
             seq=seq(),
         )
