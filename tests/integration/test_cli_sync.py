@@ -134,7 +134,7 @@ def test_supervisor_status_from_the_last_pulled_state(hq, tmp_path):
     assert csv_text.splitlines()[1].startswith("kofi-mensah,Kofi Mensah,1,")
     held = json.loads(run(sup, "status", "--status", "on_hold", "--json").stdout)
     assert [r["name"] for r in held] == ["Tenzin Dorje"]
-    assert "as of the last sync: just now" in run(sup, "status").stdout
+    assert "pulled from HQ just now" in run(sup, "status").stdout
     bad = run(sup, "status", "--status", "sleeping", check=False)
     assert bad.returncode == 2 and "sleeping" in bad.stderr and "Traceback" not in bad.stderr
 
