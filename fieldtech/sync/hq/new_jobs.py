@@ -98,6 +98,7 @@ class Batch:
         self.updates: dict[Table, dict[str, dict]] = defaultdict(dict)  # table -> id -> values
         self.fresh: set[str] = set()  # ids of rows this batch inserts
         self.auto_refs = 0
+        self.job_count = 0
 
     # -- reading, a few queries for the whole batch ---------------------------------------
     def read(self, specs: list[dict]) -> None:
@@ -161,7 +162,9 @@ class Batch:
         for recent_first in k.customers.values():
             recent_first.sort(key=lambda r: (r["created_at"] or "", r["id"]), reverse=True)
         if any(not sp.get("ref") for sp in specs):
-            self.job_count = conn.execute(select(func.count()).select_from(schema.jobs)).scalar()
+            self.job_count = conn.execute(
+                select(func.count()).select_from(schema.jobs)
+            ).scalar_one()
 
     # -- planning, in memory ----------------------------------------------------------------
     def plan(self, spec: dict[str, Any]) -> dict:
@@ -426,12 +429,12 @@ def create_jobs(
     batch = Batch(hq, p, conn, seq, {} if cache is None else cache)
     batch.read([c for c in checked if isinstance(c, dict)])
     out: list[dict | FieldtechError] = []
-    for spec in checked:
-        if isinstance(spec, FieldtechError):
-            out.append(spec)
+    for given in checked:
+        if isinstance(given, FieldtechError):
+            out.append(given)
             continue
         try:
-            out.append(batch.plan(spec))
+            out.append(batch.plan(given))
         except FieldtechError as exc:
             out.append(exc)
     batch.write()
