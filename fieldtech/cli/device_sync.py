@@ -87,6 +87,15 @@ def sync_cmd(ctx: Context, dry_run: bool, as_json: bool) -> None:
     )
     for rej in report.rejected:
         say(("refused by HQ", "red"), f" {rej['id'][-8:]}: {rej['reason']}")
+    for moved in report.reassigned:
+        from fieldtech.domain.timefmt import local_time
+
+        kept = "; your unsent work on it was kept and sent (a conflict is on record)"
+        say(
+            ("reassigned", "yellow"),
+            f" {moved['ref']} to {moved['to']}, {local_time(moved['at'])}",
+            kept if moved["work_kept"] else "",
+        )
 
 
 def register(cli: click.Group) -> None:

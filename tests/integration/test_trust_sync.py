@@ -254,3 +254,20 @@ def test_a_job_reassigned_away_is_told_and_unsent_work_on_it_is_kept(world, tmp_
     agent = SyncAgent(ana.store.path, world.server.url, token)
     assert agent.sync_once()["reassigned"] == []
     agent.close()
+
+
+def test_fieldtech_sync_says_which_job_was_reassigned_to_whom(hq, tmp_path):
+    from tests.integration.conftest import run
+
+    tech = hq.add_user("Tenzin Dorje")
+    hq.add_user("Bo Chen")
+    hq.cli(
+        "dispatch", "--kind", "repair", "--summary", "Noisy", "--customer", "D",
+        "--address", "A", "--technician", "tenzin-dorje", "--ref", "C-7",
+    )  # fmt: skip
+    dev = tmp_path / "tech"
+    run(dev, "enroll", hq.url, tech["enrollment_code"])
+    run(dev, "sync")
+    hq.cli("assign", "C-7", "bo-chen")
+    out = run(dev, "sync").stdout
+    assert "reassigned C-7 to Bo Chen" in out, out
