@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, Static
 from fieldtech.domain.jobs import age_words
 from fieldtech.domain.text import plain
 from fieldtech.screens.base import FieldScreen
-from fieldtech.screens.shown import data, line, when
+from fieldtech.screens.shown import cut, data, line, one_line, when
 from fieldtech.screens.status_bar import StatusBar
 
 COLUMNS = (
@@ -110,11 +110,13 @@ class BoardScreen(FieldScreen):
         last_ok = st.meta("last_sync_ok")
         age = age_words(last_ok, self.app.now())
         self.query_one("#title", Static).update(
-            line(
-                "Team ",
-                data(team),
-                f" · {len(rows)} technicians · as of the last sync: {age}",
-                line(" (", when(last_ok, date=False), ")") if last_ok else "",
+            one_line(
+                line(
+                    "Team ",
+                    cut(team, 24),
+                    f" · {len(rows)} technicians · as of the last sync: {age}",
+                    line(" (", when(last_ok, date=False), ")") if last_ok else "",
+                )
             )
         )
         waiting = len(st.team_requests())

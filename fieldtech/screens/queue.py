@@ -15,10 +15,12 @@ from textual.widgets import Footer, Input, Static
 from fieldtech.domain.jobs import STATUS_WORDS, Kind, Status, sla_words
 from fieldtech.screens.base import FieldScreen
 from fieldtech.screens.job_table import JobTable
+from fieldtech.screens.shown import cut
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.store.jobs import QueueFilter
 
 PAGE = 100
+TITLE_CELLS = 24
 PRIORITY_STYLE = {
     "emergency": "bold white on red",
     "vip": "bold magenta",
@@ -131,8 +133,8 @@ class QueueScreen(FieldScreen):
         shown = f"{STATUS_WORDS[Status(s)]} jobs" if s else "open jobs"
         if k:
             shown += f" · {k} only"
-        if self.title_words:
-            shown += f" · {self.title_words}"
+        if self.title_words:  # a person's name: a long one is cut, the counts stay
+            shown += f" · {cut(self.title_words, TITLE_CELLS)}"
         self.query_one("#filters", Static).update(
             # `shown` holds a technician's name: plain text, never markup.
             Text.assemble(
@@ -143,6 +145,8 @@ class QueueScreen(FieldScreen):
                 " kind · ",
                 ("/", "bold"),
                 " search",
+                no_wrap=True,  # one line: a long name is cut, the counts stay in view
+                overflow="ellipsis",
             ),
             layout=False,  # one line of fixed height: no need to lay the screen out again
         )

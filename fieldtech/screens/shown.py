@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
 from fieldtech.domain.jobs import STATUS_WORDS, Status
@@ -28,6 +29,22 @@ def line(*parts: Part) -> Text:
     """One line of our literals (`str`, or `(str, style)`) and data (`Text` from `data`).
     A literal `str` is not parsed as markup either: brackets are shown as brackets."""
     return Text.assemble(*parts, end="")
+
+
+def cut(value: object, cells: int) -> Text:
+    """A person's text in at most `cells` cells: a long name ends in '…' so what follows it
+    on the line (counts, keys) stays in view."""
+    text = plain(value)
+    if cell_len(text) > cells:
+        text = set_cell_size(text, cells - 1) + "…"
+    return Text(text, end="")
+
+
+def one_line(text: Text) -> Text:
+    """For a line of fixed height one: cut at the edge, never wrapped out of sight."""
+    text.no_wrap = True
+    text.overflow = "ellipsis"
+    return text
 
 
 def lines(rows: Iterable[Text | str]) -> Text:
