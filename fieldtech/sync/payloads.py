@@ -165,7 +165,7 @@ def check(op: str, payload: Any) -> str | None:
     """None when `payload` is a well-formed `op`; otherwise why not, in one line."""
     model = SCHEMAS.get(op)
     if model is None:
-        return f"HQ does not know {op[:32]!r} operations"
+        return f"unknown operation {op[:32]!r}: HQ does not handle it"
     if not isinstance(payload, dict):
         return "the operation's payload must be an object"
     if (where := _number_beyond_the_store(payload)) is not None:
@@ -173,7 +173,7 @@ def check(op: str, payload: Any) -> str | None:
     try:
         model.model_validate(payload)
     except ValidationError as exc:
-        return reason(exc)
+        return reason(exc, op)
     except RecursionError:
         return "the operation's payload is nested too deeply"
     return None
@@ -193,12 +193,23 @@ def _number_beyond_the_store(payload: dict[str, Any]) -> str | None:
     return None
 
 
-def reason(exc: ValidationError) -> str:
+JOB_STATUS_FIELDS = {"from", "to", "status"}
+
+
+def reason(exc: ValidationError, op: str = "") -> str:
     first = exc.errors(include_url=False, include_input=False)[0]
     where = ".".join(str(x) for x in first.get("loc", ()))
     what = str(first.get("msg", "invalid"))
     if first.get("type") == "string_pattern_mismatch":
         what = "must be one line of printable text in the expected form"
+    elif first.get("type") == "literal_error":
+        known = str((first.get("ctx") or {}).get("expected", ""))
+        words = (
+            "unknown job status"
+            if op.startswith("job.") and where in JOB_STATUS_FIELDS
+            else ("not a known value")
+        )
+        what = f"{words}; one of {known}" if known else words
     count = exc.error_count()
     more = f" (and {count - 1} more)" if count > 1 else ""
     return f"malformed operation: {where or 'payload'}: {what}{more}"[:300]
