@@ -188,3 +188,27 @@ async def test_a_full_disk_at_close_is_one_message_not_a_crash(tmp_path, monkeyp
             shown = notes_shown(app)[-1]
             assert shown.startswith("not closed") and "full" in shown, shown
         assert app.store.job(ref)["status"] == "on_site"
+
+
+async def test_a_job_screen_turns_overdue_while_it_is_open(tmp_path, monkeypatch):
+    from textual.widgets import Static
+
+    monkeypatch.setattr(app_module, "CLOCK_TICK", 0.05)
+    clock = {"now": NOW}
+    app = make_app(tmp_path, sync_agent=ExplodingAgent(), background_sync=False)
+    app._now = lambda: clock["now"]
+    job = next(
+        r
+        for r in app.store.queue(limit=1000)
+        if r["sla_due"] and datetime.fromisoformat(r["sla_due"].replace("Z", "+00:00")) > NOW
+    )
+    due = datetime.fromisoformat(job["sla_due"].replace("Z", "+00:00"))
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_job(job["id"])
+        await pilot.pause()
+        head = str(app.screen.query_one("#head", Static).render())
+        assert "due in" in head and "overdue" not in head, head
+        clock["now"] = due + timedelta(minutes=7)
+        await pilot.pause(0.3)
+        head = str(app.screen.query_one("#head", Static).render())
+        assert "overdue 7m" in head, head

@@ -100,6 +100,9 @@ class JobScreen(FieldScreen):
     def status(self) -> Status:
         return Status(self.app.store.job(self.job_id)["status"])
 
+    def clock_tick(self) -> None:
+        self.refresh_data()  # the SLA countdown in the heading moves on
+
     def refresh_data(self) -> None:
         st = self.app.store
         card = st.job_card(self.job_id)

@@ -106,6 +106,18 @@ class JobTable(ScrollView, can_focus=True):
         self._cells.append(cells)
         self._segments.append(None)
 
+    def set_cell(self, index: int, column: int, cell: Text | str) -> None:
+        """Change one cell (a countdown that moved on): only that row is drawn again."""
+        cells = list(self._cells[index])
+        if cells[column] == cell:
+            return
+        cells[column] = cell
+        self._cells[index] = tuple(cells)
+        self._segments[index] = None
+        for key in [k for k in self._lines if k[0] == index]:
+            del self._lines[key]
+        self.refresh()
+
     def clear(self) -> None:
         self.keys.clear()
         self._cells.clear()

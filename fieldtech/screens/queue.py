@@ -20,6 +20,7 @@ from fieldtech.screens.status_bar import StatusBar
 from fieldtech.store.jobs import QueueFilter
 
 PAGE = 100
+SLA_COLUMN = 5  # where the countdown is, in the columns added on mount
 TITLE_CELLS = 24
 PRIORITY_STYLE = {
     "emergency": "bold white on red",
@@ -124,6 +125,7 @@ class QueueScreen(FieldScreen):
     def reload(self) -> None:
         table = self.query_one(JobTable)
         table.clear()
+        self.due: list[str | None] = []  # each loaded row's promised time while it is open
         self.last_key = None
         self.exhausted = False
         self._load_more()
@@ -165,19 +167,27 @@ class QueueScreen(FieldScreen):
         now = self.app.now_iso()
         table = self.query_one(JobTable)
         for r in rows:
-            open_ = Status(r["status"]).is_open
-            sla = sla_words(r["sla_due"], now) if open_ else ""
+            due = r["sla_due"] if Status(r["status"]).is_open else None
+            self.due.append(due)
             table.add_row(
                 Text(r["priority"], style=PRIORITY_STYLE[r["priority"]]),
                 STATUS_WORDS[Status(r["status"])],
                 r["ref"],
                 r["customer"],
                 self._whose(r) if self.across_team else r["city"] or "",
-                Text(sla, style="bold red" if sla.startswith("overdue") else ""),
+                _sla_cell(due, now),
                 r["summary"],
                 key=r["id"],
             )
         self.last_key = rows[-1]["cursor"]
+
+    def clock_tick(self) -> None:
+        """Countdowns move on while nobody types: a job passes its SLA on screen."""
+        table = self.query_one(JobTable)
+        now = self.app.now_iso()
+        for index, due in enumerate(self.due[: table.row_count]):
+            if due is not None:
+                table.set_cell(index, SLA_COLUMN, _sla_cell(due, now))
 
     def _whose(self, row: dict) -> str:
         who = row["technician_id"]
@@ -227,3 +237,8 @@ class QueueScreen(FieldScreen):
 
     def refresh_data(self) -> None:
         self.reload()
+
+
+def _sla_cell(due: str | None, now: str) -> Text:
+    sla = sla_words(due, now) if due else ""
+    return Text(sla, style="bold red" if sla.startswith("overdue") else "")
