@@ -10,6 +10,7 @@ from textual.widgets import Footer, Static
 
 from fieldtech.domain.jobs import FIELD_TRANSITIONS, STATUS_WORDS, Status, sla_words
 from fieldtech.domain.text import plain
+from fieldtech.domain.timefmt import local_time
 from fieldtech.screens.base import FieldScreen
 from fieldtech.screens.dialogs import AskText
 from fieldtech.screens.shown import data, line, lines, status_words, when
@@ -228,7 +229,7 @@ class JobScreen(FieldScreen):
                 out.append(
                     line(
                         "Call-back ",
-                        when(cb["at"], zone=False),
+                        data(local_time(cb["at"], zone=False)[:10]),  # the day it was made
                         f": skill {cb['skill']}, attitude {cb['attitude']}, "
                         f"adherence {cb['adherence']}",
                         line(" · ", data(cb["comment"])) if cb["comment"] else "",
