@@ -197,7 +197,7 @@ def test_parts_commands(home):
         (("jobs", "--status", "finished"), "'finished' is not one of 'assigned'"),
         (("jobs", "--kind", "boiler"), "'boiler' is not one of 'survey'"),
         (("jobs", "--priority", "urgent"), "'urgent' is not one of 'emergency'"),
-        (("job", "hold", "J-000001"), "Missing option"),
+        (("job", "hold", "J-000001"), "say what the job waits for"),
         (("parts", "request", "AC-CAP-35", "--qty", "zero"), "whole number"),
         (("parts", "request", "NOPE-1"), "no part"),
         (

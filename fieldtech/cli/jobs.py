@@ -6,7 +6,16 @@ import click
 
 from fieldtech.cli.common import Context, emit_json, json_option, pass_ctx, say, table, when
 from fieldtech.domain.errors import CloseRefused
-from fieldtech.domain.jobs import OUTCOMES, STATUS_WORDS, Kind, Priority, Status, sla_words
+from fieldtech.domain.jobs import (
+    OUTCOMES,
+    STATUS_WORDS,
+    HoldFor,
+    Kind,
+    Priority,
+    Status,
+    hold_words,
+    sla_words,
+)
 from fieldtech.domain.parts import Movement
 from fieldtech.domain.timefmt import local_time
 from fieldtech.services import jobs as job_service
@@ -160,8 +169,8 @@ def _show_card(ctx: Context, card: dict, demo_code: str | None) -> None:
             f"the customer's phone shows code {demo_code}",
             ("  (a real customer gets it from HQ)", "dim"),
         )
-    if card["hold_reason"]:
-        say(f"On hold: {card['hold_reason']}")
+    if card["status"] == Status.ON_HOLD:
+        say(f"On hold: {hold_words(card.get('hold_for'), card['hold_reason'])}")
     if card["outcome"]:
         say(
             f"Outcome: {card['outcome']}, signed by {card['signoff_name']}, rating {card['rating']}"
@@ -231,12 +240,22 @@ def arrive_cmd(ctx: Context, job_id: str, as_json: bool) -> None:
 
 @job_group.command("hold")
 @click.argument("job_id")
-@click.option("--reason", required=True, help="Why: waiting for parts, customer away, ...")
+@click.option(
+    "--for",
+    "waits_for",
+    type=click.Choice([h.value for h in HoldFor]),
+    help="What the job waits for (what the team board counts).",
+)
+@click.option("--reason", help="In words: which part, when the customer is back, ...")
 @json_option
 @pass_ctx
-def hold_cmd(ctx: Context, job_id: str, reason: str, as_json: bool) -> None:
-    """Put the job on hold, with a reason."""
-    _done(ctx, job_service.hold(ctx.device, job_id, reason), as_json)
+def hold_cmd(
+    ctx: Context, job_id: str, waits_for: str | None, reason: str | None, as_json: bool
+) -> None:
+    """Put the job on hold: what it waits for (parts, customer, other) and why."""
+    if not waits_for and not (reason or "").strip():
+        raise click.UsageError("say what the job waits for: --for parts|customer|other")
+    _done(ctx, job_service.hold(ctx.device, job_id, reason, waits_for=waits_for), as_json)
 
 
 @job_group.command("resume")

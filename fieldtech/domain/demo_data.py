@@ -383,6 +383,7 @@ def _jobs(
             row["arrived_at"] = row["window_start"]
         if status is Status.ON_HOLD:
             row["hold_reason"] = rng.choice(("waiting for parts", "waiting for customer"))
+            row["hold_for"] = "parts" if row["hold_reason"] == "waiting for parts" else "customer"
         if status is Status.COMPLETED:
             row.update(
                 outcome={

@@ -99,7 +99,53 @@ HQ_TRANSITIONS: dict[Status, frozenset[Status]] = {
 # Statuses that require a reason when entered.
 NEEDS_REASON = frozenset({Status.ON_HOLD, Status.CANNOT_COMPLETE, Status.CANCELLED})
 
-HOLD_REASONS = ("waiting for parts", "waiting for customer", "access", "weather", "other")
+class HoldFor(StrEnum):
+    """What a job on hold waits for: a fixed set the board counts by, beside free text."""
+
+    PARTS = "parts"
+    CUSTOMER = "customer"
+    OTHER = "other"
+
+    @property
+    def words(self) -> str:
+        return HOLD_WORDS[self]
+
+
+HOLD_WORDS = {
+    HoldFor.PARTS: "waiting for parts",
+    HoldFor.CUSTOMER: "waiting for the customer",
+    HoldFor.OTHER: "other",
+}
+
+
+def parse_hold_for(text: str) -> HoldFor:
+    key = " ".join(str(text).lower().split())
+    for h in HoldFor:
+        if key in (h.value, h.words, h.words.replace("the ", "")):
+            return h
+    known = ", ".join(h.value for h in HoldFor)
+    raise BadInput(f"on hold for what? one of {known}, not {text!r}")
+
+
+def hold_words(hold_for: str | None, reason: str | None) -> str:
+    """'waiting for parts: compressor from Lhasa', or just the one the reason says."""
+    kind = HoldFor(hold_for) if hold_for in set(HoldFor) else hold_for_reason(reason)
+    text = (reason or "").strip()
+    if not text or text.lower() == kind.words:
+        return kind.words
+    if kind is HoldFor.OTHER:
+        return text
+    return f"{kind.words}: {text}"
+
+
+def hold_for_reason(reason: str | None) -> HoldFor:
+    """A reason given without saying what the job waits for (older devices, a typed
+    reason): only the set's own words count as that kind, anything else is 'other' —
+    so 'customer departed' is not a parts hold."""
+    try:
+        return parse_hold_for(reason or "")
+    except BadInput:
+        return HoldFor.OTHER
 
 
 def parse_status(text: str) -> Status:

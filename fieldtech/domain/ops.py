@@ -14,7 +14,7 @@ from typing import Any
 from fieldtech.domain.callbacks import check_comment, check_scores
 from fieldtech.domain.errors import BadInput
 from fieldtech.domain.hlc import Stamp
-from fieldtech.domain.jobs import Status
+from fieldtech.domain.jobs import Status, hold_for_reason, parse_hold_for
 
 JOB_STATUS = "job.status"
 JOB_CLOSE = "job.close"
@@ -98,8 +98,11 @@ def status_fields(to: Status, reason: str | None, at: str, payload: dict[str, An
         fields["arrived_at"] = at
     elif to is Status.ON_HOLD:
         fields["hold_reason"] = reason
+        given = payload.get("hold_for")
+        fields["hold_for"] = (parse_hold_for(given) if given else hold_for_reason(reason)).value
     elif to in (Status.IN_PROGRESS, Status.ASSIGNED):
         fields["hold_reason"] = None
+        fields["hold_for"] = None
     elif to is Status.CANNOT_COMPLETE:
         fields["cannot_complete_reason"] = reason
         fields["closed_at"] = at

@@ -35,10 +35,7 @@ def plain(value: object, *, multiline: bool = False) -> str:
     if value is None:
         return ""
     text = str(value)
-    if multiline:
-        text = _LINE_BREAKS.sub("\n", text)
-    else:
-        text = _LINE_BREAKS.sub(" ", text)
+    text = _LINE_BREAKS.sub("\n" if multiline else " ", text)
     text = text.replace("\t", "    " if multiline else " ")
     text = _BIDI.sub("", text)
     return _CONTROL.sub(_visible, text)

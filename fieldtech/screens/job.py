@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
-from fieldtech.domain.jobs import FIELD_TRANSITIONS, STATUS_WORDS, Status, sla_words
+from fieldtech.domain.jobs import FIELD_TRANSITIONS, STATUS_WORDS, Status, hold_words, sla_words
 from fieldtech.domain.text import plain
 from fieldtech.domain.timefmt import local_time
 from fieldtech.screens.base import FieldScreen
@@ -235,8 +235,9 @@ class JobScreen(FieldScreen):
                         line(" · ", data(cb["comment"])) if cb["comment"] else "",
                     )
                 )
-        if card["hold_reason"]:
-            out.append(line(("On hold: ", "yellow"), data(card["hold_reason"], "yellow")))
+        if card["status"] == Status.ON_HOLD:
+            shown = hold_words(card.get("hold_for"), card["hold_reason"])
+            out.append(line(("On hold: ", "yellow"), data(shown, "yellow")))
         if (
             card["technician_id"]
             and self.app.technician_filter
@@ -332,11 +333,16 @@ class JobScreen(FieldScreen):
         self._do(job_service.resume, self.app.device, self.job_id)
 
     def action_hold(self) -> None:
+        from fieldtech.screens.hold_dialog import AskHold
+
         def done(answer):
             if answer:
-                self._do(job_service.hold, self.app.device, self.job_id, answer[0])
+                waits_for, reason = answer
+                self._do(
+                    job_service.hold, self.app.device, self.job_id, reason, waits_for=waits_for
+                )
 
-        self.app.push_screen(AskText("Why is the job on hold?", "waiting for parts…"), done)
+        self.app.push_screen(AskHold(), done)
 
     def action_note(self) -> None:
         def done(answer):

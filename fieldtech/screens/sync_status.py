@@ -26,6 +26,7 @@ FIELD_WORDS = {
     "status": "status",
     "technician_id": "who has the job",
     "hold_reason": "hold reason",
+    "hold_for": "on hold for",
     "summary": "summary",
     "sla_due": "promised time",
     "window_start": "appointment",

@@ -14,6 +14,8 @@ from fieldtech.domain.jobs import (
     Status,
     check_transition,
     code_matches,
+    hold_for_reason,
+    parse_hold_for,
     parse_outcome,
     parse_rating,
     resume_target,
@@ -66,9 +68,20 @@ def arrive(dev: Device, job_id: str) -> dict:
         return _change_status(dev, dev.store.job(job_id), Status.ON_SITE)
 
 
-def hold(dev: Device, job_id: str, reason: str) -> dict:
+def hold(dev: Device, job_id: str, reason: str | None, *, waits_for: str | None = None) -> dict:
+    """On hold, waiting for parts, the customer or something else (`waits_for`, from the
+    fixed set the board counts by), with free text. Without `waits_for` only the set's own
+    words in `reason` say it; anything else is 'other'."""
+    kind = parse_hold_for(waits_for) if waits_for else hold_for_reason(reason)
+    text = (reason or "").strip() or (kind.words if waits_for else "")
     with dev.store.transaction():
-        return _change_status(dev, dev.store.job(job_id), Status.ON_HOLD, reason=reason)
+        return _change_status(
+            dev,
+            dev.store.job(job_id),
+            Status.ON_HOLD,
+            reason=text,
+            extra={"hold_for": kind.value},
+        )
 
 
 def resume(dev: Device, job_id: str) -> dict:

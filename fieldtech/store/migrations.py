@@ -236,6 +236,21 @@ def m008_notices(db: Database) -> None:
     )
 
 
+def m009_hold_for(db: Database) -> None:
+    """What a job on hold waits for, from a fixed set (parts, customer, other): the board
+    counts by it instead of matching words in the reason. Older holds keep their reason;
+    only the set's own words count as that kind."""
+    db.execute("ALTER TABLE jobs ADD COLUMN hold_for TEXT")
+    db.execute(
+        """UPDATE jobs SET hold_for = CASE lower(trim(hold_reason))
+             WHEN 'waiting for parts' THEN 'parts' WHEN 'parts' THEN 'parts'
+             WHEN 'waiting for customer' THEN 'customer'
+             WHEN 'waiting for the customer' THEN 'customer' WHEN 'customer' THEN 'customer'
+             ELSE 'other' END
+           WHERE status = 'on_hold'"""
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_core,
     m002_search,
@@ -245,6 +260,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m006_confirmation_hash,
     m007_customer_history,
     m008_notices,
+    m009_hold_for,
 )
 LATEST = len(MIGRATIONS)
 

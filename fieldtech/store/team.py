@@ -44,8 +44,7 @@ class TeamRows:
           SELECT technician_id AS id,
             sum(status IN {OPEN}) AS open,
             sum(status IN ('on_site', 'in_progress')) AS in_progress,
-            sum(status = 'on_hold' AND lower(coalesce(hold_reason, '')) LIKE '%part%')
-              AS on_hold_for_parts,
+            sum(status = 'on_hold' AND hold_for = 'parts') AS on_hold_for_parts,
             sum(status = 'completed' AND substr(closed_at, 1, 10) = ?) AS completed_today,
             sum(status IN {OPEN} AND sla_due < ?) AS overdue,
             sum(status IN {OPEN} AND escalation_level > 0) AS escalated,

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fieldtech.domain import ops as O
 from fieldtech.domain.checklists import Verdict
-from fieldtech.domain.jobs import OUTCOMES, Kind, Priority, Status
+from fieldtech.domain.jobs import OUTCOMES, HoldFor, Kind, Priority, Status
 from fieldtech.domain.parts import Movement, RequestStatus
 from fieldtech.sync.protocol import MAX_INT, Id, fits_the_store
 
@@ -44,6 +44,7 @@ class StatusChange(Payload):
     from_: StatusName = Field(alias="from")
     to: StatusName
     reason: Text | None = None
+    hold_for: Literal[tuple(h.value for h in HoldFor)] | None = None  # type: ignore[valid-type]
 
 
 class Close(Payload):

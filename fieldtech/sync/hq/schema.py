@@ -136,6 +136,7 @@ jobs = Table(
     Column("confirmation_code", String(32)),
     Column("arrived_at", String(20)),
     Column("hold_reason", Text),
+    Column("hold_for", Text),  # parts | customer | other: what the board counts by
     Column("outcome", String(32)),
     Column("signoff_name", Text),
     Column("rating", Integer),
