@@ -19,6 +19,19 @@ from tests.app_support import first_ref, make_app
 SIZES = [(80, 24), (120, 40)]
 
 
+@pytest.fixture(autouse=True)
+def _utc_device(monkeypatch):
+    """Screens show the device's local time: pin the zone so the pictures are the same on
+    every machine."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
 def screen_for(name: str, app):
     ref = first_ref(app, "on_hold")
     job_id = app.store.job(ref)["id"]

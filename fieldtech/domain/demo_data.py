@@ -368,6 +368,7 @@ def _jobs(
             "confirmation_code": demo_code(f"J-{n + 1:06d}"),
             "arrived_at": None,
             "hold_reason": None,
+            "hold_for": None,
             "outcome": None,
             "signoff_name": None,
             "rating": None,
