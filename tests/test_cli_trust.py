@@ -88,9 +88,9 @@ def test_job_show_prints_control_sequences_visibly_not_raw(tmp_path):
 @pytest.fixture(scope="module")
 def hq_home(tmp_path_factory):
     """An HQ with a user and a closed job whose stored text is hostile."""
-    from fieldtech.sync.hq import auth, dispatch, schema
-    from fieldtech.sync.hq.auth import Principal
-    from fieldtech.sync.hq.db import HQ, sqlite_url
+    from fieldtech.hq import auth, dispatch, schema
+    from fieldtech.hq.auth import Principal
+    from fieldtech.hq.db import HQ, sqlite_url
 
     home = tmp_path_factory.mktemp("hq")
     ok(home, "hq", "init")

@@ -18,11 +18,11 @@ from sqlalchemy import select
 
 from fieldtech.domain.demo_data import generate
 from fieldtech.domain.errors import CloseRefused
+from fieldtech.hq import schema
 from fieldtech.services import Device, checklists
 from fieldtech.services import jobs as job_service
 from fieldtech.services.seed import seed
 from fieldtech.store import open_store
-from fieldtech.sync.hq import schema
 from tests.app_support import NOW, SEED_DAY
 
 WRONG = "confirmation code does not match the customer's"

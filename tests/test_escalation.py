@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from fieldtech.domain.escalation import due_level
-from fieldtech.sync.hq import auth, dispatch
-from fieldtech.sync.hq.auth import Principal
-from fieldtech.sync.hq.db import HQ, sqlite_url
-from fieldtech.sync.hq.escalation import run_escalations
+from fieldtech.hq import auth, dispatch
+from fieldtech.hq.auth import Principal
+from fieldtech.hq.db import HQ, sqlite_url
+from fieldtech.hq.escalation import run_escalations
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

@@ -24,9 +24,9 @@ from sqlalchemy import event, func, select
 from fieldtech.cli import cli
 from fieldtech.domain.errors import BadInput
 from fieldtech.domain.templates import REPAIR, SPLIT_AC
-from fieldtech.sync.hq import auth, catalog, dispatch, importer, schema
-from fieldtech.sync.hq.auth import Principal
-from fieldtech.sync.hq.db import HQ, sqlite_url
+from fieldtech.hq import auth, catalog, dispatch, importer, schema
+from fieldtech.hq.auth import Principal
+from fieldtech.hq.db import HQ, sqlite_url
 
 ADMIN = Principal("admin", "HQ", "admin", None, None, "console")
 FIELDS = ["ref", "kind", "summary", "customer_name", "address", "customer_phone", "technician"]

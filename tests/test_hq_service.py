@@ -12,10 +12,10 @@ from sqlalchemy import update
 from fieldtech.domain.errors import BadInput, RuleBroken
 from fieldtech.domain.hlc import Clock
 from fieldtech.domain.ids import new_id
-from fieldtech.sync.hq import auth, callbacks, dispatch, plan, reports, schema
-from fieldtech.sync.hq.auth import Principal
-from fieldtech.sync.hq.db import HQ, sqlite_url
-from fieldtech.sync.hq.push import WireOp, push
+from fieldtech.hq import auth, callbacks, dispatch, plan, reports, schema
+from fieldtech.hq.auth import Principal
+from fieldtech.hq.db import HQ, sqlite_url
+from fieldtech.hq.push import WireOp, push
 
 ADMIN = Principal("admin", "HQ", "admin", None, None, "console")
 

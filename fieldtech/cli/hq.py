@@ -20,9 +20,9 @@ from fieldtech.cli.common import (
 )
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.parts import RequestStatus
-from fieldtech.sync.hq import auth, catalog, dispatch, importer, requests
-from fieldtech.sync.hq.auth import Principal
-from fieldtech.sync.hq.db import HQ, sqlite_url
+from fieldtech.hq import auth, catalog, dispatch, importer, requests
+from fieldtech.hq.auth import Principal
+from fieldtech.hq.db import HQ, sqlite_url
 
 ENV_DB = "FIELDTECH_HQ_DB"
 
@@ -108,8 +108,8 @@ def seed_cmd(h: HQContext, count: int, technician: str, rng_seed: int, prefix: s
     """Load realistic demo jobs for one technician (deterministic for a seed and day)."""
     from datetime import UTC, datetime
 
-    from fieldtech.sync.hq.dispatch import technician as find_technician
-    from fieldtech.sync.hq.seed import seed_hq
+    from fieldtech.hq.dispatch import technician as find_technician
+    from fieldtech.hq.seed import seed_hq
 
     hq = h.hq()
     with hq.engine.connect() as conn:
@@ -133,7 +133,7 @@ def seed_cmd(h: HQContext, count: int, technician: str, rng_seed: int, prefix: s
 @pass_hq
 def serve_cmd(h: HQContext, host: str, port: int) -> None:
     """Run the HQ API server (the database is created if it does not exist)."""
-    from fieldtech.sync.hq.server import serve
+    from fieldtech.hq.server import serve
 
     hq = h.hq(create=True)
     click.echo(f"fieldtech HQ on http://{host}:{port} (database {h.url})", err=True)

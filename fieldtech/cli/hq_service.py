@@ -9,8 +9,8 @@ import click
 
 from fieldtech.cli.common import emit_json, json_option, say, table, when
 from fieldtech.cli.hq import HQContext, hq_group, pass_hq
-from fieldtech.sync.hq import callbacks, plan, reports
-from fieldtech.sync.hq.escalation import run_escalations
+from fieldtech.hq import callbacks, plan, reports
+from fieldtech.hq.escalation import run_escalations
 
 
 @hq_group.command("escalate")

@@ -99,6 +99,7 @@ HQ_TRANSITIONS: dict[Status, frozenset[Status]] = {
 # Statuses that require a reason when entered.
 NEEDS_REASON = frozenset({Status.ON_HOLD, Status.CANNOT_COMPLETE, Status.CANCELLED})
 
+
 class HoldFor(StrEnum):
     """What a job on hold waits for: a fixed set the board counts by, beside free text."""
 

@@ -64,4 +64,3 @@ def _short(reason: str) -> str:
     # The cause is what matters, the advice is in the sync screen: first clause, trimmed.
     text = plain(reason).split(";")[0].strip()
     return text if len(text) <= REASON_WIDTH else text[: REASON_WIDTH - 1] + "…"
-

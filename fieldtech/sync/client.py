@@ -276,7 +276,7 @@ def apply_changes(
 ) -> int:
     """Apply pulled rows in dependency order. Inside the caller's transaction. Jobs HQ moved
     away from `me` (this device's user) are noted in the store and appended to `told`."""
-    from fieldtech.sync.hq.catalog import template_from_json
+    from fieldtech.hq.catalog import template_from_json
 
     def rows(name: str) -> list[dict[str, Any]]:
         block = changes.get(name)

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from fieldtech.hq import auth, catalog
+from fieldtech.hq.db import HQ, sqlite_url
+from fieldtech.hq.seed import seed_hq
+from fieldtech.hq.server import BackgroundHQ
 from fieldtech.services import Device
 from fieldtech.store import open_store
 from fieldtech.sync import credentials
 from fieldtech.sync.client import SyncClient
 from fieldtech.sync.enroll import enroll
-from fieldtech.sync.hq import auth, catalog
-from fieldtech.sync.hq.db import HQ, sqlite_url
-from fieldtech.sync.hq.seed import seed_hq
-from fieldtech.sync.hq.server import BackgroundHQ
 from fieldtech.sync.link import SwitchableLink
 
 DEMO_TECHNICIAN = "Tenzin Dorje"
@@ -38,7 +38,7 @@ class DemoWorld:
         phone (the device itself keeps only the code's hash)."""
         from sqlalchemy import select
 
-        from fieldtech.sync.hq import schema
+        from fieldtech.hq import schema
 
         J = schema.jobs.c
         with self.server.hq.engine.connect() as conn:
@@ -106,9 +106,9 @@ def _field_activity(hq: HQ, technicians: list[str]) -> None:
     through HQ's own push, so the supervisor has decisions waiting."""
     from fieldtech.domain import ops
     from fieldtech.domain.ids import new_id
-    from fieldtech.sync.hq.auth import Principal
-    from fieldtech.sync.hq.dispatch import list_jobs
-    from fieldtech.sync.hq.push import WireOp, push
+    from fieldtech.hq.auth import Principal
+    from fieldtech.hq.dispatch import list_jobs
+    from fieldtech.hq.push import WireOp, push
 
     asks = (("AC-CAP-35", 2, "van is out of them"), ("WH-ELEM-2K", 1, None))
     for n, (uid, (sku, qty, note)) in enumerate(zip(technicians, asks, strict=False)):

@@ -19,16 +19,16 @@ from pathlib import Path
 import pytest
 
 from fieldtech.domain.demo_data import parts_catalog
+from fieldtech.hq import auth, catalog
+from fieldtech.hq.auth import Principal
+from fieldtech.hq.db import HQ, sqlite_url
+from fieldtech.hq.seed import seed_hq
+from fieldtech.hq.server import BackgroundHQ
 from fieldtech.services import Device
 from fieldtech.store import open_store
 from fieldtech.sync import credentials
 from fieldtech.sync.client import Backoff, SyncClient, SyncReport
 from fieldtech.sync.enroll import enroll
-from fieldtech.sync.hq import auth, catalog
-from fieldtech.sync.hq.auth import Principal
-from fieldtech.sync.hq.db import HQ, sqlite_url
-from fieldtech.sync.hq.seed import seed_hq
-from fieldtech.sync.hq.server import BackgroundHQ
 from tests.crash.worker import credential_path, db_path
 
 WORKER = Path(__file__).with_name("worker.py")

@@ -40,13 +40,13 @@ from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.jobs import Status
 from fieldtech.domain.ops import expand
 from fieldtech.domain.parts import RequestStatus
+from fieldtech.hq import auth, dispatch, requests
 from fieldtech.services import Device, escalations, jobs
 from fieldtech.services.seed import seed
 from fieldtech.store import Store, open_store
 from fieldtech.sync import credentials
 from fieldtech.sync.client import SyncClient
 from fieldtech.sync.enroll import enroll
-from fieldtech.sync.hq import auth, dispatch, requests
 from tests.crash.conftest import ADMIN, Session, Trigger, World, base_seed, kill_budget
 from tests.crash.worker import credential_path, db_path
 

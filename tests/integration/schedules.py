@@ -34,12 +34,12 @@ from unittest import mock
 import httpx
 
 from fieldtech.domain.errors import FieldtechError
+from fieldtech.hq import dispatch
+from fieldtech.hq.db import HQ
+from fieldtech.hq.server import BackgroundHQ
 from fieldtech.services import Device, parts, supervision
 from fieldtech.store import open_store
 from fieldtech.sync.client import Backoff, SyncClient, SyncError
-from fieldtech.sync.hq import dispatch
-from fieldtech.sync.hq.db import HQ
-from fieldtech.sync.hq.server import BackgroundHQ
 from tests.integration.faultproxy import FAULTS, FaultyLink
 from tests.integration.world import ADMIN, FIELD, World, check, do_field
 

@@ -34,7 +34,7 @@ async def test_offline_work_piles_up_then_flows_out(tmp_path):
             await app.workers.wait_for_complete()
             assert len(app.store.outbox("pending")) == 2
             assert "2 waiting to send" in str(app.screen.query_one(StatusBar).render())
-            from fieldtech.sync.hq.dispatch import get_job
+            from fieldtech.hq.dispatch import get_job
             from tests.integration.world import ADMIN
 
             job_id = app.store.job(ref)["id"]

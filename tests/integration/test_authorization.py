@@ -9,9 +9,9 @@ import stat
 import httpx
 import pytest
 
+from fieldtech.hq import auth
+from fieldtech.hq.api import create_app
 from fieldtech.sync import protocol
-from fieldtech.sync.hq import auth
-from fieldtech.sync.hq.api import create_app
 from tests.integration.world import World
 
 ROLES = (

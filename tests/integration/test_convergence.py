@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fieldtech.domain.errors import FieldtechError
+from fieldtech.hq import dispatch
 from fieldtech.sync.client import SyncError
-from fieldtech.sync.hq import dispatch
 from tests.integration.faultproxy import FAULTS
 from tests.integration.world import ADMIN, FIELD, World, check, do_field
 

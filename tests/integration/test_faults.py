@@ -92,7 +92,7 @@ def test_a_rejected_operation_does_not_block_the_ones_behind_it(world):
     # A request HQ approved meanwhile can no longer be cancelled from the field.
     req = parts.request_part(tenzin.device, "AC-FAN-MTR", 1, job_id=mine["id"])
     tenzin.client.sync()
-    from fieldtech.sync.hq import requests as hq_requests
+    from fieldtech.hq import requests as hq_requests
     from tests.integration.world import ADMIN
 
     hq_requests.step(world.hq, ADMIN, req["id"], RequestStatus.APPROVED)

@@ -30,10 +30,10 @@ from fieldtech.domain import ops as O
 from fieldtech.domain.jobs import Status
 from fieldtech.domain.parts import RequestStatus
 from fieldtech.domain.templates import DEFAULT_TEMPLATES
+from fieldtech.hq import auth, catalog
+from fieldtech.hq.api import TemplateIn
 from fieldtech.services import parts
 from fieldtech.sync import protocol
-from fieldtech.sync.hq import auth, catalog
-from fieldtech.sync.hq.api import TemplateIn
 from tests.integration.world import World
 
 pytestmark = pytest.mark.integration

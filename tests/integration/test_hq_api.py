@@ -9,8 +9,8 @@ import json
 import httpx
 import pytest
 
+from fieldtech.hq import auth
 from fieldtech.services import jobs
-from fieldtech.sync.hq import auth
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from fieldtech.domain.templates import REPAIR, SPLIT_AC
+from fieldtech.hq import auth, catalog, dispatch
 from fieldtech.services import jobs
-from fieldtech.sync.hq import auth, catalog, dispatch
 from tests.integration.world import ADMIN
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect, text
 
-from fieldtech.sync.hq import auth, catalog, dispatch
-from fieldtech.sync.hq.db import HQ, sqlite_url
-from fieldtech.sync.hq.pull import pull
+from fieldtech.hq import auth, catalog, dispatch
+from fieldtech.hq.db import HQ, sqlite_url
+from fieldtech.hq.pull import pull
 from tests.integration.world import ADMIN
 
 pytestmark = pytest.mark.integration
@@ -58,7 +58,7 @@ def check_upgrade(url: str) -> None:
             assert conn.execute(text("SELECT escalation_ack_level FROM jobs")).scalar() == 0
         # And it works as a new one would: a supervisor's pull carries the roster.
         auth.add_user(hq, name="Lhamo Dolma", role="supervisor", team="north")
-        from fieldtech.sync.hq.auth import Principal
+        from fieldtech.hq.auth import Principal
 
         boss = Principal("lhamo-dolma", "Lhamo Dolma", "supervisor", "north", "d1", "c1")
         page = pull(hq, boss, 0, 1000)

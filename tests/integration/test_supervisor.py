@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from fieldtech.domain.errors import FieldtechError, RuleBroken
+from fieldtech.hq import dispatch
 from fieldtech.services import escalations, jobs, parts, supervision
 from fieldtech.sync.client import SyncError
-from fieldtech.sync.hq import dispatch
 
 pytestmark = pytest.mark.integration
 

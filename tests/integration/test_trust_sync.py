@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from fieldtech.hq import dispatch
 from fieldtech.services import jobs
-from fieldtech.sync.hq import dispatch
 from tests.integration.world import ADMIN
 
 pytestmark = pytest.mark.integration
@@ -42,7 +42,7 @@ def test_history_that_comes_before_its_job_in_the_feed_arrives_with_it(world):
     page before it does: one row a page, every event still arrives and nothing fails."""
     from datetime import UTC, datetime, timedelta
 
-    from fieldtech.sync.hq.escalation import run_escalations
+    from fieldtech.hq.escalation import run_escalations
 
     bo = world.phone("Bo Chen")
     bo.client.sync()
@@ -126,10 +126,10 @@ def test_enrollment_is_idempotent_for_the_device_whose_answer_was_lost(world, tm
 
     import httpx
 
+    from fieldtech.hq import auth
     from fieldtech.services import Device
     from fieldtech.store import open_store
     from fieldtech.sync.enroll import enroll
-    from fieldtech.sync.hq import auth
     from tests.integration.faultproxy import FaultyLink
 
     user, code = auth.add_user(world.hq, name="Pema Lhamo", role="technician", team="north")

@@ -11,14 +11,14 @@ from typing import Any
 from sqlalchemy import func, select
 
 from fieldtech.domain.errors import FieldtechError
+from fieldtech.hq import auth, catalog, dispatch, schema
+from fieldtech.hq.auth import Principal
+from fieldtech.hq.db import HQ, sqlite_url
+from fieldtech.hq.server import BackgroundHQ
 from fieldtech.services import Device, checklists, jobs, parts
 from fieldtech.store import open_store
 from fieldtech.sync.client import Backoff, SyncClient
 from fieldtech.sync.enroll import enroll
-from fieldtech.sync.hq import auth, catalog, dispatch, schema
-from fieldtech.sync.hq.auth import Principal
-from fieldtech.sync.hq.db import HQ, sqlite_url
-from fieldtech.sync.hq.server import BackgroundHQ
 from tests.integration.faultproxy import FaultyLink
 
 ADMIN = Principal("admin", "HQ", "admin", None, None, "console")

@@ -8,8 +8,8 @@ import time
 
 import uvicorn
 
-from fieldtech.sync.hq.api import create_app
-from fieldtech.sync.hq.db import HQ
+from fieldtech.hq.api import create_app
+from fieldtech.hq.db import HQ
 
 
 def free_port(host: str = "127.0.0.1") -> int:

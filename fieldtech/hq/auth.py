@@ -12,8 +12,8 @@ from sqlalchemy import Connection, select, update
 
 from fieldtech.domain.errors import BadInput, FieldtechError, NotFound
 from fieldtech.domain.ids import new_id
-from fieldtech.sync.hq import schema
-from fieldtech.sync.hq.db import HQ, Seq
+from fieldtech.hq import schema
+from fieldtech.hq.db import HQ, Seq
 
 ROLES = ("technician", "supervisor", "admin")
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud on the phone

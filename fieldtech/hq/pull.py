@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import Connection, Table, exists, false, select
 
 from fieldtech.domain.jobs import with_code_hashed
-from fieldtech.sync.hq import schema
-from fieldtech.sync.hq.auth import Principal
-from fieldtech.sync.hq.db import HQ
+from fieldtech.hq import schema
+from fieldtech.hq.auth import Principal
+from fieldtech.hq.db import HQ
 
 # Columns HQ keeps for itself (scope and bookkeeping), never sent to devices.
 PRIVATE = {"seq", "technician_id", "team", "origin", "match_key"}
@@ -120,7 +120,7 @@ def pull(
             page.extend(_urgent(conn, p, new_cursor, device_id))
     with hq.engine.connect() as conn:
         page.extend(_jobs_of_history(conn, p, new_cursor, page))
-    from fieldtech.sync.hq.customer_file import complete_page
+    from fieldtech.hq.customer_file import complete_page
 
     with hq.engine.connect() as conn:  # each job's customer file, if the device may lack it
         complete_page(conn, cursor, page)

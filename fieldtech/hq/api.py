@@ -18,9 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from fieldtech import __version__
 from fieldtech.domain.errors import BadInput, FieldtechError, NotFound
 from fieldtech.domain.parts import RequestStatus
-from fieldtech.sync import protocol
-from fieldtech.sync.hq import auth, catalog, dispatch, importer, requests
-from fieldtech.sync.hq.api_models import (
+from fieldtech.hq import auth, catalog, dispatch, importer, requests
+from fieldtech.hq.api_models import (
     JOBS_CSV,
     PARTS_CSV,
     STATUS_FOR,
@@ -52,11 +51,12 @@ from fieldtech.sync.hq.api_models import (
     schema_of,
     text_body,
 )
-from fieldtech.sync.hq.auth import Forbidden, Principal
-from fieldtech.sync.hq.db import HQ
-from fieldtech.sync.hq.pull import checksum, pull
-from fieldtech.sync.hq.push import WireOp, push
-from fieldtech.sync.hq.scope import require_admin
+from fieldtech.hq.auth import Forbidden, Principal
+from fieldtech.hq.db import HQ
+from fieldtech.hq.pull import checksum, pull
+from fieldtech.hq.push import WireOp, push
+from fieldtech.hq.scope import require_admin
+from fieldtech.sync import protocol
 
 
 def principal(
@@ -452,8 +452,8 @@ def create_app(hq: HQ) -> FastAPI:
         """Escalate every late open job, level by level (run it every few minutes)."""
         from datetime import UTC
 
-        from fieldtech.sync.hq.dispatch import parse_time
-        from fieldtech.sync.hq.escalation import run_escalations
+        from fieldtech.hq.dispatch import parse_time
+        from fieldtech.hq.escalation import run_escalations
 
         require_admin(p)
         at = parse_time(body.at, "at") if body.at else None
@@ -468,7 +468,7 @@ def create_app(hq: HQ) -> FastAPI:
     )
     def record_callback(job_id: str, body: CallbackIn, p: Who) -> dict[str, Any]:
         """The customer call-back after a closed job: skill, attitude, adherence (1–5)."""
-        from fieldtech.sync.hq.callbacks import record_callback as record
+        from fieldtech.hq.callbacks import record_callback as record
 
         return record(
             hq,
@@ -488,7 +488,7 @@ def create_app(hq: HQ) -> FastAPI:
     )
     def kpis(p: Who, format: Literal["json", "csv"] = "json"):
         """Per-technician KPIs over what you may see (format=json or csv)."""
-        from fieldtech.sync.hq import reports
+        from fieldtech.hq import reports
 
         if p.role == "technician":
             raise Forbidden("only HQ staff and supervisors read team KPIs")
@@ -508,7 +508,7 @@ def create_app(hq: HQ) -> FastAPI:
     )
     def service_report(job_id: str, p: Who, format: Literal["md", "html"] = "md"):
         """The service report for one job (format=md or html)."""
-        from fieldtech.sync.hq import reports
+        from fieldtech.hq import reports
 
         if format == "html":
             return HTMLResponse(reports.service_report_html(hq, p, job_id))
@@ -519,7 +519,7 @@ def create_app(hq: HQ) -> FastAPI:
         """Generate the maintenance jobs falling due within `days` (idempotent)."""
         from datetime import date
 
-        from fieldtech.sync.hq.plan import plan_maintenance as plan
+        from fieldtech.hq.plan import plan_maintenance as plan
 
         require_admin(p)
         try:
@@ -537,7 +537,7 @@ def create_app(hq: HQ) -> FastAPI:
         """A technician's day as an ordered task list (their own, their team's, or any)."""
         from datetime import date as Date
 
-        from fieldtech.sync.hq.plan import day_plan
+        from fieldtech.hq.plan import day_plan
 
         if p.role == "technician" and technician_id != p.user_id:
             raise Forbidden("a technician sees only their own day")
@@ -553,7 +553,7 @@ def create_app(hq: HQ) -> FastAPI:
 def _sync(hq: HQ, p: Principal, req: protocol.SyncRequest) -> dict[str, Any]:
     if req.clock:
         try:
-            from fieldtech.sync.hq.push import bounded_stamp
+            from fieldtech.hq.push import bounded_stamp
 
             bounded_stamp(hq, req.clock)
         except FieldtechError:

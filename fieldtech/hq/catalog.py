@@ -14,9 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from fieldtech.domain.checklists import Item, ItemType, OutOfRange, Template
 from fieldtech.domain.errors import BadInput, RuleBroken
 from fieldtech.domain.templates import DEFAULT_TEMPLATES
-from fieldtech.sync.hq import schema
-from fieldtech.sync.hq.db import HQ, Seq
-from fieldtech.sync.hq.rows import upsert
+from fieldtech.hq import schema
+from fieldtech.hq.db import HQ, Seq
+from fieldtech.hq.rows import upsert
 
 PART_FIELDS = ("sku", "name", "category", "unit", "barcode", "price_cents")
 

@@ -23,15 +23,15 @@ from fieldtech.domain.ids import new_id
 from fieldtech.domain.merge import merge_status
 from fieldtech.domain.ops import expand, stamp_time
 from fieldtech.domain.parts import RequestStatus, check_request_step
+from fieldtech.hq import schema
+from fieldtech.hq.auth import Principal, now_iso
+from fieldtech.hq.callbacks import record_in
+from fieldtech.hq.db import HQ, Seq
+from fieldtech.hq.dispatch import assign_in, technician
+from fieldtech.hq.requests import decide_in
+from fieldtech.hq.rows import insert_absent
+from fieldtech.hq.scope import can_write_job
 from fieldtech.sync import payloads
-from fieldtech.sync.hq import schema
-from fieldtech.sync.hq.auth import Principal, now_iso
-from fieldtech.sync.hq.callbacks import record_in
-from fieldtech.sync.hq.db import HQ, Seq
-from fieldtech.sync.hq.dispatch import assign_in, technician
-from fieldtech.sync.hq.requests import decide_in
-from fieldtech.sync.hq.rows import insert_absent
-from fieldtech.sync.hq.scope import can_write_job
 
 log = logging.getLogger("fieldtech.hq")
 

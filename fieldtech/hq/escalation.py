@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 from fieldtech.domain.escalation import LEVEL_WORDS, due_level
 from fieldtech.domain.ids import new_id
 from fieldtech.domain.ops import stamp_time
-from fieldtech.sync.hq import schema
-from fieldtech.sync.hq.db import HQ, Seq
+from fieldtech.hq import schema
+from fieldtech.hq.db import HQ, Seq
 
 OPEN = ("assigned", "en_route", "on_site", "in_progress", "on_hold")
 

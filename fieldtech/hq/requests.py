@@ -7,10 +7,10 @@ from sqlalchemy import Connection, select, update
 from fieldtech.domain.errors import BadInput, NotFound
 from fieldtech.domain.ops import stamp_time
 from fieldtech.domain.parts import RequestStatus, check_request_step
-from fieldtech.sync.hq import schema
-from fieldtech.sync.hq.auth import Principal
-from fieldtech.sync.hq.db import HQ, Seq
-from fieldtech.sync.hq.scope import require_admin, require_manager
+from fieldtech.hq import schema
+from fieldtech.hq.auth import Principal
+from fieldtech.hq.db import HQ, Seq
+from fieldtech.hq.scope import require_admin, require_manager
 
 
 def step(

@@ -16,11 +16,11 @@ from fieldtech.domain.jobs import (
     check_transition,
 )
 from fieldtech.domain.ops import stamp_time
-from fieldtech.sync.hq import schema
-from fieldtech.sync.hq.auth import Forbidden, Principal
-from fieldtech.sync.hq.db import HQ, Seq
-from fieldtech.sync.hq.rows import insert_absent, only_columns
-from fieldtech.sync.hq.scope import require_manager
+from fieldtech.hq import schema
+from fieldtech.hq.auth import Forbidden, Principal
+from fieldtech.hq.db import HQ, Seq
+from fieldtech.hq.rows import insert_absent, only_columns
+from fieldtech.hq.scope import require_manager
 
 SLA_HOURS = {
     Priority.EMERGENCY: 4,
@@ -100,7 +100,7 @@ def create_job(
         with hq.tx() as c:
             return create_job(hq, p, spec, conn=c, seq=Seq(c))
     assert seq is not None
-    from fieldtech.sync.hq.new_jobs import create_jobs
+    from fieldtech.hq.new_jobs import create_jobs
 
     (made,) = create_jobs(hq, p, [spec], conn=conn, seq=seq)
     if isinstance(made, FieldtechError):
@@ -237,7 +237,7 @@ def list_jobs(
     technician: str | None = None,
     limit: int = 200,
 ) -> list[dict]:
-    from fieldtech.sync.hq.scope import job_filter
+    from fieldtech.hq.scope import job_filter
 
     j = schema.jobs.c
     q = select(schema.jobs).where(job_filter(p))
@@ -251,7 +251,7 @@ def list_jobs(
 
 
 def get_job(hq: HQ, p: Principal, job_id: str) -> dict:
-    from fieldtech.sync.hq.scope import job_filter
+    from fieldtech.hq.scope import job_filter
 
     j = schema.jobs.c
     with hq.engine.connect() as conn:

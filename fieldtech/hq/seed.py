@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import insert
 
 from fieldtech.domain.demo_data import generate
-from fieldtech.sync.hq import schema
-from fieldtech.sync.hq.db import HQ, Seq
-from fieldtech.sync.hq.rows import upsert
+from fieldtech.hq import schema
+from fieldtech.hq.db import HQ, Seq
+from fieldtech.hq.rows import upsert
 
 BATCH = 2000
 

@@ -23,10 +23,10 @@ from pydantic import (
 from fieldtech.domain.checklists import ItemType, OutOfRange
 from fieldtech.domain.errors import BadInput, NotFound, RuleBroken
 from fieldtech.domain.jobs import Kind, Priority
+from fieldtech.hq import catalog
+from fieldtech.hq.auth import Forbidden, Unauthorized
+from fieldtech.hq.db import HQ
 from fieldtech.sync import protocol
-from fieldtech.sync.hq import catalog
-from fieldtech.sync.hq.auth import Forbidden, Unauthorized
-from fieldtech.sync.hq.db import HQ
 
 
 class TooLarge(BadInput):

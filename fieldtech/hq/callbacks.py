@@ -7,12 +7,12 @@ from sqlalchemy import Connection, select
 from fieldtech.domain.callbacks import check_comment, check_scores
 from fieldtech.domain.errors import RuleBroken
 from fieldtech.domain.ids import new_id
-from fieldtech.sync.hq import schema
-from fieldtech.sync.hq.auth import Principal, now_iso
-from fieldtech.sync.hq.db import HQ, Seq
-from fieldtech.sync.hq.dispatch import _job_for_update
-from fieldtech.sync.hq.rows import insert_absent
-from fieldtech.sync.hq.scope import require_manager
+from fieldtech.hq import schema
+from fieldtech.hq.auth import Principal, now_iso
+from fieldtech.hq.db import HQ, Seq
+from fieldtech.hq.dispatch import _job_for_update
+from fieldtech.hq.rows import insert_absent
+from fieldtech.hq.scope import require_manager
 
 
 def record_callback(

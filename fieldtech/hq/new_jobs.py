@@ -26,10 +26,10 @@ from fieldtech.domain.ids import new_id
 from fieldtech.domain.jobs import Status, parse_kind, parse_priority
 from fieldtech.domain.ops import stamp_time
 from fieldtech.domain.templates import pick_template
-from fieldtech.sync.hq import schema
-from fieldtech.sync.hq.auth import Principal
-from fieldtech.sync.hq.db import HQ, Seq
-from fieldtech.sync.hq.scope import require_manager
+from fieldtech.hq import schema
+from fieldtech.hq.auth import Principal
+from fieldtech.hq.db import HQ, Seq
+from fieldtech.hq.scope import require_manager
 
 # Parents before children: a pull page never carries a job before its customer.
 WRITE_ORDER = (
@@ -170,7 +170,7 @@ class Batch:
     def plan(self, spec: dict[str, Any]) -> dict:
         """Check one job in full (its spec has passed api_models.check_job), then add its
         rows to the batch. Raises before adding any."""
-        from fieldtech.sync.hq.dispatch import SLA_HOURS, parse_time
+        from fieldtech.hq.dispatch import SLA_HOURS, parse_time
 
         k = self.known
         kind = parse_kind(spec["kind"])
@@ -418,7 +418,7 @@ def create_jobs(
 ) -> list[dict | FieldtechError]:
     """Each spec's job, or the reason it was refused, in order, inside the caller's
     transaction. `cache` (one per import) keeps the templates and what was filled once."""
-    from fieldtech.sync.hq.api_models import check_job
+    from fieldtech.hq.api_models import check_job
 
     checked: list[dict | FieldtechError] = []
     for spec in specs:

@@ -26,11 +26,11 @@ from sqlalchemy.exc import IntegrityError
 
 from fieldtech.domain.errors import BadInput, FieldtechError
 from fieldtech.domain.jobs import parse_kind, parse_priority
-from fieldtech.sync.hq import schema
-from fieldtech.sync.hq.api_models import check_job
-from fieldtech.sync.hq.auth import Principal
-from fieldtech.sync.hq.db import HQ, Seq
-from fieldtech.sync.hq.new_jobs import create_jobs
+from fieldtech.hq import schema
+from fieldtech.hq.api_models import check_job
+from fieldtech.hq.auth import Principal
+from fieldtech.hq.db import HQ, Seq
+from fieldtech.hq.new_jobs import create_jobs
 
 REQUIRED = ("ref", "kind", "summary", "customer_name", "address")
 COLUMNS = REQUIRED + (

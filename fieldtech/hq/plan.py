@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 
 from fieldtech.domain.errors import BadInput
 from fieldtech.domain.jobs import Status
-from fieldtech.sync.hq import schema
-from fieldtech.sync.hq.auth import Principal
-from fieldtech.sync.hq.db import HQ, Seq
-from fieldtech.sync.hq.dispatch import create_job
+from fieldtech.hq import schema
+from fieldtech.hq.auth import Principal
+from fieldtech.hq.db import HQ, Seq
+from fieldtech.hq.dispatch import create_job
 
 # Months between planned visits, per appliance category.
 INTERVAL_MONTHS = {
@@ -134,7 +134,7 @@ def plan_maintenance(hq: HQ, p: Principal, today: date, horizon_days: int = 30) 
 def day_plan(hq: HQ, p: Principal, technician_id: str, day: date) -> list[dict]:
     """The technician's day: open jobs booked for that day or already late, urgent first,
     then by promised time, then by appointment."""
-    from fieldtech.sync.hq.scope import job_filter
+    from fieldtech.hq.scope import job_filter
 
     j = schema.jobs.c
     end = datetime.combine(day, datetime.max.time(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, false, select, true
 
-from fieldtech.sync.hq import schema
-from fieldtech.sync.hq.auth import Forbidden, Principal
+from fieldtech.hq import schema
+from fieldtech.hq.auth import Forbidden, Principal
 
 J = schema.jobs.c
 A = schema.job_assignments.c

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from fieldtech.sync.hq import schema
+from fieldtech.hq import schema
 
 HISTORY_JOBS = 25  # the most recent jobs of a customer that travel with their record
 HISTORY_FIELDS = (
@@ -39,7 +39,7 @@ def complete_page(conn: Connection, cursor: int, page: Page) -> None:
     """Add to `page` the customer files of its jobs that the device may lack, then give
     every customer row in it the customer's history. In place; added rows carry seq 0
     (the page's cursor is already decided)."""
-    from fieldtech.sync.hq.pull import _columns
+    from fieldtech.hq.pull import _columns
 
     jobs = [(seq, row) for seq, name, row in page if name == "jobs" and row is not None]
     have = {(name, row["id"]) for _, name, row in page if row is not None and "id" in row}

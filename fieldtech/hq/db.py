@@ -12,7 +12,7 @@ from sqlalchemy.pool import NullPool
 
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.hlc import Clock
-from fieldtech.sync.hq import schema
+from fieldtech.hq import schema
 
 SEQ_BLOCK = 256
 

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from fieldtech.domain.jobs import OUTCOMES, STATUS_WORDS, Status
 from fieldtech.domain.text import plain
 from fieldtech.domain.timefmt import local_time
-from fieldtech.sync.hq import schema
-from fieldtech.sync.hq.auth import Principal
-from fieldtech.sync.hq.db import HQ
-from fieldtech.sync.hq.dispatch import get_job
-from fieldtech.sync.hq.scope import job_filter
+from fieldtech.hq import schema
+from fieldtech.hq.auth import Principal
+from fieldtech.hq.db import HQ
+from fieldtech.hq.dispatch import get_job
+from fieldtech.hq.scope import job_filter
 
 KPI_COLUMNS = (
     "technician",
