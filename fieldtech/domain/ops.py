@@ -1,12 +1,14 @@
 """Operations: the compact payloads that travel in the outbox, and what they mean.
 
 Device and HQ both turn an operation into rows with `expand`, so the two sides write the
-same rows from the same operation. Ids and times are derived, not sent: an event's id is
-its operation's id, its time is its clock stamp, its author is the device's user.
+same rows from the same operation; `EXPANDERS` holds one small function per operation kind.
+Ids and times are derived, not sent: an event's id is its operation's id, its time is its
+clock stamp, its author is the device's user.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -139,6 +141,49 @@ def _need(payload: dict, *keys: str) -> None:
             raise BadInput(f"operation payload lacks {k!r}")
 
 
+@dataclass(frozen=True)
+class Operation:
+    """One operation as its expand function reads it: what it is, on what, by whom, when."""
+
+    op: str
+    entity_id: str
+    payload: dict[str, Any]
+    op_id: str
+    hlc: str
+    actor: str
+    at: str  # the clock stamp as a time: every row the operation writes carries it
+
+    def event(self, kind: str, **fields: Any) -> dict[str, Any]:
+        """The job's history line this operation appends: its id is the operation's."""
+        return {
+            "id": self.op_id,
+            "job_id": self.entity_id,
+            "actor": self.actor,
+            "hlc": self.hlc,
+            "at": self.at,
+            "from_status": None,
+            "to_status": None,
+            "body": None,
+            "kind": kind,
+            **fields,
+        }
+
+
+Expander = Callable[[Operation], Expanded]
+
+# Operation kind -> the function that says what it means as rows.
+EXPANDERS: dict[str, Expander] = {}
+
+
+def _expands(*ops: str) -> Callable[[Expander], Expander]:
+    def register(fn: Expander) -> Expander:
+        for op in ops:
+            EXPANDERS[op] = fn
+        return fn
+
+    return register
+
+
 def expand(
     op: str, entity_id: str, payload: dict[str, Any], *, op_id: str, hlc: str, actor: str
 ) -> Expanded:
@@ -146,178 +191,196 @@ def expand(
     if not isinstance(payload, dict):
         raise BadInput("operation payload must be an object")
     at = stamp_time(hlc)
-    base_event = {
-        "id": op_id,
-        "job_id": entity_id,
-        "actor": actor,
-        "hlc": hlc,
-        "at": at,
-        "from_status": None,
-        "to_status": None,
-        "body": None,
-    }
-    if op in (JOB_STATUS, JOB_CLOSE):
-        _need(payload, "from", "to")
-        try:
-            frm, to = Status(payload["from"]), Status(payload["to"])
-        except ValueError:
-            raise BadInput("operation names an unknown job status") from None
-        if op == JOB_CLOSE and to is not Status.COMPLETED:
-            raise BadInput("a close operation must complete the job")
-        reason = payload.get("reason")
-        return Expanded(
-            job_id=entity_id,
-            job_fields=status_fields(to, reason, at, payload),
-            status=(frm.value, to.value),
-            event={
-                **base_event,
-                "kind": "status",
-                "from_status": frm.value,
-                "to_status": to.value,
-                "body": reason,
-            },
-        )
-    if op == JOB_NOTE:
-        _need(payload, "body")
-        return Expanded(
-            job_id=entity_id, event={**base_event, "kind": "note", "body": str(payload["body"])}
-        )
-    if op == ESCALATION_RAISE:
-        return Expanded(
-            job_id=entity_id,
-            event={**base_event, "kind": "escalation", "body": str(payload.get("note") or "")},
-        )
-    if op == READING_ADD:
-        _need(payload, "key", "value", "verdict")
-        return Expanded(
-            job_id=entity_id,
-            reading={
-                "id": op_id,
-                "job_id": entity_id,
-                "item_key": str(payload["key"]),
-                "value": str(payload["value"]),
-                "verdict": str(payload["verdict"]),
-                "comment": payload.get("comment"),
-                "actor": actor,
-                "hlc": hlc,
-                "at": at,
-            },
-        )
-    if op == STOCK_MOVE:
-        _need(payload, "sku", "kind", "qty")
-        return Expanded(
-            job_id=payload.get("job"),
-            movement={
-                "id": op_id,
-                "sku": entity_id if entity_id else payload["sku"],
-                "kind": str(payload["kind"]),
-                "qty": int(payload["qty"]),
-                "job_id": payload.get("job"),
-                "request_id": payload.get("request"),
-                "reason": payload.get("reason"),
-                "override": int(bool(payload.get("override"))),
-                "actor": actor,
-                "hlc": hlc,
-                "at": at,
-            },
-        )
-    if op == REQUEST_CREATE:
-        _need(payload, "sku", "qty", "status")
-        return Expanded(
-            job_id=payload.get("job"),
-            request={
-                "id": entity_id,
-                "sku": str(payload["sku"]),
-                "qty": int(payload["qty"]),
-                "job_id": payload.get("job"),
-                "status": str(payload["status"]),
-                "note": payload.get("note"),
-                "decided_reason": None,
-                "created_at": at,
-                "updated_at": at,
-                "hlc": hlc,
-            },
-        )
-    if op == REQUEST_STEP:
-        _need(payload, "from", "to")
-        reason = payload.get("reason")
-        return Expanded(
-            request_step=(str(payload["from"]), str(payload["to"])),
-            step_reason=str(reason).strip() or None if reason else None,
-        )
-    if op == JOB_ASSIGN:
-        _need(payload, "to")
-        fields: dict[str, Any] = {"technician_id": str(payload["to"])}
-        if payload.get("reset"):
-            fields["status"] = Status.ASSIGNED.value
-        return Expanded(
-            job_id=entity_id,
-            job_fields=fields,
-            event={
-                **base_event,
-                "kind": "assigned",
-                "from_status": payload.get("from"),
-                "to_status": fields.get("status", payload.get("from")),
-                "body": f"assigned to {payload.get('name') or payload['to']}",
-            },
-        )
-    if op == ESCALATION_ACK:
-        _need(payload, "level")
-        note = str(payload.get("note") or "").strip()
-        return Expanded(
-            job_id=entity_id,
-            job_fields={"escalation_ack_level": int(payload["level"])},
-            event={
-                **base_event,
-                "kind": "escalation_ack",
-                "body": f"escalation level {int(payload['level'])} acknowledged"
-                + (f": {note}" if note else ""),
-            },
-        )
-    if op == CALLBACK_RECORD:
-        _need(payload, "job", "skill", "attitude", "adherence")
-        scores = check_scores(payload["skill"], payload["attitude"], payload["adherence"])
-        return Expanded(
-            job_id=str(payload["job"]),
-            callback={
-                "id": entity_id,
-                "job_id": str(payload["job"]),
-                **scores,
-                "comment": check_comment(payload.get("comment")),
-                "recorded_by": actor,
-                "at": at,
-            },
-        )
-    if op == JOB_CREATE:
-        job = payload.get("job")
-        if not isinstance(job, dict):
-            raise BadInput("a job.create operation carries the job")
-        _need(
-            job,
-            "ref",
-            "kind",
-            "priority",
-            "customer_id",
-            "site_id",
-            "summary",
-            "window_start",
-            "sla_due",
-        )
-        row = {k: job.get(k) for k in CREATE_FIELDS}
-        row.update(
-            id=entity_id,
-            status=Status.ASSIGNED.value,
-            updated_at=at,
-            created_at=job.get("created_at") or at,
-        )
-        return Expanded(
-            job_id=entity_id,
-            new_job=row,
-            event={
-                **base_event,
-                "kind": "created",
-                "to_status": Status.ASSIGNED.value,
-                "body": job.get("note"),
-            },
-        )
-    raise BadInput(f"unknown operation {op!r}")
+    expander = EXPANDERS.get(op)
+    if expander is None:
+        raise BadInput(f"unknown operation {op!r}")
+    return expander(Operation(op, entity_id, payload, op_id, hlc, actor, at))
+
+
+@_expands(JOB_STATUS, JOB_CLOSE)
+def _job_status(o: Operation) -> Expanded:
+    _need(o.payload, "from", "to")
+    try:
+        frm, to = Status(o.payload["from"]), Status(o.payload["to"])
+    except ValueError:
+        raise BadInput("operation names an unknown job status") from None
+    if o.op == JOB_CLOSE and to is not Status.COMPLETED:
+        raise BadInput("a close operation must complete the job")
+    reason = o.payload.get("reason")
+    return Expanded(
+        job_id=o.entity_id,
+        job_fields=status_fields(to, reason, o.at, o.payload),
+        status=(frm.value, to.value),
+        event=o.event("status", from_status=frm.value, to_status=to.value, body=reason),
+    )
+
+
+@_expands(JOB_NOTE)
+def _job_note(o: Operation) -> Expanded:
+    _need(o.payload, "body")
+    return Expanded(job_id=o.entity_id, event=o.event("note", body=str(o.payload["body"])))
+
+
+@_expands(ESCALATION_RAISE)
+def _escalation_raise(o: Operation) -> Expanded:
+    note = str(o.payload.get("note") or "")
+    return Expanded(job_id=o.entity_id, event=o.event("escalation", body=note))
+
+
+@_expands(READING_ADD)
+def _reading_add(o: Operation) -> Expanded:
+    p = o.payload
+    _need(p, "key", "value", "verdict")
+    return Expanded(
+        job_id=o.entity_id,
+        reading={
+            "id": o.op_id,
+            "job_id": o.entity_id,
+            "item_key": str(p["key"]),
+            "value": str(p["value"]),
+            "verdict": str(p["verdict"]),
+            "comment": p.get("comment"),
+            "actor": o.actor,
+            "hlc": o.hlc,
+            "at": o.at,
+        },
+    )
+
+
+@_expands(STOCK_MOVE)
+def _stock_move(o: Operation) -> Expanded:
+    p = o.payload
+    _need(p, "sku", "kind", "qty")
+    return Expanded(
+        job_id=p.get("job"),
+        movement={
+            "id": o.op_id,
+            "sku": o.entity_id if o.entity_id else p["sku"],
+            "kind": str(p["kind"]),
+            "qty": int(p["qty"]),
+            "job_id": p.get("job"),
+            "request_id": p.get("request"),
+            "reason": p.get("reason"),
+            "override": int(bool(p.get("override"))),
+            "actor": o.actor,
+            "hlc": o.hlc,
+            "at": o.at,
+        },
+    )
+
+
+@_expands(REQUEST_CREATE)
+def _request_create(o: Operation) -> Expanded:
+    p = o.payload
+    _need(p, "sku", "qty", "status")
+    return Expanded(
+        job_id=p.get("job"),
+        request={
+            "id": o.entity_id,
+            "sku": str(p["sku"]),
+            "qty": int(p["qty"]),
+            "job_id": p.get("job"),
+            "status": str(p["status"]),
+            "note": p.get("note"),
+            "decided_reason": None,
+            "created_at": o.at,
+            "updated_at": o.at,
+            "hlc": o.hlc,
+        },
+    )
+
+
+@_expands(REQUEST_STEP)
+def _request_step(o: Operation) -> Expanded:
+    _need(o.payload, "from", "to")
+    reason = o.payload.get("reason")
+    return Expanded(
+        request_step=(str(o.payload["from"]), str(o.payload["to"])),
+        step_reason=str(reason).strip() or None if reason else None,
+    )
+
+
+@_expands(JOB_ASSIGN)
+def _job_assign(o: Operation) -> Expanded:
+    p = o.payload
+    _need(p, "to")
+    fields: dict[str, Any] = {"technician_id": str(p["to"])}
+    if p.get("reset"):
+        fields["status"] = Status.ASSIGNED.value
+    return Expanded(
+        job_id=o.entity_id,
+        job_fields=fields,
+        event=o.event(
+            "assigned",
+            from_status=p.get("from"),
+            to_status=fields.get("status", p.get("from")),
+            body=f"assigned to {p.get('name') or p['to']}",
+        ),
+    )
+
+
+@_expands(ESCALATION_ACK)
+def _escalation_ack(o: Operation) -> Expanded:
+    _need(o.payload, "level")
+    note = str(o.payload.get("note") or "").strip()
+    level = int(o.payload["level"])
+    body = f"escalation level {level} acknowledged" + (f": {note}" if note else "")
+    return Expanded(
+        job_id=o.entity_id,
+        job_fields={"escalation_ack_level": level},
+        event=o.event("escalation_ack", body=body),
+    )
+
+
+@_expands(CALLBACK_RECORD)
+def _callback_record(o: Operation) -> Expanded:
+    p = o.payload
+    _need(p, "job", "skill", "attitude", "adherence")
+    scores = check_scores(p["skill"], p["attitude"], p["adherence"])
+    return Expanded(
+        job_id=str(p["job"]),
+        callback={
+            "id": o.entity_id,
+            "job_id": str(p["job"]),
+            **scores,
+            "comment": check_comment(p.get("comment")),
+            "recorded_by": o.actor,
+            "at": o.at,
+        },
+    )
+
+
+# What a job.create's job must carry; the rest of CREATE_FIELDS may be absent.
+CREATE_NEEDS = (
+    "ref",
+    "kind",
+    "priority",
+    "customer_id",
+    "site_id",
+    "summary",
+    "window_start",
+    "sla_due",
+)
+
+
+@_expands(JOB_CREATE)
+def _job_create(o: Operation) -> Expanded:
+    job = o.payload.get("job")
+    if not isinstance(job, dict):
+        raise BadInput("a job.create operation carries the job")
+    _need(job, *CREATE_NEEDS)
+    row = {k: job.get(k) for k in CREATE_FIELDS}
+    row.update(
+        id=o.entity_id,
+        status=Status.ASSIGNED.value,
+        updated_at=o.at,
+        created_at=job.get("created_at") or o.at,
+    )
+    return Expanded(
+        job_id=o.entity_id,
+        new_job=row,
+        event=o.event("created", to_status=Status.ASSIGNED.value, body=job.get("note")),
+    )
+
+
+assert set(EXPANDERS) == set(OPS), "every operation kind has its expand function"
