@@ -174,7 +174,7 @@ def test_the_demo_shows_the_customers_code_in_the_job_screen(tmp_path):
     from fieldtech.app import build_app
     from fieldtech.paths import Locations
     from fieldtech.screens.job import JobScreen
-    from fieldtech.sync.demo import build_demo
+    from fieldtech.demo.world import build_demo
 
     world = build_demo(tmp_path / "demo", jobs=6, now=datetime(2026, 11, 23, 8, tzinfo=UTC))
     try:

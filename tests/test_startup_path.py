@@ -53,7 +53,7 @@ def test_the_queue_is_drawn_before_hq_or_the_sync_client_is_loaded(tmp_path):
 def test_every_command_is_named_where_the_cli_finds_it():
     everything = click.Group()
     for module in {m for modules in COMMANDS.values() for m in modules}:
-        importlib.import_module(f"fieldtech.cli.{module}").register(everything)
+        importlib.import_module(module).register(everything)
     assert set(everything.commands) == set(COMMANDS)
     with click.Context(cli) as ctx:
         for name in COMMANDS:  # each name finds its own command through its modules

@@ -12,24 +12,65 @@ import click
 from fieldtech.cli.common import Context, fail
 from fieldtech.domain.errors import FieldtechError
 
-# Each command and the modules that define it. They are imported only when the command
-# runs: `fieldtech` alone opens the app without loading HQ's server, SQLAlchemy or httpx.
+# Each command and the modules that define it, by name. They are imported only when the
+# command runs: `fieldtech` alone opens the app without loading HQ's server, SQLAlchemy or
+# httpx. HQ's commands live in HQ's package and the demo in its own; nothing here imports
+# them but by these names, so the device's CLI never needs the server stack.
 COMMANDS: dict[str, tuple[str, ...]] = {
-    "jobs": ("jobs",),
-    "job": ("jobs",),
-    "checklist": ("checklist",),
-    "parts": ("parts",),
-    "locate": ("misc",),
-    "outbox": ("misc",),
-    "seed": ("misc",),
-    "enroll": ("device_sync",),
-    "sync": ("device_sync",),
-    "hq": ("hq", "hq_service"),  # hq_service adds `hq serve` and friends to the group
-    "demo": ("demo",),
-    "status": ("status",),
-    "team": ("team",),
-    "repair": ("repair",),
+    "jobs": ("fieldtech.cli.jobs",),
+    "job": ("fieldtech.cli.jobs",),
+    "checklist": ("fieldtech.cli.checklist",),
+    "parts": ("fieldtech.cli.parts",),
+    "locate": ("fieldtech.cli.misc",),
+    "outbox": ("fieldtech.cli.misc",),
+    "seed": ("fieldtech.cli.misc",),
+    "enroll": ("fieldtech.cli.device_sync",),
+    "sync": ("fieldtech.cli.device_sync",),
+    # standards adds `hq escalate`, `hq kpis` and friends to the group
+    "hq": ("fieldtech.hq.commands.main", "fieldtech.hq.commands.standards"),
+    "demo": ("fieldtech.demo.command",),
+    "status": ("fieldtech.cli.status",),
+    "team": ("fieldtech.cli.team",),
+    "repair": ("fieldtech.cli.repair",),
 }
+
+# The commands that need more than the device's install: the extra that brings what they
+# need, and what to say when it is not there.
+EXTRAS: dict[str, tuple[str, str]] = {
+    "hq": ("hq", "HQ is not installed here"),
+    "demo": ("demo", "the demo runs an HQ, which is not installed here"),
+}
+# The server stack those extras bring (starlette comes with fastapi).
+SERVER_STACK = frozenset({"fastapi", "starlette", "sqlalchemy", "uvicorn"})
+
+
+def missing_server_stack(exc: ImportError) -> str | None:
+    """The missing module's name when `exc` is the server stack not being installed."""
+    name = (exc.name or "").partition(".")[0]
+    return name if name in SERVER_STACK else None
+
+
+def install_hint(cmd_name: str) -> str:
+    extra, words = EXTRAS.get(cmd_name, EXTRAS["hq"])
+    return f"{words}: pip install 'fieldtech[{extra}]'"
+
+
+def _not_installed(cmd_name: str) -> click.Command:
+    """Stands in for a command whose extra is missing: listed by --help with the hint, and
+    whatever follows it on the command line, --help too, gets the hint and exit 1."""
+    hint = install_hint(cmd_name)
+
+    def refuse(args: tuple[str, ...]) -> None:
+        raise FieldtechError(hint)
+
+    return click.Command(
+        cmd_name,
+        callback=refuse,
+        params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
+        help=f"Not installed here: pip install 'fieldtech[{EXTRAS[cmd_name][0]}]'.",
+        add_help_option=False,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
 
 
 class LazyGroup(click.Group):
@@ -38,8 +79,13 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands:
-            for module in COMMANDS.get(cmd_name, ()):
-                importlib.import_module(f"fieldtech.cli.{module}").register(self)
+            try:
+                for module in COMMANDS.get(cmd_name, ()):
+                    importlib.import_module(module).register(self)
+            except ImportError as exc:
+                if cmd_name not in EXTRAS or missing_server_stack(exc) is None:
+                    raise
+                return _not_installed(cmd_name)
         return super().get_command(ctx, cmd_name)
 
 
@@ -87,6 +133,10 @@ def main(argv: list[str] | None = None) -> None:
         fail("stopped", code=130)
     except FieldtechError as exc:
         fail(exc.message)
+    except ImportError as exc:  # the server stack, where a command loads it as it runs
+        if missing_server_stack(exc) is None:
+            fail(_logged_unexpected(exc, argv), code=70)
+        fail(install_hint(_command_name(argv)))
     except sqlite3.DatabaseError as exc:
         from fieldtech.store.db import plain_words
 
@@ -109,6 +159,11 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug, not a mistake: one line here, the traceback in the log
         fail(_logged_unexpected(exc, argv), code=70)
     sys.exit(0)
+
+
+def _command_name(argv: list[str] | None) -> str:
+    args = list(sys.argv[1:] if argv is None else argv)
+    return next((a for a in args if a in EXTRAS), "hq")
 
 
 def _logged_unexpected(exc: Exception, argv: list[str] | None) -> str:

@@ -139,7 +139,7 @@ def _entity_words(ctx: Context, row: dict, refs: dict[str, str]) -> str:
 def seed_cmd(ctx: Context, count, rng_seed, day, as_json) -> None:
     """Fill this device with realistic demo data (deterministic for a seed and day)."""
     now = (day or datetime.now(UTC)).replace(hour=8, minute=0, second=0, microsecond=0, tzinfo=UTC)
-    from fieldtech.cli.progress import progress_bar
+    from fieldtech.progress import progress_bar
 
     with progress_bar("seeding") as progress:
         counts = seed(ctx.store, count, now=now, seed=rng_seed, progress=progress)

@@ -8,6 +8,10 @@ import click
 
 from fieldtech.cli.common import Context, pass_ctx
 
+# Imported with the command, not when it runs, so a device without HQ's server stack hears
+# how to install it before anything starts (fieldtech.cli.LazyGroup).
+from fieldtech.demo.world import build_demo
+
 
 @click.command("demo")
 @click.option("--jobs", "count", default=40, show_default=True, type=click.IntRange(1, 10_000))
@@ -26,7 +30,6 @@ def demo_cmd(ctx: Context, count: int, role: str) -> None:
     from fieldtech.app import build_app
     from fieldtech.paths import Locations
     from fieldtech.sync.agent import SyncAgent
-    from fieldtech.sync.demo import build_demo
 
     root = ctx.locations.data / "demo"
     click.echo(f"starting the demo HQ and seeding {count} jobs…", err=True)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from fieldtech.app import build_app
 from fieldtech.paths import Locations
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.sync.agent import SyncAgent
-from fieldtech.sync.demo import build_demo
+from fieldtech.demo.world import build_demo
 from tests.test_app_flows import open_job
+
+pytestmark = pytest.mark.integration
 
 
 async def test_offline_work_piles_up_then_flows_out(tmp_path):

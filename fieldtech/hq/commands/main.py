@@ -1,4 +1,7 @@
-"""`fieldtech hq ...`: run and administer headquarters."""
+"""`fieldtech hq ...`: run and administer headquarters.
+
+HQ's own commands: `fieldtech.cli` loads this module by name, only when `fieldtech hq` runs,
+so a device without the server stack never imports it (fieldtech.cli.COMMANDS)."""
 
 from __future__ import annotations
 
@@ -8,29 +11,21 @@ from pathlib import Path
 
 import click
 
-from fieldtech.cli.common import (
-    Context,
-    console,
-    emit_json,
-    json_option,
-    pass_ctx,
-    say,
-    table,
-    when,
-)
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.parts import RequestStatus
 from fieldtech.hq import auth, catalog, dispatch, importer, requests
 from fieldtech.hq.auth import Principal
 from fieldtech.hq.db import HQ, sqlite_url
+from fieldtech.output import console, emit_json, json_option, say, table, when
+from fieldtech.paths import Locations, locate
 
 ENV_DB = "FIELDTECH_HQ_DB"
 
 
 class HQContext:
-    def __init__(self, ctx: Context, db: str | None):
-        self.ctx = ctx
-        self.url = db or os.environ.get(ENV_DB) or sqlite_url(ctx.locations.hq_db)
+    def __init__(self, locations: Locations, db: str | None):
+        self.locations = locations
+        self.url = db or os.environ.get(ENV_DB) or sqlite_url(locations.hq_db)
         self._hq: HQ | None = None
 
     def hq(self, *, create: bool = False) -> HQ:
@@ -68,11 +63,13 @@ pass_hq = click.make_pass_decorator(HQContext)
     help=f"Database URL (postgresql://… or sqlite:///…); or ${ENV_DB}. "
     "Default: hq.sqlite in this profile's data folder.",
 )
-@pass_ctx
 @click.pass_context
-def hq_group(click_ctx: click.Context, ctx: Context, db: str | None) -> None:
+def hq_group(click_ctx: click.Context, db: str | None) -> None:
     """Headquarters: dispatch, users and devices, catalogue, the sync server."""
-    click_ctx.obj = HQContext(ctx, db)
+    # The profile comes from `fieldtech --home`; the device's Context (and its store) is
+    # not HQ's business.
+    home = click_ctx.find_root().params.get("home")
+    click_ctx.obj = HQContext(locate(home), db)
     click_ctx.call_on_close(click_ctx.obj.close)
 
 
@@ -309,7 +306,7 @@ def import_cmd(h: HQContext, csv_file, as_json: bool) -> None:
 
     text = importer.decode(csv_file.read(), f"file {csv_file.name}")
     hq, admin = h.hq(), h.console_admin()
-    from fieldtech.cli.progress import progress_bar
+    from fieldtech.progress import progress_bar
 
     with progress_bar("importing") as progress:
         report = importer.import_jobs(hq, admin, text, progress)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from fieldtech.cli.common import emit_json, json_option, say, table, when
-from fieldtech.cli.hq import HQContext, hq_group, pass_hq
 from fieldtech.hq import callbacks, plan, reports
+from fieldtech.hq.commands.main import HQContext, hq_group, pass_hq
 from fieldtech.hq.escalation import run_escalations
+from fieldtech.output import emit_json, json_option, say, table, when
 
 
 @hq_group.command("escalate")
