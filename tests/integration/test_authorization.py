@@ -14,6 +14,8 @@ from fieldtech.hq.api import create_app
 from fieldtech.sync import protocol
 from tests.integration.world import World
 
+pytestmark = pytest.mark.integration
+
 ROLES = (
     "anonymous",
     "garbage",

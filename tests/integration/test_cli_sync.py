@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.integration.conftest import run
+
+pytestmark = pytest.mark.integration
 
 
 def test_enroll_sync_dry_run_and_unreachable_hq(hq, tmp_path):

@@ -13,6 +13,8 @@ from fieldtech.sync.client import Backoff, SyncClient
 from fieldtech.sync.enroll import enroll
 from tests.integration.test_dispatch_to_device import dispatch
 
+pytestmark = pytest.mark.integration
+
 DAY_MS = 86_400_000
 
 

@@ -8,6 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,8 @@ from fieldtech.hq import dispatch
 from fieldtech.sync.client import SyncError
 from tests.integration.faultproxy import FAULTS
 from tests.integration.world import ADMIN, FIELD, World, check, do_field
+
+pytestmark = pytest.mark.integration
 
 field_step = st.tuples(
     st.just("field"), st.integers(0, 1), st.sampled_from(FIELD), st.integers(0, 2)

@@ -9,6 +9,8 @@ import pytest
 from fieldtech.services import jobs
 from tests.integration.world import World
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from fieldtech.services import checklists, jobs, parts
+
+pytestmark = pytest.mark.integration
 
 SPLIT_AC_READINGS = {
     "service_card": "yes",

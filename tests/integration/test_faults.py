@@ -9,6 +9,8 @@ from fieldtech.services import checklists, jobs, parts
 from fieldtech.sync.client import SyncError
 from tests.integration.world import World
 
+pytestmark = pytest.mark.integration
+
 
 def day_of_work(phone, job_id: str) -> list[str]:
     d = phone.device

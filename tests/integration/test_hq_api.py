@@ -12,6 +12,8 @@ import pytest
 from fieldtech.hq import auth
 from fieldtech.services import jobs
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def admin(world):

@@ -12,6 +12,8 @@ from fieldtech.hq import auth, catalog, dispatch
 from fieldtech.services import jobs
 from tests.integration.world import ADMIN
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def admin(world):

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from fieldtech.services import jobs
 from tests.integration.conftest import enroll_device, launch, run
 from tests.integration.test_dispatch_to_device import dispatch
+
+pytestmark = pytest.mark.integration
 
 
 def test_two_hq_processes_on_one_postgres(tmp_path, pg_url):
