@@ -172,9 +172,9 @@ def test_hq_keeps_the_code_the_device_its_hash_and_the_close_checks_it(tmp_path)
 @pytest.mark.integration
 def test_the_demo_shows_the_customers_code_in_the_job_screen(tmp_path):
     from fieldtech.app import build_app
+    from fieldtech.demo.world import build_demo
     from fieldtech.paths import Locations
     from fieldtech.screens.job import JobScreen
-    from fieldtech.demo.world import build_demo
 
     world = build_demo(tmp_path / "demo", jobs=6, now=datetime(2026, 11, 23, 8, tzinfo=UTC))
     try:

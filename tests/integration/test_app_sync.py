@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from fieldtech.app import build_app
+from fieldtech.demo.world import build_demo
 from fieldtech.paths import Locations
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.sync.agent import SyncAgent
-from fieldtech.demo.world import build_demo
 from tests.test_app_flows import open_job
 
 pytestmark = pytest.mark.integration
