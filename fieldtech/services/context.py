@@ -59,7 +59,7 @@ class Device:
         actor = store.meta("user_id") or "unenrolled"
         if wall is None:
             wall = wall_ms if now is utc_now else (lambda: int(now().timestamp() * 1000))
-        clock = Clock(device_id.replace("-", "")[-12:], store.meta("hlc"), wall=wall)
+        clock = Clock(device_id.replace("-", "")[-12:], store.stored_clock(), wall=wall)
         return cls(store, device_id, actor, clock, now)
 
     def apply(
@@ -115,15 +115,11 @@ class Device:
     def stamp(self) -> str:
         """A fresh clock stamp, persisted with the transaction it is used in."""
         # Another connection to this file (the sync worker) may have advanced the clock.
-        row = self.store.db.execute("SELECT value FROM meta WHERE key = 'hlc'").fetchone()
-        if row and row[0] and row[0] > self.clock.last:
-            self.clock.observe(row[0])
+        stored = self.store.stored_clock()
+        if stored and stored > self.clock.last:
+            self.clock.observe(stored)
         s = self.clock.now()
-        self.store.db.execute(
-            "INSERT INTO meta (key, value) VALUES ('hlc', ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [s],
-        )
+        self.store.save_clock(s)
         return s
 
     def record(

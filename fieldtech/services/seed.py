@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 
@@ -33,22 +34,21 @@ def seed(
     step = progress or (lambda done, total: None)
     step(0, jobs)
     data = generate(jobs, now=now, seed=seed, technician_id=technician_id)
-    db = store.db
     with store.transaction():
         for t in DEFAULT_TEMPLATES:
             store.put_template(t)
-        db["customers"].insert_all(data.customers, pk="id", ignore=True, batch_size=BATCH)
-        sites = [{**s, "hazards": __import__("json").dumps(s["hazards"])} for s in data.sites]
-        db["sites"].insert_all(sites, pk="id", ignore=True, batch_size=BATCH)
-        db["appliances"].insert_all(data.appliances, pk="id", ignore=True, batch_size=BATCH)
-        jobs = data.device_jobs()  # the codes' hashes: a device never keeps the code
-        for j in jobs:
+        store.add_absent("customers", data.customers, batch=BATCH)
+        sites = [{**s, "hazards": json.dumps(s["hazards"])} for s in data.sites]
+        store.add_absent("sites", sites, batch=BATCH)
+        store.add_absent("appliances", data.appliances, batch=BATCH)
+        rows = data.device_jobs()  # the codes' hashes: a device never keeps the code
+        for j in rows:
             j["open"] = int(Status(j["status"]).is_open)
-        for i in range(0, len(jobs), BATCH):
-            db["jobs"].insert_all(jobs[i : i + BATCH], pk="id", ignore=True, batch_size=BATCH)
-            step(min(i + BATCH, len(jobs)), len(jobs))
-        db["parts"].insert_all(data.parts, pk="sku", ignore=True)
-        db["stock_ledger"].insert_all(data.stock, pk="id", ignore=True)
+        for i in range(0, len(rows), BATCH):
+            store.add_absent("jobs", rows[i : i + BATCH], batch=BATCH)
+            step(min(i + BATCH, len(rows)), len(rows))
+        store.add_absent("parts", data.parts)
+        store.add_absent("stock_ledger", data.stock)
         store.rebuild_job_search()
         store.set_meta("demo_data", SEEDED)  # `job show` and the app show the demo's codes
     return {

@@ -8,6 +8,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.store.checklists import ChecklistRows
@@ -18,6 +19,11 @@ from fieldtech.store.outbox import OutboxRows
 from fieldtech.store.parts import PartRows
 from fieldtech.store.sync import SyncRows
 from fieldtech.store.team import TeamRows
+
+# Device facts (the meta table) that the store's own methods read and write.
+CLOCK = "hlc"
+PULL_CURSOR = "sync_cursor"
+REBUILD_PENDING = "rebuild_pending"  # set by `fieldtech repair` until one full pull arrives
 
 
 class StoreError(FieldtechError):
@@ -109,11 +115,53 @@ class Store(JobRows, ChecklistRows, PartRows, OutboxRows, SyncRows, TeamRows):
 
     def set_meta(self, key: str, value: str | None) -> None:
         with self.transaction():
-            self.db.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [key, value],
-            )
+            self._put_meta(key, value)
+
+    def _put_meta(self, key: str, value: str | None) -> None:
+        """One device fact, written in the caller's transaction."""
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+
+    def stored_clock(self) -> str | None:
+        """The last clock stamp this file holds; another connection to it (the sync worker,
+        the screens) may have stamped later than this one knows."""
+        return self.meta(CLOCK)
+
+    def save_clock(self, stamp: str) -> None:
+        """Keep the device's clock with the changes stamped by it (caller's transaction)."""
+        self._put_meta(CLOCK, stamp)
+
+    def save_enrollment(self, user: dict[str, Any], hq_url: str) -> None:
+        """Who this device belongs to and which HQ it syncs with, as HQ's enrollment said."""
+        with self.transaction():
+            for key, value in (
+                ("user_id", user["id"]),
+                ("user_name", user["name"]),
+                ("role", user["role"]),
+                ("team", user.get("team")),
+                ("hq_url", hq_url),
+            ):
+                self._put_meta(key, value)
+
+    # -- where the pull stands -----------------------------------------------------
+    def pull_cursor(self) -> int:
+        """HQ's change-feed position this device has applied up to (0: never pulled)."""
+        return int(self.meta(PULL_CURSOR) or 0)
+
+    def save_pull_cursor(self, cursor: int) -> None:
+        """In the transaction that applied the page the cursor came with."""
+        self._put_meta(PULL_CURSOR, str(int(cursor)))
+
+    def rebuild_pending(self) -> bool:
+        """A rebuilt file (`fieldtech repair`) that has not yet had one full pull."""
+        return bool(self.meta(REBUILD_PENDING))
+
+    def rebuild_arrived(self) -> None:
+        """The full pull a rebuilt file waited for is in (caller's transaction)."""
+        self.db.execute("DELETE FROM meta WHERE key = ?", [REBUILD_PENDING])
 
     def all_meta(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT key, value FROM meta").fetchall())

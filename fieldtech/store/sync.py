@@ -19,6 +19,8 @@ HQ_OWNED = {
     "appliances": "id",
     "parts": "sku",
 }
+# Tables a store may be filled with before any sync (the demo), by their keys.
+SEEDED_KEYS = {**HQ_OWNED, "jobs": "id", "stock_ledger": "id"}
 # Append-only histories: merge by union of ids.
 HISTORIES = ("job_events", "readings", "stock_ledger", "conflicts", "callbacks")
 
@@ -61,6 +63,16 @@ class SyncRows:
     def _fit(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
         cols = self._columns(table)
         return {k: v for k, v in row.items() if k in cols}
+
+    def defer_references(self) -> None:
+        """Check references at commit, not per statement, for the rest of the caller's
+        transaction: a page may hold a job before the customer it names."""
+        self.db.execute("PRAGMA defer_foreign_keys = ON")
+
+    def add_absent(self, table: str, rows: list[dict[str, Any]], *, batch: int = 100) -> None:
+        """Rows as HQ would send them, written only where this file holds none with their
+        key: loading the same rows twice changes nothing (the demo's seed)."""
+        self.db[table].insert_all(rows, pk=SEEDED_KEYS[table], ignore=True, batch_size=batch)
 
     def put_owned(self, table: str, rows: list[dict[str, Any]]) -> None:
         if rows:

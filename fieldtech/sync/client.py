@@ -19,10 +19,10 @@ import httpx
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.services import Device
 from fieldtech.store import Store
+from fieldtech.store.db import REBUILD_PENDING
 from fieldtech.sync import protocol
 
-CURSOR = "sync_cursor"
-REBUILD = "rebuild_pending"  # set by `fieldtech repair` until one full pull has arrived
+REBUILD = REBUILD_PENDING  # set by `fieldtech repair` until one full pull has arrived
 LAST_OK = "last_sync_ok"
 LAST_ERROR = "last_sync_error"
 
@@ -144,7 +144,7 @@ class SyncClient:
         return bool(self.store.outbox("pending", limit=1))
 
     def _body(self, ops: list[dict]) -> dict[str, Any]:
-        cursor = int(self.store.meta(CURSOR) or 0)
+        cursor = self.store.pull_cursor()
         # A first sync primes from a few large pages rather than many small ones.
         body = {
             "v": protocol.PROTOCOL,
@@ -154,7 +154,7 @@ class SyncClient:
             "clock": self.device.clock.last,
             "ops": [protocol.to_wire(o) for o in ops],
         }
-        if self.store.meta(REBUILD):
+        if self.store.rebuild_pending():
             body["rebuild"] = True  # a rebuilt file: send this device's own rows back too
         return body
 
@@ -240,26 +240,18 @@ class SyncClient:
                 told=report.reassigned,
             )
             if answer.get("cursor") is not None:
-                st.db.execute(
-                    "INSERT INTO meta (key, value) VALUES (?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    [CURSOR, str(int(answer["cursor"]))],
-                )
+                st.save_pull_cursor(int(answer["cursor"]))
                 report.cursor = int(answer["cursor"])
-            if not answer.get("more") and st.meta(REBUILD):
-                st.db.execute("DELETE FROM meta WHERE key = ?", [REBUILD])
+            if not answer.get("more") and st.rebuild_pending():
+                st.rebuild_arrived()
             if answer.get("clock"):
                 # The screens' connection may have stamped later than this one knows: never
                 # write the stored clock back past a stamp already handed out.
-                stored = st.db.execute("SELECT value FROM meta WHERE key = 'hlc'").fetchone()
-                if stored and stored[0]:
-                    self.device.clock.observe(stored[0])
+                stored = st.stored_clock()
+                if stored:
+                    self.device.clock.observe(stored)
                 self.device.clock.observe(answer["clock"])
-                st.db.execute(
-                    "INSERT INTO meta (key, value) VALUES ('hlc', ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    [self.device.clock.last],
-                )
+                st.save_clock(self.device.clock.last)
 
     def _remember(self, key: str, value: str | None) -> None:
         self.store.set_meta(key, value)
@@ -289,7 +281,7 @@ def apply_changes(
     # earlier: check references at commit, not per statement. A reference to a row this
     # device lacks is settled before commit (store.sync.DANGLING says how and why), so no
     # pulled row can ever fail the page.
-    st.db.execute("PRAGMA defer_foreign_keys = ON")
+    st.defer_references()
     applied: dict[str, list[Any]] = {}
     n = 0
     for t in rows("templates"):

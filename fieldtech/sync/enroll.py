@@ -50,19 +50,6 @@ def enroll(
         credential_path,
         {"hq_url": url, "token": answer["token"], "device_id": device.device_id, "user": user},
     )
-    st = device.store
-    with st.transaction():
-        for key, value in (
-            ("user_id", user["id"]),
-            ("user_name", user["name"]),
-            ("role", user["role"]),
-            ("team", user.get("team")),
-            ("hq_url", url),
-        ):
-            st.db.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) "
-                "DO UPDATE SET value = excluded.value",
-                [key, value],
-            )
+    device.store.save_enrollment(user, url)
     device.actor = user["id"]
     return user

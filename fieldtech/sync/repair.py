@@ -25,8 +25,8 @@ from typing import Any
 
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.store import open_store
+from fieldtech.store.db import CLOCK, REBUILD_PENDING
 from fieldtech.store.salvage import diagnose, holdings, readable, salvage
-from fieldtech.sync.client import REBUILD
 
 __all__ = ["RepairReport", "diagnose", "rebuild", "salvage"]
 
@@ -131,12 +131,12 @@ def _start(fresh: Path, found, device_id: str | None, report: RepairReport) -> N
             meta["device_id"] = device_id
         ops = [op for op in found.outbox if readable(op)]
         # The clock never goes back: past every stamp this device handed out that survived.
-        stamps = [s for s in (meta.get("hlc"), *(op["hlc"] for op in ops)) if s]
+        stamps = [s for s in (meta.get(CLOCK), *(op["hlc"] for op in ops)) if s]
         if stamps:
-            meta["hlc"] = max(stamps)
+            meta[CLOCK] = max(stamps)
         report.unreadable += len(found.outbox) - len(ops)
         with store.transaction():
-            for key, value in {**meta, REBUILD: "1"}.items():
+            for key, value in {**meta, REBUILD_PENDING: "1"}.items():
                 store.set_meta(key, value)
             store.restore_outbox(ops)
         report.kept_pending = sum(op["state"] in (None, "pending") for op in ops)
