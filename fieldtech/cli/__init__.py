@@ -51,7 +51,7 @@ def missing_server_stack(exc: ImportError) -> str | None:
 
 
 def install_hint(cmd_name: str) -> str:
-    extra, words = EXTRAS.get(cmd_name, EXTRAS["hq"])
+    extra, words = EXTRAS[cmd_name]
     return f"{words}: pip install 'fieldtech[{extra}]'"
 
 
@@ -133,10 +133,11 @@ def main(argv: list[str] | None = None) -> None:
         fail("stopped", code=130)
     except FieldtechError as exc:
         fail(exc.message)
-    except ImportError as exc:  # the server stack, where a command loads it as it runs
-        if missing_server_stack(exc) is None:
+    except ImportError as exc:  # the server stack, where an HQ command loads it as it runs
+        command = _command_name(argv)
+        if command not in EXTRAS or missing_server_stack(exc) is None:
             fail(_logged_unexpected(exc, argv), code=70)
-        fail(install_hint(_command_name(argv)))
+        fail(install_hint(command))
     except sqlite3.DatabaseError as exc:
         from fieldtech.store.db import plain_words
 
@@ -161,9 +162,15 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(0)
 
 
-def _command_name(argv: list[str] | None) -> str:
-    args = list(sys.argv[1:] if argv is None else argv)
-    return next((a for a in args if a in EXTRAS), "hq")
+def _command_name(argv: list[str] | None) -> str | None:
+    """The command the line names (its first word that is not the root's option)."""
+    args = iter(sys.argv[1:] if argv is None else argv)
+    for arg in args:
+        if arg == "--home":
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
 
 
 def _logged_unexpected(exc: Exception, argv: list[str] | None) -> str:
