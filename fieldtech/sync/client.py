@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from fieldtech.domain.errors import FieldtechError
+from fieldtech.domain.templates import template_from_json
 from fieldtech.services import Device
 from fieldtech.store import Store
 from fieldtech.store.db import REBUILD_PENDING
@@ -268,7 +269,6 @@ def apply_changes(
 ) -> int:
     """Apply pulled rows in dependency order. Inside the caller's transaction. Jobs HQ moved
     away from `me` (this device's user) are noted in the store and appended to `told`."""
-    from fieldtech.hq.catalog import template_from_json
 
     def rows(name: str) -> list[dict[str, Any]]:
         block = changes.get(name)
