@@ -10,7 +10,7 @@ import functools
 import gc
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from textual import on, work
 from textual.app import App
@@ -29,7 +29,11 @@ from fieldtech.screens.status_bar import StatusBar
 from fieldtech.store import Store, open_store
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
+    from fieldtech.screens.base import FieldScreen
     from fieldtech.services import Device
+    from fieldtech.sync.summary import Reassignment, SyncSummary
 
 PROFILE = "profile"  # build the sync agent from the profile's credential, after the first frame
 SETTLE_MEMORY = 1.0  # seconds after the first frame: one full collection, then freeze
@@ -38,8 +42,25 @@ SYNC_AFTER_CHANGE = 2.0  # a change goes out soon after it is saved
 MAX_BACKOFF = 300.0
 CLOCK_TICK = 15.0  # seconds: ages and SLA countdowns on screen move on while nobody types
 
+_Result = TypeVar("_Result")
 
-class FieldtechApp(App):
+
+class SyncLink(Protocol):
+    """What the app needs of its sync agent (fieldtech.sync.agent.SyncAgent, or a test's)."""
+
+    @property
+    def online(self) -> bool: ...
+
+    def sync_once(self) -> SyncSummary: ...
+
+
+class SwitchableSyncLink(SyncLink, Protocol):
+    """The demo's agent: its signal can be cut and restored."""
+
+    def set_online(self, online: bool) -> None: ...
+
+
+class FieldtechApp(App[None]):
     TITLE = "fieldtech"
     COMMANDS = App.COMMANDS | {ScreenCommands}
     BINDINGS = [
@@ -80,15 +101,15 @@ class FieldtechApp(App):
         self.agent_coming = (
             sync_agent == PROFILE and locations is not None and locations.credential.exists()
         )
-        self.sync_agent = None if sync_agent == PROFILE else sync_agent
+        self.sync_agent: SyncLink | None = None if sync_agent == PROFILE else sync_agent
         self._now = now
         self.locations = locations
         self.wants_background_sync = background_sync
         self._sync_asked = False
         self.link = LinkState()
         self.backoff = SYNC_EVERY
-        self._soon: Any = None
-        self._retry: Any = None
+        self._soon: Timer | None = None
+        self._retry: Timer | None = None
         self._load_settings()
 
     # -- settings ------------------------------------------------------------------------
@@ -108,14 +129,14 @@ class FieldtechApp(App):
             except (tomllib.TOMLDecodeError, ValueError, TypeError) as exc:
                 self.call_later(self.notify, f"{path.name} ignored: {exc}", severity="error")
 
-    def _apply_settings(self, data: dict) -> None:
+    def _apply_settings(self, data: dict[str, Any]) -> None:
         theme = data.get("theme")
         if theme:
             if theme not in self.available_themes:
                 raise ValueError(f"unknown theme {theme!r}")
             self.theme = theme
 
-    def _apply_keymap(self, data: dict) -> None:
+    def _apply_keymap(self, data: dict[str, Any]) -> None:
         self.set_keymap({str(k): str(v) for k, v in data.items()})
 
     # -- time and scope ---------------------------------------------------------------------
@@ -136,8 +157,10 @@ class FieldtechApp(App):
         if self._device is None:
             from fieldtech.services import Device
 
-            now = {"now": self._now} if self._now else {}
-            self._device = Device.open(self.store, **now)
+            if self._now:
+                self._device = Device.open(self.store, now=self._now)
+            else:
+                self._device = Device.open(self.store)
         return self._device
 
     @property
@@ -212,7 +235,8 @@ class FieldtechApp(App):
         try:
             from fieldtech.sync.agent import SyncAgent
 
-            agent = SyncAgent.from_profile(self.locations.device_db, self.locations.credential)
+            locations = cast(Locations, self.locations)  # agent_coming: there are locations
+            agent = SyncAgent.from_profile(locations.device_db, locations.credential)
         except Exception as exc:
             self.post_message(AgentReady(None, f"sync cannot start here: {exc}"))
             raise  # and into the log, with its traceback
@@ -255,7 +279,9 @@ class FieldtechApp(App):
         written, never parsed as markup."""
         super().notify(message, markup=markup, **kwargs)
 
-    def perform(self, fn: Callable, *args, quiet: bool = False, **kwargs):
+    def perform(
+        self, fn: Callable[..., _Result], *args: Any, quiet: bool = False, **kwargs: Any
+    ) -> _Result | None:
         """Run a service (one local transaction). Saved → say so; refused → say why, once.
         Anything else (a full disk, a bug) is not saved either: one line, and the log."""
         try:
@@ -273,7 +299,7 @@ class FieldtechApp(App):
 
     def data_changed(self) -> None:
         self.update_status()
-        if self.background_sync and self.sync_agent.online:
+        if self.background_sync and cast(SyncLink, self.sync_agent).online:
             if self._soon is not None:
                 self._soon.stop()
             self._soon = self.set_timer(SYNC_AFTER_CHANGE, self.action_sync_now)
@@ -299,7 +325,7 @@ class FieldtechApp(App):
 
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
     def _sync_worker(self) -> None:
-        summary = self.sync_agent.sync_once()
+        summary = cast(SyncLink, self.sync_agent).sync_once()
         self.post_message(SyncFinished(summary))
 
     @on(SyncFinished)
@@ -322,7 +348,7 @@ class FieldtechApp(App):
         if refresh and s.get("pulled"):
             refresh()
         elif type(self.screen).__name__ == "SyncScreen":
-            self.screen.refresh_data()
+            cast("FieldScreen[None]", self.screen).refresh_data()
 
     def _sync_failed(self, error: str, unreachable: bool) -> None:
         first = self.link.failing_since is None
@@ -330,7 +356,7 @@ class FieldtechApp(App):
         if first and not unreachable:
             # HQ answered but refused, or something broke: worth saying once, not every try.
             self.notify(error, severity="error", timeout=10)
-        if self.background_sync and self.sync_agent.online:
+        if self.background_sync and cast(SyncLink, self.sync_agent).online:
             # Try again later, less and less often; one retry pending at a time.
             self.backoff = min(self.backoff * 2, MAX_BACKOFF)
             if self._retry is not None:
@@ -365,8 +391,9 @@ class FieldtechApp(App):
         if not self.can_toggle_link:
             self.notify("there is no link to switch here (demo only)", severity="warning")
             return
-        online = not self.sync_agent.online
-        self.sync_agent.set_online(online)
+        agent = cast(SwitchableSyncLink, self.sync_agent)  # can_toggle_link: it can
+        online = not agent.online
+        agent.set_online(online)
         self.notify(
             "signal back: syncing" if online else "signal lost: work stays here",
             severity="information" if online else "warning",
@@ -434,7 +461,7 @@ def _plain_db_words(error: BaseException) -> str | None:
     return None
 
 
-def _reassigned_words(moved: dict) -> str:
+def _reassigned_words(moved: Reassignment) -> str:
     from fieldtech.domain.text import plain
     from fieldtech.domain.timefmt import local_time
 

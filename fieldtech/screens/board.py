@@ -147,7 +147,8 @@ class BoardScreen(FieldScreen):
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:
-        self._open(event.row_key.value)
+        if (who := event.row_key.value) is not None:  # every row has its person's id as key
+            self._open(who)
 
     def action_open_technician(self) -> None:
         if who := self._selected():

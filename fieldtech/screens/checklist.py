@@ -158,7 +158,7 @@ class ChecklistScreen(FieldScreen):
         item = self.items[key]["item"]
         hint = item.range_words() or " / ".join(item.choices) or HOW.get(item.type, "")
 
-        def got_value(answer):
+        def got_value(answer: tuple[str, bool] | None) -> None:
             if not answer:
                 return
             value = answer[0]

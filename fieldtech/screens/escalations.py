@@ -101,7 +101,8 @@ class EscalationsScreen(FieldScreen):
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:
-        self.app.open_job(event.row_key.value)
+        if (job := event.row_key.value) is not None:  # every row has its job's id as key
+            self.app.open_job(job)
 
     def action_open_job(self) -> None:
         if job := self._selected():
@@ -111,10 +112,10 @@ class EscalationsScreen(FieldScreen):
         if (job := self._selected()) is None:
             return
 
-        def done(answer):
-            if answer is not None and self.app.perform(
-                supervision.acknowledge, self.app.device, job, answer[0]
-            ):
+        def done(answer: tuple[str, bool] | None) -> None:
+            if answer is None:
+                return
+            if self.app.perform(supervision.acknowledge, self.app.device, job, answer[0]):
                 self.refresh_data()
 
         self.app.push_screen(

@@ -37,6 +37,8 @@ class HelpScreen(FieldScreen):
 
         sections = ["[b]Everywhere[/b]"]
         for b in self.app.BINDINGS:
+            if not isinstance(b, Binding):  # the app's keys are all Bindings
+                continue
             sections.append(f"  {b.key:<10} {b.description}")
         screens = [
             (queue, "QueueScreen"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -132,7 +135,7 @@ class JobScreen(FieldScreen):
         )
         self.query_one("#site", Static).update(lines(self._site_lines(card, cust, site, app)))
         history = st.customer_history(card["customer_id"], card["id"])
-        earlier = [
+        earlier: list[Text | str] = [
             line(
                 "  ",
                 data(j["ref"]),
@@ -143,7 +146,7 @@ class JobScreen(FieldScreen):
             )
             for j in history["jobs"][:6]
         ]
-        kit = [
+        kit: list[Text | str] = [
             line(
                 "  ",
                 data(f"{plain(a['category'])} {plain(a['brand'])} {plain(a['model'])}"),
@@ -288,7 +291,7 @@ class JobScreen(FieldScreen):
 
         job = self.app.store.job(self.job_id)
 
-        def done(who):
+        def done(who: str | None) -> None:
             if who:
                 self._do(supervision.reassign, self.app.device, self.job_id, who)
 
@@ -302,7 +305,7 @@ class JobScreen(FieldScreen):
         )
 
     def action_acknowledge(self) -> None:
-        def done(answer):
+        def done(answer: tuple[str, bool] | None) -> None:
             if answer is not None:
                 self._do(supervision.acknowledge, self.app.device, self.job_id, answer[0])
 
@@ -313,13 +316,13 @@ class JobScreen(FieldScreen):
     def action_callback(self) -> None:
         from fieldtech.screens.team_dialogs import CallbackForm
 
-        def done(scores):
+        def done(scores: dict[str, Any] | None) -> None:
             if scores:
                 self._do(supervision.record_callback, self.app.device, self.job_id, **scores)
 
         self.app.push_screen(CallbackForm(self.app.store.job(self.job_id)["ref"]), done)
 
-    def _do(self, fn, *args, **kwargs) -> None:
+    def _do(self, fn: Callable[..., object], *args: Any, **kwargs: Any) -> None:
         self.app.perform(fn, *args, **kwargs)
         self.refresh_data()
 
@@ -335,7 +338,7 @@ class JobScreen(FieldScreen):
     def action_hold(self) -> None:
         from fieldtech.screens.hold_dialog import AskHold
 
-        def done(answer):
+        def done(answer: tuple[str, str] | None) -> None:
             if answer:
                 waits_for, reason = answer
                 self._do(
@@ -345,21 +348,21 @@ class JobScreen(FieldScreen):
         self.app.push_screen(AskHold(), done)
 
     def action_note(self) -> None:
-        def done(answer):
+        def done(answer: tuple[str, bool] | None) -> None:
             if answer:
                 self._do(job_service.note, self.app.device, self.job_id, answer[0])
 
         self.app.push_screen(AskText("Note for the job's history"), done)
 
     def action_escalate(self) -> None:
-        def done(answer):
+        def done(answer: tuple[str, bool] | None) -> None:
             if answer:
                 self._do(escalations.escalate, self.app.device, self.job_id, answer[0])
 
         self.app.push_screen(AskText("What help do you need from HQ?"), done)
 
     def action_cannot_complete(self) -> None:
-        def done(answer):
+        def done(answer: tuple[str, bool] | None) -> None:
             if answer:
                 self._do(
                     job_service.cannot_complete,

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from fieldtech.app import SyncLink
+    from fieldtech.sync.summary import SyncSummary
 
 
 class SyncFinished(Message):
     """A background sync ended (well or not); `summary` is the agent's plain answer."""
 
-    def __init__(self, summary: dict[str, Any]):
+    def __init__(self, summary: SyncSummary):
         super().__init__()
         self.summary = summary
 
@@ -23,7 +27,7 @@ class AgentReady(Message):
     """The sync agent was built from the profile (None: not enrolled, or `error` says why
     it could not be built)."""
 
-    def __init__(self, agent: Any, error: str | None = None):
+    def __init__(self, agent: SyncLink | None, error: str | None = None):
         super().__init__()
         self.agent = agent
         self.error = error

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+if TYPE_CHECKING:
+    from fieldtech.app import FieldtechApp
+
+Command = tuple[str, str, Callable[[], object]]  # name, help, what it does
+
 
 class ScreenCommands(Provider):
-    def _commands(self):
-        app = self.app
+    def _commands(self) -> list[Command]:
+        app = cast("FieldtechApp", self.app)
         screen = app.screen
-        cmds = [
+        cmds: list[Command] = [
             ("go: help", "Every key and what each status means", app.action_help),
             (
                 "go: sync status",

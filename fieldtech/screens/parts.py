@@ -3,6 +3,7 @@ return, and where each request stands."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -52,10 +53,10 @@ class PartsScreen(FieldScreen):
         )
         yield Static("Van stock · part requests", classes="heading")
         with Horizontal():
-            stock = DataTable(id="stock", cursor_type="row")
+            stock: DataTable[Text | str] = DataTable(id="stock", cursor_type="row")
             stock.add_columns("sku", "part", "on hand")
             yield stock
-            reqs = DataTable(id="requests", cursor_type="row")
+            reqs: DataTable[Text | str] = DataTable(id="requests", cursor_type="row")
             reqs.add_columns("part", "qty", "status")
             yield reqs
         yield StatusBar(id="status-bar")
@@ -93,7 +94,7 @@ class PartsScreen(FieldScreen):
         self.refresh_data()
 
     def action_request(self) -> None:
-        def done(answer):
+        def done(answer: tuple[str, bool] | None) -> None:
             if answer:
                 words = answer[0].split()
                 qty = words[1] if len(words) > 1 else 1
@@ -114,7 +115,7 @@ class PartsScreen(FieldScreen):
         )
 
     def action_return_part(self) -> None:
-        def done(answer):
+        def done(answer: tuple[str, bool] | None) -> None:
             if answer:
                 words = answer[0].split()
                 reason = "defective" if answer[1] else "excess"

@@ -9,6 +9,7 @@ styled words we wrote ourselves join it with `line()` as (text, style) pairs, ne
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
@@ -62,6 +63,6 @@ def when(iso: object, *, date: bool = True, zone: bool = True) -> Text:
 def status_words(value: object) -> str:
     """A job status in words; a status this build does not know, as it was sent."""
     try:
-        return STATUS_WORDS[Status(value)]
+        return STATUS_WORDS[Status(cast(str, value))]  # Status refuses what is not one
     except ValueError:
         return plain(value)

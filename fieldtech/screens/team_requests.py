@@ -95,7 +95,7 @@ class RequestsScreen(FieldScreen):
         if (req := self._selected()) is None:
             return
 
-        def done(answer):
+        def done(answer: tuple[str, bool] | None) -> None:
             if answer and self.app.perform(supervision.reject, self.app.device, req, answer[0]):
                 self.refresh_data()
 
