@@ -93,7 +93,9 @@ def stamp_time(hlc: str) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def status_fields(to: Status, reason: str | None, at: str, payload: dict[str, Any]) -> dict:
+def status_fields(
+    to: Status, reason: str | None, at: str, payload: dict[str, Any]
+) -> dict[str, Any]:
     """The job's scalar fields that a move to `to` sets, besides the status itself."""
     fields: dict[str, Any] = {"status": to.value}
     if to is Status.ON_SITE:
@@ -135,7 +137,7 @@ class Expanded:
     new_job: dict[str, Any] | None = None
 
 
-def _need(payload: dict, *keys: str) -> None:
+def _need(payload: dict[str, Any], *keys: str) -> None:
     for k in keys:
         if k not in payload or payload[k] in (None, ""):
             raise BadInput(f"operation payload lacks {k!r}")

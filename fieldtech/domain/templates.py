@@ -386,7 +386,7 @@ def _number(v: Any) -> float | None:
     return v
 
 
-def _list(v: Any) -> list:
+def _list(v: Any) -> list[Any]:
     if v is None:
         return []
     if not isinstance(v, list) or any(isinstance(c, dict | list) for c in v):
