@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from fieldtech.domain.errors import BadInput
 
 SCORES = ("skill", "attitude", "adherence")
@@ -33,6 +36,6 @@ def check_comment(comment: str | None) -> str | None:
     return text or None
 
 
-def average(row: dict) -> float:
+def average(row: Mapping[str, Any]) -> float:
     """One call-back as one number: the mean of its three scores."""
     return round(sum(int(row[s]) for s in SCORES) / len(SCORES), 2)

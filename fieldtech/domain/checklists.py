@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from fieldtech.domain.errors import BadInput
 from fieldtech.domain.jobs import code_matches
@@ -202,7 +203,7 @@ def progress(template: Template | None, readings: dict[str, Reading]) -> tuple[i
     return (done, len(required))
 
 
-def item_from_row(row: dict) -> Item:
+def item_from_row(row: dict[str, Any]) -> Item:
     import json
 
     choices = row.get("choices")

@@ -6,9 +6,10 @@ Pure generation (no I/O): the seed service loads it into a device store, HQ into
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
 
 from fieldtech.domain.jobs import Kind, Priority, Status, hash_code
 from fieldtech.domain.templates import template_for
@@ -169,13 +170,17 @@ SUMMARIES = {
 }
 
 
+Row = dict[str, Any]  # one record as the store and HQ take it
+_T = TypeVar("_T")
+
+
 def _iso(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _pick(rng: random.Random, weighted):
+def _pick(rng: random.Random, weighted: Sequence[tuple[_T, float]]) -> _T:
     items, weights = zip(*weighted, strict=True)
-    return rng.choices(items, weights)[0]
+    return cast(_T, rng.choices(items, weights)[0])
 
 
 def _uuid(rng: random.Random, ts_ms: int) -> str:
@@ -189,14 +194,14 @@ def _uuid(rng: random.Random, ts_ms: int) -> str:
 
 @dataclass
 class DemoSet:
-    customers: list[dict]
-    sites: list[dict]
-    appliances: list[dict]
-    jobs: list[dict]  # as HQ keeps them: with the customer's confirmation code
-    parts: list[dict]
-    stock: list[dict]  # ledger lines received into the van
+    customers: list[Row]
+    sites: list[Row]
+    appliances: list[Row]
+    jobs: list[Row]  # as HQ keeps them: with the customer's confirmation code
+    parts: list[Row]
+    stock: list[Row]  # ledger lines received into the van
 
-    def device_jobs(self) -> list[dict]:
+    def device_jobs(self) -> list[Row]:
         """The jobs as a device keeps them: the code's salted hash, never the code. The
         codes are public (the demo shows them), so the hash is the cheapest there is:
         `seed --jobs 100000` stays quick."""
@@ -223,7 +228,7 @@ def demo_code(ref: str) -> str:
     return f"{int.from_bytes(digest[:8], 'big') % 10**6:06d}"
 
 
-def parts_catalog() -> list[dict]:
+def parts_catalog() -> list[Row]:
     return [
         {
             "sku": sku,
@@ -299,7 +304,7 @@ def generate(
                     .isoformat(),
                 }
             )
-    by_customer: dict[str, list[dict]] = {}
+    by_customer: dict[str, list[Row]] = {}
     for a in appliances:
         by_customer.setdefault(a["customer_id"], []).append(a)
     job_rows = list(
@@ -323,8 +328,16 @@ def generate(
 
 
 def _jobs(
-    rng, count, now, customers, sites, by_customer, technician_id, team, base_ms
-) -> Iterator[dict]:
+    rng: random.Random,
+    count: int,
+    now: datetime,
+    customers: list[Row],
+    sites: list[Row],
+    by_customer: dict[str, list[Row]],
+    technician_id: str,
+    team: str,
+    base_ms: int,
+) -> Iterator[Row]:
     for n in range(count):
         i = rng.randrange(len(customers))
         customer, site = customers[i], sites[i]

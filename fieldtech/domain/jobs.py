@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from fieldtech.domain.errors import BadInput, RuleBroken
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 class Kind(StrEnum):
@@ -264,7 +268,7 @@ def code_matches(given: str | None, stored_hash: str | None) -> bool:
     return hmac.compare_digest(mine.encode(), digest.encode())
 
 
-def with_code_hashed(job: dict) -> dict:
+def with_code_hashed(job: dict[str, Any]) -> dict[str, Any]:
     """A job row as a device may keep it: its confirmation code replaced by the code's hash."""
     if "confirmation_code" not in job:
         return job
@@ -308,7 +312,7 @@ def sla_words(due_iso: str | None, now_iso: str) -> str:
     return f"due in {span}" if minutes >= 0 else f"overdue {span}"
 
 
-def age_words(iso: str | None, now) -> str:
+def age_words(iso: str | None, now: datetime) -> str:
     """'3 min ago', '2 h ago', 'never': how old the last sync is."""
     from datetime import datetime
 
