@@ -124,6 +124,17 @@ class HQ:
         with self.engine.begin() as conn:
             yield conn
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """One consistent view for a reader that runs several statements (a pull page).
+        PostgreSQL's default gives each statement its own snapshot: a dispatch committing
+        between the read of customers and the read of jobs would put the job on the page
+        without its customer, and the cursor would pass the customer by for good."""
+        with self.engine.connect() as conn:
+            if self.is_postgres:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            yield conn
+
     def stamp(self) -> str:
         with self._clock_lock:
             return self.clock.now()

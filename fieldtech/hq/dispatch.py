@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
+from sqlalchemy.exc import IntegrityError
 
 from fieldtech.domain.errors import BadInput, FieldtechError, NotFound
 from fieldtech.domain.ids import new_id
@@ -84,6 +85,9 @@ def _write_fields(conn: Connection, seq: Seq, job: dict, fields: dict, hlc: str)
     )
 
 
+NUMBERING_TRIES = 8  # concurrent dispatches on several HQ processes each number a job
+
+
 def create_job(
     hq: HQ,
     p: Principal,
@@ -97,8 +101,17 @@ def create_job(
     The rules are api_models.JobIn's, the same for the CLI, an import and the API; the
     job gets the newest version of its checklist template."""
     if conn is None:
-        with hq.tx() as c:
-            return create_job(hq, p, spec, conn=c, seq=Seq(c))
+        for attempt in range(NUMBERING_TRIES):
+            try:
+                with hq.tx() as c:
+                    return create_job(hq, p, spec, conn=c, seq=Seq(c))
+            except IntegrityError:
+                # Two HQ processes gave a new job the same number at the same moment (the
+                # number counts the jobs HQ holds): the later one numbers it again. A ref the
+                # dispatcher chose is theirs to change, not ours.
+                if spec.get("ref") or attempt == NUMBERING_TRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
     assert seq is not None
     from fieldtech.hq.new_jobs import create_jobs
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, text, update
 
 from fieldtech.domain.customers import address_key, name_key, phone_digits, same_customer
 from fieldtech.domain.errors import BadInput, FieldtechError, NotFound
@@ -162,6 +162,10 @@ class Batch:
         for recent_first in k.customers.values():
             recent_first.sort(key=lambda r: (r["created_at"] or "", r["id"]), reverse=True)
         if any(not sp.get("ref") for sp in specs):
+            if self.hq.is_postgres:
+                # New jobs are numbered by how many HQ holds: two processes counting at once
+                # would give two jobs one number. Numbering waits its turn, until commit.
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('fieldtech.job_ref'))"))
             self.job_count = conn.execute(
                 select(func.count()).select_from(schema.jobs)
             ).scalar_one()

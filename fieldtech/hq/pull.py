@@ -105,25 +105,22 @@ def pull(
 
     Rows this very device wrote, as HQ took them, are not sent back to it: they still move
     the cursor, but cost nothing on the wire."""
-    with hq.engine.connect() as conn:
+    from fieldtech.hq.customer_file import complete_page
+
+    with hq.snapshot() as conn:  # every read of the page sees the same committed state
         found: list[tuple[int, str, dict | None]] = []
         for name in ORDER:
             found.extend(_table_page(conn, name, p, cursor, limit, device_id))
-    found.sort(key=lambda r: r[0])
-    more = len(found) > limit
-    page = found[:limit]
-    new_cursor = page[-1][0] if page else cursor
-    if more:
-        # Emergency and VIP jobs jump the queue: they come now, with their customer file,
-        # even when the pages before them are still to come. They come again in order later.
-        with hq.engine.connect() as conn:
+        found.sort(key=lambda r: r[0])
+        more = len(found) > limit
+        page = found[:limit]
+        new_cursor = page[-1][0] if page else cursor
+        if more:
+            # Emergency and VIP jobs jump the queue: they come now, with their customer
+            # file, even when the pages before them are still to come. Again in order later.
             page.extend(_urgent(conn, p, new_cursor, device_id))
-    with hq.engine.connect() as conn:
         page.extend(_jobs_of_history(conn, p, new_cursor, page))
-    from fieldtech.hq.customer_file import complete_page
-
-    with hq.engine.connect() as conn:  # each job's customer file, if the device may lack it
-        complete_page(conn, cursor, page)
+        complete_page(conn, cursor, page)  # each job's customer file, if the device may lack it
     changes: dict[str, dict[str, Any]] = {}
     for _, name, row in page:
         if row is None:
