@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from fieldtech.cli.common import Context, emit_json, json_option, pass_ctx, say, table, when
@@ -65,7 +67,8 @@ def jobs_cmd(ctx: Context, text, status, kind, priority, show_all, limit, as_jso
         open_only=not show_all and not status,
         technician_id=ctx.store.meta("user_id") if ctx.store.meta("role") == "technician" else None,
     )
-    rows = ctx.store.queue(flt, limit=limit)
+    # Each row gains its SLA in words for the listing.
+    rows: list[dict[str, Any]] = [dict(r) for r in ctx.store.queue(flt, limit=limit)]
     total = ctx.store.count_jobs(flt) if rows else 0
     now = ctx.device.at()
     for r in rows:
@@ -114,7 +117,7 @@ def show_cmd(ctx: Context, job_id: str, as_json: bool) -> None:
     """The job with its customer file, site hazards, appliance and history.
 
     Times are this device's local time; JSON keeps them in UTC."""
-    card = ctx.store.job_card(job_id)
+    card: dict[str, Any] = dict(ctx.store.job_card(job_id))  # and what `show` adds to it
     card["history"] = ctx.store.job_events(card["id"])
     card["customer_file"] = ctx.store.customer_history(card["customer_id"], card["id"])
     card["parts_used"] = [

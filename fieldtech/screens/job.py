@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -20,6 +20,9 @@ from fieldtech.screens.shown import data, line, lines, status_words, when
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.services import escalations, supervision
 from fieldtech.services import jobs as job_service
+
+if TYPE_CHECKING:
+    from fieldtech.store.rows import JobCard
 
 # Which action each status allows (from the state machine), so keys match the rules.
 NEEDS = {
@@ -183,7 +186,13 @@ class JobScreen(FieldScreen):
         self.query_one("#history", Static).update(lines(text) if text else "nothing yet")
         self.refresh_bindings()
 
-    def _site_lines(self, card: dict, cust: dict, site: dict, app: dict | None) -> list[Text]:
+    def _site_lines(
+        self,
+        card: JobCard,
+        cust: dict[str, Any],
+        site: dict[str, Any],
+        app: dict[str, Any] | None,
+    ) -> list[Text]:
         """The customer panel: who, where, what, when; and what the supervisor decides on."""
         out = [
             line(
@@ -249,13 +258,13 @@ class JobScreen(FieldScreen):
             out.append(line(("HQ moved this job to ", "red"), data(card["technician_id"], "red")))
         return out
 
-    def _customer_phone(self, card: dict) -> str | None:
+    def _customer_phone(self, card: JobCard) -> str | None:
         """The code the customer's phone shows, where this device is a demo's: the demo's own
         HQ (fieldtech demo) or the seeded demo profile (fieldtech seed). Never on a real
         device: it keeps only the code's salted hash and the customer says the code."""
         phone = getattr(self.app, "customer_phone", None)
         if phone is not None:
-            return phone(card["id"])
+            return cast("str | None", phone(card["id"]))
         return job_service.seeded_demo_code(self.app.store, card)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

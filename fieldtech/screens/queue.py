@@ -6,6 +6,8 @@ are fetched as the cursor nears the end, so a store of 100,000 jobs opens as fas
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -18,6 +20,9 @@ from fieldtech.screens.job_table import JobTable
 from fieldtech.screens.shown import cut
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.store.jobs import QueueFilter
+
+if TYPE_CHECKING:
+    from fieldtech.store.rows import QueueRow
 
 PAGE = 100
 SLA_COLUMN = 5  # where the countdown is, in the columns added on mount
@@ -71,7 +76,7 @@ class QueueScreen(FieldScreen):
         super().__init__()
         self.technician = technician
         self.title_words = title
-        self.names: dict[str, str] = {}
+        self.names: dict[str | None, str] = {}
         self.status_i = 0
         self.kind_i = 0
         self.last_key: tuple | None = None
@@ -189,7 +194,7 @@ class QueueScreen(FieldScreen):
             if due is not None:
                 table.set_cell(index, SLA_COLUMN, _sla_cell(due, now))
 
-    def _whose(self, row: dict) -> str:
+    def _whose(self, row: QueueRow) -> str:
         who = row["technician_id"]
         return self.names.get(who, who or "nobody")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from fieldtech.domain import ops
@@ -245,7 +246,7 @@ def _spawn(dev: Device, parent: dict, kind: Kind, summary: str) -> dict:
     return dev.store.job(job_id)
 
 
-def seeded_demo_code(store: Store, job: dict) -> str | None:
+def seeded_demo_code(store: Store, job: Mapping[str, Any]) -> str | None:
     """The code the customer's phone would show, on a profile filled by `fieldtech seed`
     (demo data, no HQ, no customer): each seeded job's code is `demo_code(its ref)`, and it
     is shown only where the job's stored hash says it is that code. Elsewhere None: a real

@@ -12,7 +12,7 @@ import contextlib
 import secrets
 import sqlite3
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 
 class Database:
@@ -42,7 +42,7 @@ class Database:
             raise
 
     def executescript(self, sql: str) -> sqlite3.Cursor:
-        return self.utils.executescript(sql)
+        return cast(sqlite3.Cursor, self.utils.executescript(sql))
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator[Database]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from fieldtech.domain.errors import NotFound
 from fieldtech.store.migrations import QUEUE_KEY_SQL
 
 if TYPE_CHECKING:
     from fieldtech.store.database import Database
+    from fieldtech.store.rows import JobCard, QueueCursor, QueueRow
 
 # What the queue shows per row: enough for the list, nothing more.
 QUEUE_SQL = """
@@ -149,7 +150,7 @@ class JobRows:
     def job_exists(self, job_id: str) -> bool:
         return self._one("SELECT 1 AS x FROM jobs WHERE id = ?", [job_id]) is not None
 
-    def job_card(self, job_id: str) -> dict[str, Any]:
+    def job_card(self, job_id: str) -> JobCard:
         """Job with its customer, site and appliance, as the job screen and `job show` need."""
         job = self.job(job_id)
         job["customer"] = self._one("SELECT * FROM customers WHERE id = ?", [job["customer_id"]])
@@ -162,12 +163,14 @@ class JobRows:
             if job["appliance_id"]
             else None
         )
-        return job
+        return cast("JobCard", job)
 
     def job_events(self, job_id: str) -> list[dict[str, Any]]:
         return self._all("SELECT * FROM job_events WHERE job_id = ? ORDER BY hlc, id", [job_id])
 
-    def customer_history(self, customer_id: str, exclude_job: str | None = None) -> dict:
+    def customer_history(
+        self, customer_id: str, exclude_job: str | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
         """The customer file: earlier jobs and every appliance on record. Jobs on this
         device, and those HQ sent with the customer (their history, whoever did them)."""
         jobs = self._all(
@@ -196,16 +199,17 @@ class JobRows:
         self,
         flt: QueueFilter = QueueFilter(),
         *,
-        after: tuple | None = None,
+        after: QueueCursor | None = None,
         limit: int = 50,
-    ) -> list[dict[str, Any]]:
+    ) -> list[QueueRow]:
         """One window of the queue in priority, SLA, appointment order (keyset pagination).
 
         `after` is the `cursor` of the last row already shown; the next rows follow it.
         A text search walks the full-text matches in queue order (their rowid is the queue
         key), so it stops after `limit` rows however many jobs match.
         """
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         q = fts_query(flt.text) if flt.text else None
         if flt.open_only:
             where.append("j.open = 1")
@@ -234,7 +238,7 @@ class JobRows:
             rows = self._all(sql, [q, *params, limit])
             for r in rows:
                 r["cursor"] = (r["search_key"],)
-            return rows
+            return cast("list[QueueRow]", rows)
         if after is not None:
             where.append("(j.priority_rank, j.sla_due, j.window_start, j.id) > (?, ?, ?, ?)")
             params.extend(after)
@@ -244,10 +248,11 @@ class JobRows:
         rows = self._all(sql, params)
         for r in rows:
             r["cursor"] = (r["priority_rank"], r["sla_due"], r["window_start"], r["id"])
-        return rows
+        return cast("list[QueueRow]", rows)
 
     def count_jobs(self, flt: QueueFilter = QueueFilter()) -> int:
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if flt.open_only:
             where.append("open = 1")
         if flt.technician_id:
@@ -261,7 +266,7 @@ class JobRows:
             where.append("id IN (SELECT job_id FROM jobs_fts WHERE jobs_fts MATCH ?)")
             params.append(q)
         sql = "SELECT count(*) FROM jobs" + (" WHERE " + " AND ".join(where) if where else "")
-        return self.db.execute(sql, params).fetchone()[0]
+        return int(self.db.execute(sql, params).fetchone()[0])
 
     def next_job_ref(self, prefix: str) -> str:
         row = self.db.execute(

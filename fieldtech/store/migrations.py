@@ -266,7 +266,7 @@ LATEST = len(MIGRATIONS)
 
 
 def current_version(db: Database) -> int:
-    return db.execute("PRAGMA user_version").fetchone()[0]
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
 def migrate(db: Database, target: int = LATEST) -> list[int]:

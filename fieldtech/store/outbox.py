@@ -41,7 +41,7 @@ class OutboxRows:
     def outbox(self, state: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Operations in the order they go out: most urgent first, then as they happened."""
         sql = "SELECT * FROM outbox"
-        params: list = []
+        params: list[Any] = []
         if state:
             sql += " WHERE state = ?"
             params.append(state)
@@ -110,11 +110,11 @@ class OutboxRows:
         self.db["conflicts"].insert(row, pk="id", replace=True)
 
     def count_conflicts(self) -> int:
-        return self.db.execute("SELECT count(*) FROM conflicts").fetchone()[0]
+        return int(self.db.execute("SELECT count(*) FROM conflicts").fetchone()[0])
 
     def conflicts(self, entity_id: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM conflicts"
-        params: list = []
+        params: list[Any] = []
         if entity_id:
             sql += " WHERE entity_id = ?"
             params.append(entity_id)

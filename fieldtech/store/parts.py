@@ -106,7 +106,7 @@ class PartRows:
 
     def part_requests(self, job_id: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT r.*, p.name FROM part_requests r JOIN parts p ON p.sku = r.sku"
-        params: list = []
+        params: list[Any] = []
         if job_id:
             sql += " WHERE r.job_id = ?"
             params.append(job_id)

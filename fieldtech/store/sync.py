@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from fieldtech.domain.jobs import Status, with_code_hashed
 from fieldtech.domain.merge import lww, newer
@@ -54,8 +54,12 @@ NOT_YET = "(not yet received from HQ)"
 class SyncRows:
     db: Database
 
+    if TYPE_CHECKING:  # JobRows's, beside this one in Store
+
+        def rebuild_job_search(self) -> None: ...
+
     def _columns(self, table: str) -> set[str]:
-        cache = self.__dict__.setdefault("_column_cache", {})
+        cache: dict[str, set[str]] = self.__dict__.setdefault("_column_cache", {})
         if table not in cache:
             cache[table] = {c.name for c in self.db[table].columns}
         return cache[table]
@@ -83,7 +87,7 @@ class SyncRows:
             return 0
         before = self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         self.db[table].insert_all([self._fit(table, r) for r in rows], ignore=True)
-        return self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] - before
+        return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] - before)
 
     def pending_job_ids(self) -> set[str]:
         return {
@@ -117,7 +121,7 @@ class SyncRows:
                 updates = {k: v for k, v in incoming.items() if k != "id" and current.get(k) != v}
             if updates:
                 status = updates.get("status", current["status"])
-                updates["open"] = int(Status(status).is_open)
+                updates["open"] = int(Status(cast(str, status)).is_open)
                 sets = ", ".join(f"{k} = ?" for k in updates)
                 self.db.execute(
                     f"UPDATE jobs SET {sets} WHERE id = ?", [*updates.values(), incoming["id"]]

@@ -88,7 +88,7 @@ class TeamRows:
             "j.ref AS job_ref FROM part_requests r JOIN parts p ON p.sku = r.sku "
             "LEFT JOIN users u ON u.id = r.technician_id LEFT JOIN jobs j ON j.id = r.job_id"
         )
-        params: list = []
+        params: list[Any] = []
         if status:
             sql += " WHERE r.status = ?"
             params.append(status)
