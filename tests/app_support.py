@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +14,16 @@ from fieldtech.store import open_store
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SEED_DAY = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+async def until(pilot, condition: Callable[[], object], what: str, timeout: float = 5.0) -> None:
+    """Wait until `condition()` holds (a timer fired, a worker's message landed): poll
+    between short pauses up to a deadline, instead of sleeping a guessed time."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"after {timeout}s still waiting for {what}")
+        await pilot.pause(0.01)
 
 
 def make_app(tmp: Path, jobs: int = 60, sync_agent=None, **kwargs):

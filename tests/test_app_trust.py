@@ -11,7 +11,7 @@ from fieldtech.screens.close import CloseScreen
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.sync.agent import SyncAgent
 from fieldtech.sync.client import SyncClient
-from tests.app_support import NOW, first_ref, make_app
+from tests.app_support import NOW, first_ref, make_app, until
 
 SIZE = (80, 24)
 
@@ -146,9 +146,13 @@ async def test_ages_and_sla_countdowns_tick_while_nobody_types(tmp_path, monkeyp
         first_due = datetime.fromisoformat(due[0].replace("Z", "+00:00"))
         before = table.row_text(0)
         clock["now"] = max(NOW + timedelta(minutes=40), first_due + timedelta(minutes=5))
-        await pilot.pause(0.3)
         minutes = int((clock["now"] - (NOW - timedelta(minutes=2))).total_seconds() // 60)
         expected_age = f"{minutes} min ago" if minutes < 60 else f"{minutes // 60} h ago"
+        await until(
+            pilot,
+            lambda: f"synced {expected_age}" in bar_text(app) and table.row_text(0) != before,
+            "the clock tick to redraw the bar and the SLA cell",
+        )
         assert f"synced {expected_age}" in bar_text(app)
         after = table.row_text(0)
         assert after != before
@@ -204,11 +208,15 @@ async def test_a_job_screen_turns_overdue_while_it_is_open(tmp_path, monkeypatch
     )
     due = datetime.fromisoformat(job["sla_due"].replace("Z", "+00:00"))
     async with app.run_test(size=SIZE) as pilot:
+
+        def head_text() -> str:
+            return str(app.screen.query_one("#head", Static).render())
+
         app.open_job(job["id"])
-        await pilot.pause()
-        head = str(app.screen.query_one("#head", Static).render())
+        await until(pilot, lambda: app.screen.query("#head"), "the job screen to be shown")
+        head = head_text()
         assert "due in" in head and "overdue" not in head, head
         clock["now"] = due + timedelta(minutes=7)
-        await pilot.pause(0.3)
-        head = str(app.screen.query_one("#head", Static).render())
+        await until(pilot, lambda: "overdue" in head_text(), "the clock tick to redraw the head")
+        head = head_text()
         assert "overdue 7m" in head, head

@@ -7,7 +7,6 @@ search: the refill happens in the keystroke's own step, so one frame carries bot
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import re
 import weakref
@@ -17,7 +16,7 @@ from textual import events
 import fieldtech.app
 from benchmarks.frames import Frames
 from fieldtech.store.jobs import QueueFilter
-from tests.app_support import make_app
+from tests.app_support import make_app, until
 
 REF = re.compile(r"\bJ-\d{6}\b")
 
@@ -42,13 +41,20 @@ async def test_no_frame_shows_typed_text_above_stale_rows(tmp_path):
             typed += ch
             event = events.Key(ch, ch)
             event.set_sender(app)
-            app._driver.send_message(event)
-            await asyncio.sleep(0.1)
-            await pilot.pause()
             want = app.store.queue(QueueFilter(text=typed, open_only=True), limit=60)
             want_refs = [r["ref"] for r in want]
-            shown = frames.shown()
-            assert shown, f"nothing drawn after typing {typed!r}"
+            app._driver.send_message(event)
+            shown: list[tuple[float, str]] = []
+
+            def settled(typed=typed, shown=shown, want_refs=want_refs) -> bool:
+                shown.extend(frames.shown())
+                if not shown or typed not in shown[-1][1].splitlines()[1]:
+                    return False
+                on_screen = refs_shown(shown[-1][1])
+                return bool(on_screen) and on_screen == want_refs[: len(on_screen)]
+
+            # Every frame up to the one showing the search's own rows, then each is checked.
+            await until(pilot, settled, f"the rows for {typed!r} on screen")
             for _, screen in shown:
                 if typed in screen.splitlines()[1]:
                     on_screen = refs_shown(screen)
@@ -67,7 +73,7 @@ async def test_start_up_garbage_is_collected_then_the_rest_frozen(tmp_path, monk
     del cycle
     app = make_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.3)
+        await until(pilot, lambda: gc.get_freeze_count() > 0, "start-up's memory to settle")
         assert gc.isenabled()
         assert doomed() is None  # collected, not frozen with what the app keeps
         assert gc.get_freeze_count() > 10_000

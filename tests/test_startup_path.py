@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import importlib
 import subprocess
@@ -14,7 +13,7 @@ import pytest
 from fieldtech.cli import COMMANDS, cli
 from fieldtech.sync import credentials
 from fieldtech.sync.agent import SyncAgent
-from tests.app_support import make_app
+from tests.app_support import make_app, until
 
 HEAVY = ("sqlalchemy", "fastapi", "uvicorn", "httpx", "pydantic")
 
@@ -67,11 +66,7 @@ async def test_an_enrolled_device_gets_its_sync_agent_after_the_first_frame(tmp_
     app = make_app(tmp_path, sync_agent="profile", background_sync=False)
     assert app.sync_agent is None and app.agent_coming
     async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(100):
-            await pilot.pause()
-            if app.sync_agent is not None:
-                break
-            await asyncio.sleep(0.05)
+        await until(pilot, lambda: app.sync_agent is not None, "the sync agent to be built")
         assert isinstance(app.sync_agent, SyncAgent)
         assert not app.agent_coming
         bar = str(app.screen.query_one("#status-bar").render())

@@ -59,7 +59,7 @@ class FaultyLink(httpx.BaseTransport):
         if fault == "drop_request":
             raise httpx.ConnectError("request lost (injected)", request=request)
         if fault == "delay":
-            time.sleep(0.02)
+            time.sleep(0.02)  # the fault itself: a slow link, not a wait for something
         response = self._forward(request)
         if fault == "drop_response":
             raise httpx.ReadError("answer lost after HQ committed (injected)", request=request)

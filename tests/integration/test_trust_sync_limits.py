@@ -6,8 +6,8 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import select
 import socket
-import time
 import zlib
 from urllib.parse import urlparse
 
@@ -59,7 +59,8 @@ def stream(url: str, path: str, chunks, headers: dict[str, str], chunked: bool =
                     n = s.send(view)
                     view = view[n:]
                 except BlockingIOError:
-                    time.sleep(0.001)
+                    # Wait until HQ reads more of the body, or answers, whichever comes first.
+                    select.select([s], [s], [], 1.0)
                 except (BrokenPipeError, ConnectionResetError):
                     view = None  # HQ stopped reading: its answer waits in the socket
                     break
@@ -75,7 +76,7 @@ def stream(url: str, path: str, chunks, headers: dict[str, str], chunked: bool =
                 s.sendall(b"0\r\n\r\n")
         s.setblocking(True)
         s.settimeout(30)
-        while b"\r\n\r\n" not in answer:
+        while not _complete(answer):  # headers and body may come in separate packets
             more = s.recv(65536)
             if not more:
                 break
@@ -84,6 +85,18 @@ def stream(url: str, path: str, chunks, headers: dict[str, str], chunked: bool =
         s.close()
     status = int(answer.split(b" ", 2)[1]) if answer else 0
     return status, answer.split(b"\r\n\r\n", 1)[-1], sent
+
+
+def _complete(answer: bytes) -> bool:
+    """Whether an HTTP answer holds its head and the whole body its Content-Length says."""
+    head, sep, body = answer.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(body) >= int(value)
+    return True
 
 
 @pytest.fixture
