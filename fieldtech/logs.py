@@ -8,7 +8,9 @@ command), so start-up does not pay for it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 LOG_NAME = "fieldtech.log"
 MAX_BYTES = 1_000_000
@@ -44,7 +46,7 @@ def setup(logs_dir: Path) -> Path | None:
     return path
 
 
-def sync_outcome(summary: dict) -> None:
+def sync_outcome(summary: Mapping[str, Any]) -> None:
     """One line per sync attempt: what went, what came, what HQ refused, or why it failed."""
     if summary.get("ok"):
         log.info(

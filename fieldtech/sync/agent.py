@@ -7,7 +7,7 @@ shares a connection with the screens (WAL lets both read while one writes).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 import httpx
 
@@ -18,6 +18,7 @@ from fieldtech.store import open_store
 from fieldtech.sync import credentials
 from fieldtech.sync.client import Backoff, SyncClient, SyncError
 from fieldtech.sync.link import SwitchableLink
+from fieldtech.sync.summary import SyncSummary
 
 log = logs.log
 
@@ -56,10 +57,11 @@ class SyncAgent:
             )
         return self._client
 
-    def sync_once(self) -> dict[str, Any]:
+    def sync_once(self) -> SyncSummary:
         """Blocking; call from a worker. Returns a summary and never raises: a sync that
         fails for any reason is one line for the person and a traceback in the log, and the
         next attempt starts afresh."""
+        summary: SyncSummary
         try:
             report = self._ensure().sync()
         except SyncError as exc:
@@ -77,7 +79,7 @@ class SyncAgent:
                 "unreachable": False,
             }
         else:
-            summary = {"ok": True, **report.as_dict()}
+            summary = cast(SyncSummary, {"ok": True, **report.as_dict()})
         # Jobs HQ moved from this technician to someone else in this sync: [{ref, to, at,
         # work_kept}] (also kept in the store: Store.notices()). Empty when none or failed.
         summary.setdefault("reassigned", [])

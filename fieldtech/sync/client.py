@@ -144,7 +144,7 @@ class SyncClient:
     def _pending(self) -> bool:
         return bool(self.store.outbox("pending", limit=1))
 
-    def _body(self, ops: list[dict]) -> dict[str, Any]:
+    def _body(self, ops: list[dict[str, Any]]) -> dict[str, Any]:
         cursor = self.store.pull_cursor()
         # A first sync primes from a few large pages rather than many small ones.
         body = {

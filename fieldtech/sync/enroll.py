@@ -45,7 +45,7 @@ def enroll(
     if r.status_code != 200:
         raise SyncError(f"HQ refused the enrollment: {_detail(r)}")
     answer = r.json()
-    user = answer["user"]
+    user: dict[str, Any] = answer["user"]
     credentials.save(
         credential_path,
         {"hq_url": url, "token": answer["token"], "device_id": device.device_id, "user": user},

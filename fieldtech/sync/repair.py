@@ -26,7 +26,7 @@ from typing import Any
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.store import open_store
 from fieldtech.store.db import CLOCK, REBUILD_PENDING
-from fieldtech.store.salvage import diagnose, holdings, readable, salvage
+from fieldtech.store.salvage import Salvage, diagnose, holdings, readable, salvage
 
 __all__ = ["RepairReport", "diagnose", "rebuild", "salvage"]
 
@@ -122,7 +122,7 @@ def sync_into(hq_url: str, token: str) -> Callable[[Path], Any]:
     return fill
 
 
-def _start(fresh: Path, found, device_id: str | None, report: RepairReport) -> None:
+def _start(fresh: Path, found: Salvage, device_id: str | None, report: RepairReport) -> None:
     """The fresh file: the device's identity, its clock, the salvaged outbox, "rebuild"."""
     store = open_store(fresh)
     try:
