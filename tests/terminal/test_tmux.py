@@ -33,19 +33,38 @@ def wait_for(session: str, text: str, timeout: float = 20.0) -> str:
         shown = screen(session)
         if text in shown:
             return shown
-        time.sleep(0.2)
+        time.sleep(0.2)  # poll interval
     raise AssertionError(f"{text!r} never appeared; screen was:\n{screen(session)}")
 
 
-def keys(session: str, *k: str, pause: float = 0.25) -> None:
+def painted(session: str) -> str:
+    """The pane with its colours, so a moved highlight or focus counts as a change."""
+    return tmux("capture-pane", "-p", "-e", "-t", session)
+
+
+def drawn_after(session: str, send, timeout: float = 10.0) -> None:
+    """Send input, then wait until the app has drawn its effect: the pane changed, then held
+    still for a moment (so the next key meets the screen this one opened)."""
+    before = painted(session)
+    send()
+    deadline = time.monotonic() + timeout
+    last = before
+    while time.monotonic() < deadline:
+        time.sleep(0.05)  # poll interval
+        now = painted(session)
+        if now != before and now == last:
+            return
+        last = now
+    raise AssertionError(f"the screen did not change; it was:\n{screen(session)}")
+
+
+def keys(session: str, *k: str) -> None:
     for key in k:
-        tmux("send-keys", "-t", session, key)
-        time.sleep(pause)
+        drawn_after(session, lambda key=key: tmux("send-keys", "-t", session, key))
 
 
 def typed(session: str, text: str) -> None:
-    tmux("send-keys", "-t", session, "-l", text)
-    time.sleep(0.3)
+    drawn_after(session, lambda: tmux("send-keys", "-t", session, "-l", text))
 
 
 def launch(tmp_path: Path, args: str) -> tuple[str, Path]:
@@ -96,7 +115,7 @@ def test_demo_job_worked_to_completion_with_keystrokes(session):
     keys(name, "c")
     wait_for(name, "required done")
     template = store.template(store.job(first["id"])["template_id"])
-    for item in template.items:
+    for n, item in enumerate(template.items, start=1):
         if item.type.value == "tick":
             keys(name, "Space")
         else:
@@ -107,7 +126,8 @@ def test_demo_job_worked_to_completion_with_keystrokes(session):
             }.get(item.type.value, "done")
             typed(name, value)
             keys(name, "Enter")
-        keys(name, "Down")
+        if n < len(template.items):  # past the last item Down moves nothing
+            keys(name, "Down")
     wait_for(
         name,
         f"{sum(i.required for i in template.items)} of "
