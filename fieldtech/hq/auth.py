@@ -7,6 +7,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, select, update
 
@@ -76,7 +77,7 @@ def check_user_fields(name: str, role: str, team: str | None) -> None:
 
 def add_user(
     hq: HQ, *, name: str, role: str, team: str | None = None, user_id: str | None = None
-) -> tuple[dict, str]:
+) -> tuple[dict[str, Any], str]:
     """Create a user; returns the user and a one-time enrollment code (shown once)."""
     check_user_fields(name, role, team)
     uid = user_id or slug(name)
@@ -142,7 +143,9 @@ def admin_token(hq: HQ, user_id: str, label: str = "admin console") -> str:
     return token
 
 
-def enroll(hq: HQ, code: str, device_id: str, device_name: str | None) -> tuple[dict, str]:
+def enroll(
+    hq: HQ, code: str, device_id: str, device_name: str | None
+) -> tuple[dict[str, Any], str]:
     """Exchange a one-time code for a device credential. Returns (user, token).
 
     Idempotent for the device that spent the code: when HQ's answer was lost, the same code
@@ -208,7 +211,7 @@ def _name(device_name: str | None) -> str | None:
     return (device_name or "")[:200] or None
 
 
-def _unused_credential(conn: Connection, enrollment: dict, device_id: str) -> str | None:
+def _unused_credential(conn: Connection, enrollment: dict[str, Any], device_id: str) -> str | None:
     """The credential a spent code gave this very device, if it was never used."""
     if enrollment["device_id"] != device_id:
         return None
@@ -275,7 +278,7 @@ def revoke(hq: HQ, credential_or_device_id: str) -> int:
     return res.rowcount
 
 
-def devices(hq: HQ) -> list[dict]:
+def devices(hq: HQ) -> list[dict[str, Any]]:
     c = schema.credentials.c
     with hq.engine.connect() as conn:
         rows = (
@@ -299,7 +302,7 @@ def devices(hq: HQ) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-def users(hq: HQ, team: str | None = None) -> list[dict]:
+def users(hq: HQ, team: str | None = None) -> list[dict[str, Any]]:
     q = select(schema.users).order_by(schema.users.c.id)
     if team:
         q = q.where(schema.users.c.team == team)

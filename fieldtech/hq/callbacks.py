@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, select
 
 from fieldtech.domain.callbacks import check_comment, check_scores
@@ -24,7 +26,7 @@ def record_callback(
     attitude: object,
     adherence: object,
     comment: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     scores = check_scores(skill, attitude, adherence)
     with hq.tx() as conn:
         job = _job_for_update(conn, job_id)
@@ -40,7 +42,9 @@ def record_callback(
     return {**row, "job": job["ref"]}
 
 
-def record_in(conn: Connection, seq: Seq, p: Principal, job: dict, row: dict) -> dict:
+def record_in(
+    conn: Connection, seq: Seq, p: Principal, job: dict[str, Any], row: dict[str, Any]
+) -> dict[str, Any]:
     """Store one call-back, inside the caller's transaction (the API and a supervisor's synced
     `callback.record` share it). The same id twice stores it once."""
     require_manager(p, job["team"])
@@ -51,7 +55,7 @@ def record_in(conn: Connection, seq: Seq, p: Principal, job: dict, row: dict) ->
     return row
 
 
-def callbacks_for(hq: HQ, job_id: str) -> list[dict]:
+def callbacks_for(hq: HQ, job_id: str) -> list[dict[str, Any]]:
     c = schema.callbacks.c
     with hq.engine.connect() as conn:
         return [

@@ -148,7 +148,7 @@ def install_defaults(hq: HQ) -> None:
             )
 
 
-def list_parts(hq: HQ, limit: int = 1000) -> list[dict]:
+def list_parts(hq: HQ, limit: int = 1000) -> list[dict[str, Any]]:
     with hq.engine.connect() as conn:
         rows = conn.execute(select(schema.parts).order_by(schema.parts.c.sku).limit(limit))
         return [{k: v for k, v in dict(r).items() if k != "seq"} for r in rows.mappings()]

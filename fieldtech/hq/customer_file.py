@@ -32,7 +32,7 @@ HISTORY_FIELDS = (
 )
 SUMMARY_CHARS = 200
 
-Page = list[tuple[int, str, dict | None]]
+Page = list[tuple[int, str, dict[str, Any] | None]]
 
 
 def complete_page(conn: Connection, cursor: int, page: Page) -> None:

@@ -52,7 +52,7 @@ def parse_time(value: Any, what: str) -> str | None:
         raise BadInput(f"{what}: {value!r} is out of the calendar's range") from None
 
 
-def technician(conn: Connection, who: str) -> dict:
+def technician(conn: Connection, who: str) -> dict[str, Any]:
     u = schema.users.c
     row = (
         conn.execute(select(schema.users).where((u.id == who) | (u.name == who))).mappings().first()
@@ -64,11 +64,13 @@ def technician(conn: Connection, who: str) -> dict:
     return dict(row)
 
 
-def _stamped(stamps: dict, fields: dict, hlc: str) -> str:
+def _stamped(stamps: dict[str, Any], fields: dict[str, Any], hlc: str) -> str:
     return json.dumps({**stamps, **{k: hlc for k in fields}}, sort_keys=True)
 
 
-def _write_fields(conn: Connection, seq: Seq, job: dict, fields: dict, hlc: str) -> None:
+def _write_fields(
+    conn: Connection, seq: Seq, job: dict[str, Any], fields: dict[str, Any], hlc: str
+) -> None:
     """HQ's own change to a job: the fields, their stamps, and a seq so every device in
     scope (the one that wrote it last included) receives it."""
     stamps = json.loads(job["stamps"] or "{}")
@@ -95,7 +97,7 @@ def create_job(
     *,
     conn: Connection | None = None,
     seq: Seq | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Create a job with its customer, site and appliance: reused when ids are given, or
     when HQ already knows the customer by the dispatcher's rule (fieldtech.domain.customers).
     The rules are api_models.JobIn's, the same for the CLI, an import and the API; the
@@ -121,7 +123,7 @@ def create_job(
     return made
 
 
-def _job_for_update(conn: Connection, job_id: str) -> dict:
+def _job_for_update(conn: Connection, job_id: str) -> dict[str, Any]:
     j = schema.jobs.c
     row = (
         conn.execute(select(schema.jobs).where((j.id == job_id) | (j.ref == job_id)))
@@ -133,7 +135,7 @@ def _job_for_update(conn: Connection, job_id: str) -> dict:
     return dict(row)
 
 
-def assign(hq: HQ, p: Principal, job_id: str, who: str) -> dict:
+def assign(hq: HQ, p: Principal, job_id: str, who: str) -> dict[str, Any]:
     """Assign or reassign. The new technician receives the job with its customer file and
     history on their next sync; the old one learns it moved on."""
     with hq.tx() as conn:
@@ -147,13 +149,13 @@ def assign_in(
     conn: Connection,
     seq: Seq,
     p: Principal,
-    job: dict,
-    tech: dict,
+    job: dict[str, Any],
+    tech: dict[str, Any],
     hlc: str,
     *,
     event_id: str | None = None,
     origin: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The reassignment itself, inside the caller's transaction (HQ's API and a supervisor's
     synced `job.assign` share it)."""
     require_manager(p, job["team"])
@@ -196,7 +198,7 @@ def assign_in(
     return {**job, **fields}
 
 
-def _touch_related(conn: Connection, seq: Seq, job: dict, *, parents: bool) -> None:
+def _touch_related(conn: Connection, seq: Seq, job: dict[str, Any], *, parents: bool) -> None:
     """Give the job's customer file (parents) or its history fresh seqs, so a new assignee
     receives them on their next sync."""
     targets = (
@@ -215,7 +217,7 @@ def _touch_related(conn: Connection, seq: Seq, job: dict, *, parents: bool) -> N
             conn.execute(update(table).where(pk == k).values(seq=seq()))
 
 
-def cancel(hq: HQ, p: Principal, job_id: str, reason: str) -> dict:
+def cancel(hq: HQ, p: Principal, job_id: str, reason: str) -> dict[str, Any]:
     with hq.tx() as conn:
         seq = Seq(conn)
         job = _job_for_update(conn, job_id)
@@ -249,7 +251,7 @@ def list_jobs(
     status: str | None = None,
     technician: str | None = None,
     limit: int = 200,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     from fieldtech.hq.scope import job_filter
 
     j = schema.jobs.c
@@ -263,7 +265,7 @@ def list_jobs(
         return [only_columns(schema.jobs, dict(r)) for r in conn.execute(q).mappings()]
 
 
-def get_job(hq: HQ, p: Principal, job_id: str) -> dict:
+def get_job(hq: HQ, p: Principal, job_id: str) -> dict[str, Any]:
     from fieldtech.hq.scope import job_filter
 
     j = schema.jobs.c

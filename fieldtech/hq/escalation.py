@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -16,7 +17,7 @@ from fieldtech.hq.db import HQ, Seq
 OPEN = ("assigned", "en_route", "on_site", "in_progress", "on_hold")
 
 
-def run_escalations(hq: HQ, now: datetime) -> list[dict]:
+def run_escalations(hq: HQ, now: datetime) -> list[dict[str, Any]]:
     """Raise every open job to the level its lateness calls for. Returns what changed."""
     j = schema.jobs.c
     changed = []

@@ -62,12 +62,14 @@ Progress = Callable[[int, int], None]  # (rows done, rows to do)
 class ImportReport:
     created: list[str] = field(default_factory=list)
     already_there: list[str] = field(default_factory=list)
-    rejected: list[dict] = field(default_factory=list)  # {"line": n, "ref": r, "reason": why}
+    rejected: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # {"line": n, "ref": r, "reason": why}
 
     def reject(self, line: int, ref: str | None, reason: str) -> None:
         self.rejected.append({"line": line, "ref": ref or None, "reason": reason})
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "created": len(self.created),
             "already_there": len(self.already_there),
@@ -88,7 +90,7 @@ def decode(data: bytes, what: str = "file") -> str:
         ) from None
 
 
-def _records(reader: csv.DictReader, report: ImportReport) -> Iterator[tuple[int, dict]]:
+def _records(reader: csv.DictReader, report: ImportReport) -> Iterator[tuple[int, dict[str, Any]]]:
     """(first line, row) while the CSV reads; a broken line ends the import, reported."""
     last = reader.line_num
     while True:

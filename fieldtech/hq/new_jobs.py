@@ -79,29 +79,33 @@ def fill_match_keys(conn: Connection, cache: dict[str, Any]) -> None:
 class _Known:
     """What the batch knows of HQ's rows, read up front and kept up to date as it plans."""
 
-    customers: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
-    sites: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
-    appliances: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
-    by_id: dict[str, dict[str, dict]] = field(default_factory=lambda: defaultdict(dict))
+    customers: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    sites: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    appliances: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    by_id: dict[str, dict[str, dict[str, Any]]] = field(
+        default_factory=lambda: defaultdict(dict[str, Any])
+    )
     refs: set[str] = field(default_factory=set)
     job_ids: set[str] = field(default_factory=set)
-    technicians: dict[str, dict] = field(default_factory=dict)
+    technicians: dict[str, dict[str, Any]] = field(default_factory=dict[str, Any])
 
 
 class Batch:
     """Plans new jobs against HQ's rows, then writes them table by table."""
 
-    def __init__(self, hq: HQ, p: Principal, conn: Connection, seq: Seq, cache: dict):
+    def __init__(self, hq: HQ, p: Principal, conn: Connection, seq: Seq, cache: dict[str, Any]):
         self.hq, self.p, self.conn, self.seq, self.cache = hq, p, conn, seq, cache
         self.known = _Known()
-        self.rows: dict[Table, list[dict]] = defaultdict(list)
-        self.updates: dict[Table, dict[str, dict]] = defaultdict(dict)  # table -> id -> values
+        self.rows: dict[Table, list[dict[str, Any]]] = defaultdict(list)
+        self.updates: dict[Table, dict[str, dict[str, Any]]] = defaultdict(
+            dict[str, Any]
+        )  # table -> id -> values
         self.fresh: set[str] = set()  # ids of rows this batch inserts
         self.auto_refs = 0
         self.job_count = 0
 
     # -- reading, a few queries for the whole batch ---------------------------------------
-    def read(self, specs: list[dict]) -> None:
+    def read(self, specs: list[dict[str, Any]]) -> None:
         conn, k = self.conn, self.known
         fill_match_keys(conn, self.cache)
         newest_templates(conn, self.cache)
@@ -171,7 +175,7 @@ class Batch:
             ).scalar_one()
 
     # -- planning, in memory ----------------------------------------------------------------
-    def plan(self, spec: dict[str, Any]) -> dict:
+    def plan(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Check one job in full (its spec has passed api_models.check_job), then add its
         rows to the batch. Raises before adding any."""
         from fieldtech.hq.dispatch import SLA_HOURS, parse_time
@@ -266,7 +270,7 @@ class Batch:
         )
         return job
 
-    def _technician(self, who: str | None) -> dict | None:
+    def _technician(self, who: str | None) -> dict[str, Any] | None:
         if not who:
             return None
         row = self.known.technicians.get(who)
@@ -276,7 +280,7 @@ class Batch:
             raise BadInput(f"{who!r} is not an active technician")
         return row
 
-    def _customer(self, spec: dict) -> str:
+    def _customer(self, spec: dict[str, Any]) -> str:
         """The customer HQ already knows as this person (fieldtech.domain.customers): the
         one with the same phone first, then one without a phone, the most recent first.
         A new phone fills a blank one. Else a new customer."""
@@ -331,7 +335,7 @@ class Batch:
         pending = self.updates[table].setdefault(row_id, {"seq": self.seq()})
         pending.update(values)
 
-    def _site(self, customer_id: str, spec: dict) -> str:
+    def _site(self, customer_id: str, spec: dict[str, Any]) -> str:
         address = spec["address"]
         phone = spec.get("customer_phone")
         for s in self.known.sites[customer_id]:
@@ -361,7 +365,7 @@ class Batch:
         self.known.sites[customer_id].append(row)
         return sid
 
-    def _appliance(self, customer_id: str, site_id: str, spec: dict) -> str | None:
+    def _appliance(self, customer_id: str, site_id: str, spec: dict[str, Any]) -> str | None:
         category = spec.get("appliance_category")
         if not category:
             return None
@@ -394,7 +398,7 @@ class Batch:
             if self.rows[table]:
                 self.conn.execute(insert(table), self.rows[table])
         for table, changes in self.updates.items():
-            by_shape: dict[tuple[str, ...], list[dict]] = defaultdict(list)
+            by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
             for row_id, values in changes.items():
                 by_shape[tuple(sorted(values))].append({"_id": row_id, **values})
             for names, rows in by_shape.items():
@@ -419,12 +423,12 @@ def create_jobs(
     conn: Connection,
     seq: Seq,
     cache: dict[str, Any] | None = None,
-) -> list[dict | FieldtechError]:
+) -> list[dict[str, Any] | FieldtechError]:
     """Each spec's job, or the reason it was refused, in order, inside the caller's
     transaction. `cache` (one per import) keeps the templates and what was filled once."""
     from fieldtech.hq.api_models import check_job
 
-    checked: list[dict | FieldtechError] = []
+    checked: list[dict[str, Any] | FieldtechError] = []
     for spec in specs:
         try:
             checked.append(check_job(spec))
@@ -432,7 +436,7 @@ def create_jobs(
             checked.append(exc)
     batch = Batch(hq, p, conn, seq, {} if cache is None else cache)
     batch.read([c for c in checked if isinstance(c, dict)])
-    out: list[dict | FieldtechError] = []
+    out: list[dict[str, Any] | FieldtechError] = []
     for given in checked:
         if isinstance(given, FieldtechError):
             out.append(given)

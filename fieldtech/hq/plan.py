@@ -4,6 +4,7 @@ technician's day as an ordered task list."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -43,7 +44,9 @@ def next_due(installed_on: date, last_visit: date | None, months: int, today: da
     return due
 
 
-def plan_maintenance(hq: HQ, p: Principal, today: date, horizon_days: int = 30) -> list[dict]:
+def plan_maintenance(
+    hq: HQ, p: Principal, today: date, horizon_days: int = 30
+) -> list[dict[str, Any]]:
     """Create the maintenance jobs falling due within the horizon. Idempotent: one job per
     appliance and due month (its ref says which), and none while one is already open."""
     a, j = schema.appliances.c, schema.jobs.c
@@ -131,7 +134,7 @@ def plan_maintenance(hq: HQ, p: Principal, today: date, horizon_days: int = 30) 
     return created
 
 
-def day_plan(hq: HQ, p: Principal, technician_id: str, day: date) -> list[dict]:
+def day_plan(hq: HQ, p: Principal, technician_id: str, day: date) -> list[dict[str, Any]]:
     """The technician's day: open jobs booked for that day or already late, urgent first,
     then by promised time, then by appointment."""
     from fieldtech.hq.scope import job_filter

@@ -108,7 +108,7 @@ def pull(
     from fieldtech.hq.customer_file import complete_page
 
     with hq.snapshot() as conn:  # every read of the page sees the same committed state
-        found: list[tuple[int, str, dict | None]] = []
+        found: list[tuple[int, str, dict[str, Any] | None]] = []
         for name in ORDER:
             found.extend(_table_page(conn, name, p, cursor, limit, device_id))
         found.sort(key=lambda r: r[0])

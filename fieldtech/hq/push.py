@@ -173,7 +173,7 @@ def _seen(conn: Connection, ids: list[str]) -> dict[str, tuple[str, str | None]]
     return out
 
 
-def _row_origin(row: dict, origin: str | None, cursor: int | None) -> str | None:
+def _row_origin(row: dict[str, Any], origin: str | None, cursor: int | None) -> str | None:
     """Who an updated row counts as written by. It is not echoed to its device only when that
     device held HQ's copy before this change: it pulled it (seq within its cursor) or wrote
     it last itself. Otherwise HQ's changes to it (an escalation level, say) would never
@@ -258,7 +258,7 @@ def _installed(conn: Connection, seq: Seq, job_id: str, hlc: str) -> None:
     )
 
 
-def _writable_job(conn: Connection, p: Principal, job_id: str) -> dict:
+def _writable_job(conn: Connection, p: Principal, job_id: str) -> dict[str, Any]:
     ok, job = can_write_job(conn, p, job_id)
     if job is None:
         raise Rejected(f"job {job_id[-8:]!r} is not known at HQ")
@@ -272,7 +272,7 @@ def _set_job_fields(
     conn: Connection,
     seq: Seq,
     p: Principal,
-    job: dict,
+    job: dict[str, Any],
     exp,
     hlc: str,
     origin: str | None,
@@ -332,7 +332,9 @@ def _set_job_fields(
     )
 
 
-def _work_on_a_moved_job(conn: Connection, seq: Seq, p: Principal, job: dict, hlc: str) -> None:
+def _work_on_a_moved_job(
+    conn: Connection, seq: Seq, p: Principal, job: dict[str, Any], hlc: str
+) -> None:
     """Field work from a technician the job was reassigned away from: the work is applied
     (never discarded) and one conflict is on record for the job and that technician, where
     they and their supervisor see it (its technician is the one whose work it is)."""
@@ -359,7 +361,7 @@ def _work_on_a_moved_job(conn: Connection, seq: Seq, p: Principal, job: dict, hl
 def _conflict(
     conn: Connection,
     seq: Seq,
-    job: dict,
+    job: dict[str, Any],
     fld: str,
     *,
     mine,
@@ -413,7 +415,9 @@ def _supervise(
         record_in(conn, seq, p, job, exp.callback)
 
 
-def _acknowledge(conn: Connection, seq: Seq, job: dict, exp, hlc: str, origin, job_origin) -> None:
+def _acknowledge(
+    conn: Connection, seq: Seq, job: dict[str, Any], exp, hlc: str, origin, job_origin
+) -> None:
     level = int(exp.job_fields["escalation_ack_level"])
     current = int(job.get("escalation_level") or 0)
     if level < 1 or level > current:
@@ -423,13 +427,19 @@ def _acknowledge(conn: Connection, seq: Seq, job: dict, exp, hlc: str, origin, j
     insert_absent(conn, schema.job_events, {**exp.event, "seq": seq(), "origin": origin})
 
 
-def _escalate(conn: Connection, seq: Seq, job: dict, hlc: str) -> None:
+def _escalate(conn: Connection, seq: Seq, job: dict[str, Any], hlc: str) -> None:
     level = max(int(job.get("escalation_level") or 0), FIELD_REQUEST_LEVEL)
     _set_level(conn, seq, job, "escalation_level", level, hlc, None)
 
 
 def _set_level(
-    conn: Connection, seq: Seq, job: dict, name: str, level: int, hlc: str, origin: str | None
+    conn: Connection,
+    seq: Seq,
+    job: dict[str, Any],
+    name: str,
+    level: int,
+    hlc: str,
+    origin: str | None,
 ) -> None:
     """An escalation level or its acknowledgement, stamped so it merges by last writer."""
     stamps = {**json.loads(job["stamps"] or "{}"), name: hlc}
@@ -443,7 +453,12 @@ def _set_level(
 
 
 def _create_job(
-    conn: Connection, seq: Seq, p: Principal, row: dict, event: dict, origin: str | None
+    conn: Connection,
+    seq: Seq,
+    p: Principal,
+    row: dict[str, Any],
+    event: dict[str, Any],
+    origin: str | None,
 ) -> None:
     parent_id = row.get("parent_job_id")
     if not parent_id:

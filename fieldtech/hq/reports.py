@@ -7,6 +7,7 @@ import html
 import io
 import json
 from collections import defaultdict
+from typing import Any
 
 from sqlalchemy import select
 
@@ -41,7 +42,7 @@ def _avg(xs: list[float]) -> float | None:
     return round(sum(xs) / len(xs), 2) if xs else None
 
 
-def kpis(hq: HQ, p: Principal) -> list[dict]:
+def kpis(hq: HQ, p: Principal) -> list[dict[str, Any]]:
     """Per technician over their closed jobs:
     first-time fix = completed jobs that needed no follow-up job / closed jobs;
     SLA hit = completed by the promised time / completed."""
@@ -64,7 +65,7 @@ def kpis(hq: HQ, p: Principal) -> list[dict]:
         users = {u["id"]: dict(u) for u in conn.execute(select(schema.users)).mappings()}
         cbs = [dict(r) for r in conn.execute(select(schema.callbacks)).mappings()]
     followed_up = {x["parent_job_id"] for x in jobs if x["parent_job_id"]}
-    per: dict[str, dict] = defaultdict(lambda: defaultdict(list))
+    per: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(list))
     for x in jobs:
         if not x["technician_id"] or Status(x["status"]).is_open or x["status"] == "cancelled":
             continue
@@ -109,7 +110,7 @@ def kpis(hq: HQ, p: Principal) -> list[dict]:
     return out
 
 
-def kpis_csv(rows: list[dict]) -> str:
+def kpis_csv(rows: list[dict[str, Any]]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=KPI_COLUMNS)
     w.writeheader()
@@ -117,7 +118,7 @@ def kpis_csv(rows: list[dict]) -> str:
     return buf.getvalue()
 
 
-def _report_data(hq: HQ, p: Principal, job_id: str) -> dict:
+def _report_data(hq: HQ, p: Principal, job_id: str) -> dict[str, Any]:
     job = get_job(hq, p, job_id)
     with hq.engine.connect() as conn:
         cust = (
@@ -171,7 +172,7 @@ def _report_data(hq: HQ, p: Principal, job_id: str) -> dict:
             labels = {
                 i["key"]: i["label"] + (f" ({i['unit']})" if i.get("unit") else "") for i in items
             }
-    latest: dict[str, dict] = {}
+    latest: dict[str, dict[str, Any]] = {}
     for r in job["readings"]:
         latest[r["item_key"]] = r
     readings = [
@@ -188,7 +189,7 @@ def _report_data(hq: HQ, p: Principal, job_id: str) -> dict:
     }
 
 
-def _default_items(template_id: str) -> list[dict]:
+def _default_items(template_id: str) -> list[dict[str, Any]]:
     from fieldtech.domain.templates import DEFAULT_TEMPLATES
 
     for t in DEFAULT_TEMPLATES:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, select, update
 
 from fieldtech.domain.errors import BadInput, NotFound
@@ -15,7 +17,7 @@ from fieldtech.hq.scope import require_admin, require_manager
 
 def step(
     hq: HQ, p: Principal, request_id: str, target: RequestStatus, reason: str | None = None
-) -> dict:
+) -> dict[str, Any]:
     c = schema.part_requests.c
     with hq.tx() as conn:
         req = (
@@ -31,12 +33,12 @@ def decide_in(
     conn: Connection,
     seq: Seq,
     p: Principal,
-    req: dict,
+    req: dict[str, Any],
     target: RequestStatus,
     reason: str | None,
     hlc: str,
     origin: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """HQ's or a supervisor's step on a request, inside the caller's transaction (the API and
     a supervisor's synced `part_request.step` share it)."""
     if target is RequestStatus.SHIPPED:
@@ -59,7 +61,7 @@ def decide_in(
     return values
 
 
-def list_requests(hq: HQ, p: Principal, status: str | None = None) -> list[dict]:
+def list_requests(hq: HQ, p: Principal, status: str | None = None) -> list[dict[str, Any]]:
     c = schema.part_requests.c
     q = select(schema.part_requests).order_by(c.created_at)
     if p.role == "supervisor":

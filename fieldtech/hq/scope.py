@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, false, select, true
 
 from fieldtech.hq import schema
@@ -30,7 +32,9 @@ def job_ids_in_scope(p: Principal):
     return select(J.id).where(job_filter(p))
 
 
-def can_write_job(conn: Connection, p: Principal, job_id: str) -> tuple[bool, dict | None]:
+def can_write_job(
+    conn: Connection, p: Principal, job_id: str
+) -> tuple[bool, dict[str, Any] | None]:
     job = conn.execute(select(schema.jobs).where(J.id == job_id)).mappings().first()
     if job is None:
         return False, None
