@@ -26,12 +26,13 @@ async def until(pilot, condition: Callable[[], object], what: str, timeout: floa
         await pilot.pause(0.01)
 
 
-def make_app(tmp: Path, jobs: int = 60, sync_agent=None, **kwargs):
+def make_app(tmp: Path, jobs: int = 60, sync_agent=None, now=None, **kwargs):
     loc = Locations(tmp / "data", tmp / "config", tmp / "logs", "test")
     store = open_store(loc.device_db)
     if store.count_jobs() == 0:
         seed(store, jobs, now=SEED_DAY)
-    return build_app(loc, store=store, sync_agent=sync_agent, now=lambda: NOW, **kwargs)
+    now = now or (lambda: NOW)
+    return build_app(loc, store=store, sync_agent=sync_agent, now=now, **kwargs)
 
 
 def first_ref(app, status: str, kind: str | None = None) -> str:

@@ -23,6 +23,7 @@ async def test_an_unknown_theme_is_reported_once(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
+        # No public list of the notifications on show in Textual (its Toast is private).
         messages = [n.message for n in app._notifications]
         assert any("settings.toml ignored: unknown theme 'sparkly'" in m for m in messages)
         assert app.theme != "sparkly"

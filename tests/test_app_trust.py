@@ -21,6 +21,7 @@ def bar_text(app) -> str:
 
 
 def notes_shown(app) -> list[str]:
+    # Textual has no public list of the notifications on show (its Toast is not exported).
     return [str(n.message) for n in app._notifications]
 
 
@@ -135,8 +136,9 @@ async def test_not_enrolled_and_switched_off_say_so(tmp_path):
 async def test_ages_and_sla_countdowns_tick_while_nobody_types(tmp_path, monkeypatch):
     monkeypatch.setattr(app_module, "CLOCK_TICK", 0.05)
     clock = {"now": NOW}
-    app = make_app(tmp_path, sync_agent=ExplodingAgent(), background_sync=False)
-    app._now = lambda: clock["now"]
+    app = make_app(
+        tmp_path, sync_agent=ExplodingAgent(), background_sync=False, now=lambda: clock["now"]
+    )
     app.store.set_meta("last_sync_ok", (NOW - timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ"))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -199,8 +201,9 @@ async def test_a_job_screen_turns_overdue_while_it_is_open(tmp_path, monkeypatch
 
     monkeypatch.setattr(app_module, "CLOCK_TICK", 0.05)
     clock = {"now": NOW}
-    app = make_app(tmp_path, sync_agent=ExplodingAgent(), background_sync=False)
-    app._now = lambda: clock["now"]
+    app = make_app(
+        tmp_path, sync_agent=ExplodingAgent(), background_sync=False, now=lambda: clock["now"]
+    )
     job = next(
         r
         for r in app.store.queue(limit=1000)

@@ -54,6 +54,8 @@ def close(device, job_id: str, code: str) -> dict:
 
 def screen_text(app) -> str:
     console = Console(width=100, height=30, file=io.StringIO(), record=True)
+    # The screen as text: Textual's public export_screenshot gives SVG only, so this asks
+    # the compositor (private) for the same full update a terminal would get.
     console.print(
         app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
     )

@@ -43,7 +43,7 @@ async def test_no_frame_shows_typed_text_above_stale_rows(tmp_path):
             event.set_sender(app)
             want = app.store.queue(QueueFilter(text=typed, open_only=True), limit=60)
             want_refs = [r["ref"] for r in want]
-            app._driver.send_message(event)
+            app.post_message(event)  # as the driver does with a key from the terminal
             shown: list[tuple[float, str]] = []
 
             def settled(typed=typed, shown=shown, want_refs=want_refs) -> bool:

@@ -96,6 +96,8 @@ def screen_text(app) -> str:
         color_system="truecolor",
         force_terminal=True,
     )
+    # The screen as text: Textual's public export_screenshot gives SVG only, so this asks
+    # the compositor (private) for the same full update a terminal would get.
     console.print(
         app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
     )

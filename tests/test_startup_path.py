@@ -22,6 +22,7 @@ FIRST_FRAME = """
 import sys
 from textual.app import App
 
+# App._display (private) is the one place every frame passes; Textual has no public hook.
 display, run = App._display, App.run
 
 def record(app, screen, renderable):

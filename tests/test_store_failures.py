@@ -83,6 +83,7 @@ async def test_the_app_shows_a_full_disk_and_keeps_running(tmp_path):
         await pilot.press("enter")
         await pilot.pause()
         assert counts(app.store) == before
+        # No public list of the notifications on show in Textual (its Toast is private).
         messages = [n.message for n in app._notifications]
         assert "the disk is full: nothing was saved; free some space and try again" in messages
         assert app.store.job(ref)["status"] == "assigned"
