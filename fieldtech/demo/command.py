@@ -35,7 +35,9 @@ def demo_cmd(ctx: Context, count: int, role: str) -> None:
     click.echo(f"starting the demo HQ and seeding {count} jobs…", err=True)
     world = build_demo(root, jobs=count, role=role)
     token = world.client.http.headers["Authorization"].removeprefix("Bearer ")
-    agent = SyncAgent(world.device.store.path, world.server.url, token, link=world.link)
+    db = world.device.store.path
+    assert db is not None  # the demo's device keeps a file, never an in-memory store
+    agent = SyncAgent(db, world.server.url, token, link=world.link)
     loc = ctx.locations
     app = build_app(
         Locations(root / "device", loc.config, loc.logs, "demo"),

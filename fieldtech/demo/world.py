@@ -6,6 +6,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from fieldtech.hq import auth, catalog
 from fieldtech.hq.db import HQ, sqlite_url
@@ -113,14 +114,12 @@ def _field_activity(hq: HQ, technicians: list[str]) -> None:
     asks = (("AC-CAP-35", 2, "van is out of them"), ("WH-ELEM-2K", 1, None))
     for n, (uid, (sku, qty, note)) in enumerate(zip(technicians, asks, strict=False)):
         p = Principal(uid, uid, "technician", DEMO_TEAM, f"demo-{uid}", "demo")
-        payload = {"sku": sku, "qty": qty, "status": "submitted"}
+        payload: dict[str, Any] = {"sku": sku, "qty": qty, "status": "submitted"}
         if note:
             payload["note"] = note
         wire = [WireOp(new_id(), hq.stamp(), ops.REQUEST_CREATE, new_id(), payload)]
         open_jobs = list_jobs(hq, p, status="assigned", limit=1)
         if n == 1 and open_jobs:
-            note = {"note": "customer is furious, second visit this week"}
-            wire.append(
-                WireOp(new_id(), hq.stamp(), ops.ESCALATION_RAISE, open_jobs[0]["id"], note)
-            )
+            why = {"note": "customer is furious, second visit this week"}
+            wire.append(WireOp(new_id(), hq.stamp(), ops.ESCALATION_RAISE, open_jobs[0]["id"], why))
         push(hq, p, wire)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO, TextIO
 
 import click
 
@@ -239,7 +241,7 @@ def revoke_cmd(h: HQContext, device_id: str) -> None:
 @click.option("--ref")
 @json_option
 @pass_hq
-def dispatch_cmd(h: HQContext, as_json: bool, **spec) -> None:
+def dispatch_cmd(h: HQContext, /, as_json: bool, **spec: str | None) -> None:
     """Create a job (and its customer, site and appliance) and assign it."""
     job = dispatch.create_job(h.hq(), h.console_admin(), {k: v for k, v in spec.items() if v})
     if as_json:
@@ -277,7 +279,9 @@ def cancel_cmd(h: HQContext, job_id: str, reason: str) -> None:
 @click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 100_000))
 @json_option
 @pass_hq
-def jobs_cmd(h: HQContext, status, technician, limit, as_json) -> None:
+def jobs_cmd(
+    h: HQContext, status: str | None, technician: str | None, limit: int, as_json: bool
+) -> None:
     """Jobs at HQ, most urgent first."""
     rows = dispatch.list_jobs(
         h.hq(), h.console_admin(), status=status, technician=technician, limit=limit
@@ -299,7 +303,7 @@ def jobs_cmd(h: HQContext, status, technician, limit, as_json) -> None:
 @click.argument("csv_file", type=click.File("rb"))
 @json_option
 @pass_hq
-def import_cmd(h: HQContext, csv_file, as_json: bool) -> None:
+def import_cmd(h: HQContext, csv_file: BinaryIO, as_json: bool) -> None:
     from rich.text import Text
 
     from fieldtech.domain.text import plain
@@ -328,7 +332,7 @@ def import_cmd(h: HQContext, csv_file, as_json: bool) -> None:
 @hq_group.command("parts")
 @click.argument("file", type=click.File("r", encoding="utf-8-sig"))
 @pass_hq
-def parts_cmd(h: HQContext, file) -> None:
+def parts_cmd(h: HQContext, file: TextIO) -> None:
     """Upload the parts catalogue (CSV with a header, or a JSON list)."""
     n = catalog.put_parts(h.hq(), catalog.parse_parts(file.read()))
     say(f"{n} parts saved")
@@ -337,7 +341,7 @@ def parts_cmd(h: HQContext, file) -> None:
 @hq_group.command("template")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @pass_hq
-def template_cmd(h: HQContext, file) -> None:
+def template_cmd(h: HQContext, file: TextIO) -> None:
     """Upload a checklist template (JSON)."""
     import json
 
@@ -355,7 +359,7 @@ def template_cmd(h: HQContext, file) -> None:
 @click.option("--status")
 @json_option
 @pass_hq
-def requests_cmd(h: HQContext, status, as_json) -> None:
+def requests_cmd(h: HQContext, status: str | None, as_json: bool) -> None:
     """Part requests from the field and where each stands."""
     rows = requests.list_requests(h.hq(), h.console_admin(), status)
     if as_json:
@@ -379,7 +383,7 @@ def requests_cmd(h: HQContext, status, as_json) -> None:
         )
 
 
-def _request_step(target: RequestStatus, needs_reason: bool):
+def _request_step(target: RequestStatus, needs_reason: bool) -> Callable[..., None]:
     @click.argument("request_id")
     @click.option("--reason", required=needs_reason)
     @pass_hq
@@ -403,7 +407,7 @@ def _request_id(hq: HQ, given: str) -> str:
     ]
     if len(rows) != 1:
         raise FieldtechError(f"no single part request matches {given!r}")
-    return rows[0]
+    return str(rows[0])
 
 
 hq_group.command("approve")(_request_step(RequestStatus.APPROVED, False))

@@ -45,7 +45,15 @@ def escalate_cmd(h: HQContext, at: datetime | None, as_json: bool) -> None:
 @click.option("--comment")
 @json_option
 @pass_hq
-def callback_cmd(h: HQContext, job_id, skill, attitude, adherence, comment, as_json) -> None:
+def callback_cmd(
+    h: HQContext,
+    job_id: str,
+    skill: str,
+    attitude: str,
+    adherence: str,
+    comment: str | None,
+    as_json: bool,
+) -> None:
     """Record the customer call-back for a closed job."""
     row = callbacks.record_callback(
         h.hq(),
@@ -83,7 +91,7 @@ def kpis_cmd(h: HQContext, csv_path: str | None, as_json: bool) -> None:
         emit_json(rows)
         return
 
-    def pct(x):
+    def pct(x: float | None) -> str:
         return "" if x is None else f"{x:.0%}"
 
     table(
