@@ -62,6 +62,8 @@ class SwitchableSyncLink(SyncLink, Protocol):
 
 class FieldtechApp(App[None]):
     TITLE = "fieldtech"
+    # The demo's stand-in for the customer's phone: a job's confirmation code by job id.
+    customer_phone: Callable[[str], str | None] | None = None
     COMMANDS = App.COMMANDS | {ScreenCommands}
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
@@ -216,7 +218,7 @@ class FieldtechApp(App[None]):
         """Times on screen are relative to now: redraw them as now moves."""
         self.update_status()
         tick = getattr(self.screen, "clock_tick", None)
-        if tick is not None:
+        if tick is not None and self.screen.is_mounted:  # a screen just pushed is not built
             tick()
 
     def _settle_memory(self) -> None:

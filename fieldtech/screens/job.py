@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -262,9 +262,9 @@ class JobScreen(FieldScreen):
         """The code the customer's phone shows, where this device is a demo's: the demo's own
         HQ (fieldtech demo) or the seeded demo profile (fieldtech seed). Never on a real
         device: it keeps only the code's salted hash and the customer says the code."""
-        phone = getattr(self.app, "customer_phone", None)
+        phone = self.app.customer_phone
         if phone is not None:
-            return cast("str | None", phone(card["id"]))
+            return phone(card["id"])
         return job_service.seeded_demo_code(self.app.store, card)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
