@@ -108,7 +108,8 @@ class JobScreen(FieldScreen):
         return Status(self.app.store.job(self.job_id)["status"])
 
     def clock_tick(self) -> None:
-        self.refresh_data()  # the SLA countdown in the heading moves on
+        if self.query("#head"):  # not before the screen has built its widgets
+            self.refresh_data()  # the SLA countdown in the heading moves on
 
     def refresh_data(self) -> None:
         st = self.app.store

@@ -188,6 +188,8 @@ class QueueScreen(FieldScreen):
 
     def clock_tick(self) -> None:
         """Countdowns move on while nobody types: a job passes its SLA on screen."""
+        if not self.query(JobTable) or not hasattr(self, "due"):
+            return  # not before the screen has built and filled its table
         table = self.query_one(JobTable)
         now = self.app.now_iso()
         for index, due in enumerate(self.due[: table.row_count]):
