@@ -16,7 +16,7 @@ from fieldtech.domain.text import plain
 from fieldtech.domain.timefmt import local_time
 from fieldtech.screens.base import FieldScreen
 from fieldtech.screens.dialogs import AskText
-from fieldtech.screens.shown import data, line, lines, status_words, when
+from fieldtech.screens.shown import cut, data, line, lines, status_words, when
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.services import escalations, supervision
 from fieldtech.services import jobs as job_service
@@ -34,6 +34,7 @@ NEEDS = {
 }
 
 
+HAZARD_CELLS = 3 * 76  # three lines at 80 columns
 SUPERVISOR_ACTIONS = ("reassign", "acknowledge", "callback")
 
 
@@ -135,7 +136,9 @@ class JobScreen(FieldScreen):
         site, cust, app = card["site"] or {}, card["customer"] or {}, card["appliance"]
         hazards = site.get("hazards") or []
         self.query_one("#hazards", Static).update(
-            line("⚠ ", data(" · ".join(plain(h) for h in hazards))) if hazards else ""
+            # At most a few lines: an endless hazard note must not push the customer panel
+            # off the screen; `fieldtech job show` prints it whole.
+            line("⚠ ", cut(" · ".join(plain(h) for h in hazards), HAZARD_CELLS)) if hazards else ""
         )
         self.query_one("#site", Static).update(lines(self._site_lines(card, cust, site, app)))
         history = st.customer_history(card["customer_id"], card["id"])
@@ -205,7 +208,7 @@ class JobScreen(FieldScreen):
             line(data(site.get("address")), ", ", data(site.get("city"))),
         ]
         if site.get("access_notes"):
-            out.append(line("Access: ", data(site["access_notes"])))
+            out.append(line("Access: ", cut(site["access_notes"], HAZARD_CELLS)))
         if app:
             out.append(
                 line(
