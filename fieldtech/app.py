@@ -177,14 +177,6 @@ class FieldtechApp(App[None]):
         return self.wants_background_sync and self.sync_agent is not None
 
     @property
-    def link_online(self) -> bool | None:
-        """The link as the screens show it; None: not enrolled. While the agent is being
-        built its link has not been cut, so online."""
-        if self.sync_agent is not None:
-            return self.sync_agent.online
-        return True if self.agent_coming else None
-
-    @property
     def can_toggle_link(self) -> bool:
         return self.sync_agent is not None and hasattr(self.sync_agent, "set_online")
 
@@ -230,7 +222,7 @@ class FieldtechApp(App[None]):
 
     def _start_background_sync(self) -> None:
         self.set_timer(0.5, self.action_sync_now)
-        self._tick = self.set_interval(SYNC_EVERY, self._on_interval)
+        self.set_interval(SYNC_EVERY, self._on_interval)
 
     @work(thread=True, exit_on_error=False)
     def _build_agent(self) -> None:

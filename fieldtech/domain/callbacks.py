@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from fieldtech.domain.errors import BadInput
 
 SCORES = ("skill", "attitude", "adherence")
@@ -34,8 +31,3 @@ def check_comment(comment: str | None) -> str | None:
     if len(text) > MAX_COMMENT:
         raise BadInput(f"a call-back comment can be at most {MAX_COMMENT} characters")
     return text or None
-
-
-def average(row: Mapping[str, Any]) -> float:
-    """One call-back as one number: the mean of its three scores."""
-    return round(sum(int(row[s]) for s in SCORES) / len(SCORES), 2)

@@ -20,13 +20,6 @@ RESPONSE_HOURS = {
     Priority.NORMAL: 24,
     Priority.LOW: 72,
 }
-COMPLETION_HOURS = {
-    Priority.EMERGENCY: 4,
-    Priority.VIP: 8,
-    Priority.HIGH: 24,
-    Priority.NORMAL: 48,
-    Priority.LOW: 120,
-}
 LEVEL_WORDS = {0: "none", 1: "technician", 2: "supervisor", 3: "manager"}
 FIELD_REQUEST_LEVEL = 2
 NOT_STARTED = {Status.ASSIGNED}

@@ -19,8 +19,6 @@ from fieldtech.hq import schema
 from fieldtech.hq.db import HQ, Seq
 from fieldtech.hq.rows import upsert
 
-PART_FIELDS = ("sku", "name", "category", "unit", "barcode", "price_cents")
-
 
 def parse_parts(text: str, fmt: str | None = None) -> list[dict[str, Any]]:
     """Parts from CSV (header: sku,name,category,unit,barcode,price_cents) or a JSON list."""

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, select, text, update
+from sqlalchemy import Connection, Engine, create_engine, event, select, update
 from sqlalchemy.pool import NullPool
 
 from fieldtech.domain.errors import FieldtechError
@@ -174,7 +174,3 @@ class Seq:
         n = self._next
         self._next += 1
         return n
-
-
-def current_seq(conn: Connection) -> int:
-    return conn.execute(text("SELECT value FROM counters WHERE name = 'seq'")).scalar_one()

@@ -26,12 +26,6 @@ def job_filter(p: Principal):
     return J.id.in_(select(A.job_id).where(A.technician_id == p.user_id))
 
 
-def job_ids_in_scope(p: Principal):
-    if p.role == "technician":
-        return select(A.job_id).where(A.technician_id == p.user_id)
-    return select(J.id).where(job_filter(p))
-
-
 def can_write_job(
     conn: Connection, p: Principal, job_id: str
 ) -> tuple[bool, dict[str, Any] | None]:

@@ -10,15 +10,6 @@ from textual.widgets import Footer, Static
 from fieldtech.domain.jobs import STATUS_MEANING, STATUS_WORDS
 from fieldtech.screens.base import FieldScreen
 
-SCREENS = (
-    "QueueScreen",
-    "JobScreen",
-    "ChecklistScreen",
-    "PartsScreen",
-    "CloseScreen",
-    "SyncScreen",
-)
-
 
 class HelpScreen(FieldScreen):
     BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="help.back")]

@@ -19,10 +19,6 @@ class SyncFinished(Message):
         self.summary = summary
 
 
-class DataChanged(Message):
-    """Something was saved on this device: screens showing it should refresh."""
-
-
 class AgentReady(Message):
     """The sync agent was built from the profile (None: not enrolled, or `error` says why
     it could not be built)."""

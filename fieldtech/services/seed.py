@@ -14,12 +14,6 @@ from fieldtech.store import Store
 BATCH = 5000
 
 
-def install_templates(store: Store) -> None:
-    with store.transaction():
-        for t in DEFAULT_TEMPLATES:
-            store.put_template(t)
-
-
 def seed(
     store: Store,
     jobs: int,

@@ -163,9 +163,6 @@ class Store(JobRows, ChecklistRows, PartRows, OutboxRows, SyncRows, TeamRows):
         """The full pull a rebuilt file waited for is in (caller's transaction)."""
         self.db.execute("DELETE FROM meta WHERE key = ?", [REBUILD_PENDING])
 
-    def all_meta(self) -> dict[str, str]:
-        return dict(self.db.execute("SELECT key, value FROM meta").fetchall())
-
     @property
     def schema_version(self) -> int:
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])

@@ -22,7 +22,6 @@ SELECT j.id, j.ref, j.kind, j.priority, j.priority_rank, j.status, j.summary, j.
 FROM jobs j JOIN customers c ON c.id = j.customer_id JOIN sites s ON s.id = j.site_id
 """
 
-SORT_KEY = ("priority_rank", "sla_due", "window_start", "id")
 
 # What a person may type to find a job: its ref, customer, address, appliance.
 _SEARCHED = [

@@ -122,15 +122,9 @@ class OutboxRows:
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
-    def add_notice(self, row: dict[str, Any]) -> None:
-        self.db["notices"].insert(row, pk="id", replace=True)
-
     def notices(self, *, unseen: bool = False) -> list[dict[str, Any]]:
         """What sync told this person (a job reassigned away), newest first."""
         sql = "SELECT * FROM notices" + (" WHERE seen = 0" if unseen else "")
         cur = self.db.execute(sql + " ORDER BY created_at DESC, id DESC")
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-
-    def mark_notices_seen(self) -> None:
-        self.db.execute("UPDATE notices SET seen = 1 WHERE seen = 0")
