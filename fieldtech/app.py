@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
@@ -20,6 +20,7 @@ from textual.worker import Worker, WorkerState
 from fieldtech import logs
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.roles import manages_a_team
+from fieldtech.domain.text import plain
 from fieldtech.paths import Locations
 from fieldtech.screens.link_state import LinkState
 from fieldtech.screens.messages import AgentReady, SyncFinished
@@ -75,7 +76,7 @@ class FieldtechApp(App[None]):
             id="app.sync_screen",
             tooltip="Link, waiting changes, refusals, conflicts",
         ),
-        Binding("ctrl+y", "sync_now", "Sync now", id="app.sync_now", show=False),
+        Binding("ctrl+y", "sync_by_hand", "Sync now", id="app.sync_now", show=False),
         Binding(
             "f5",
             "toggle_link",
@@ -112,6 +113,7 @@ class FieldtechApp(App[None]):
         self.backoff = SYNC_EVERY
         self._soon: Timer | None = None
         self._retry: Timer | None = None
+        self._by_hand = False  # the sync running was asked for with Ctrl+Y: say how it went
         self._load_settings()
 
     # -- settings ------------------------------------------------------------------------
@@ -304,6 +306,17 @@ class FieldtechApp(App[None]):
         self.push_screen(JobScreen(job_id))
 
     # -- sync -----------------------------------------------------------------------------------
+    def action_sync_by_hand(self) -> None:
+        """Asked for by a person: every outcome is said, even a link that is down."""
+        if self.sync_agent is not None and not self.sync_agent.online:
+            self.notify("no signal: your changes wait here and go when the link is back (F5)")
+            return
+        if self.sync_agent is not None:
+            self._by_hand = True
+            if not self.syncing:
+                self.notify("syncing…", timeout=2)
+        self.action_sync_now()
+
     def action_sync_now(self) -> None:
         if self.sync_agent is None and self.agent_coming:
             self._sync_asked = True  # asked for before the agent was ready: sync when it is
@@ -326,6 +339,9 @@ class FieldtechApp(App[None]):
     def _sync_finished(self, message: SyncFinished) -> None:
         self.link.syncing = False
         s = message.summary
+        by_hand, self._by_hand = self._by_hand, False
+        if by_hand:
+            self._say_outcome(s)
         if s.get("ok"):
             self.link.succeeded()
             self.backoff = SYNC_EVERY
@@ -343,6 +359,12 @@ class FieldtechApp(App[None]):
             refresh()
         elif type(self.screen).__name__ == "SyncScreen":
             cast("FieldScreen[None]", self.screen).refresh_data()
+
+    def _say_outcome(self, s: Mapping[str, Any]) -> None:
+        if s.get("ok"):
+            self.notify(f"synced: {s.get('acknowledged', 0)} sent, {s.get('pulled', 0)} received")
+        elif s.get("unreachable"):  # refusals and other failures are said in any case
+            self.notify(plain(str(s.get("error") or "")), severity="warning", timeout=10)
 
     def _sync_failed(self, error: str, unreachable: bool) -> None:
         first = self.link.failing_since is None

@@ -7,6 +7,7 @@ since when and why, HQ refusing), and its ages tick as time passes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -14,7 +15,7 @@ from fieldtech.domain.jobs import age_words
 from fieldtech.domain.text import plain
 from fieldtech.domain.timefmt import local_time
 
-REASON_WIDTH = 28  # the reason shares one 80-column line with the counts
+REASON_WIDTH = 32  # the reason shares one 80-column line with the counts
 
 
 @dataclass
@@ -61,6 +62,26 @@ def _since(moment: datetime, now: datetime, tz: tzinfo | None) -> str:
 
 
 def _short(reason: str) -> str:
-    # The cause is what matters, the advice is in the sync screen: first clause, trimmed.
+    """The cause in a few words ('Connection refused', 'no answer in time'): the whole
+    sentence, with the URL and the advice, is on the sync screen (F2)."""
     text = plain(reason).split(";")[0].strip()
+    if "did not answer in time" in text:
+        text = "no answer in time"
+    elif "answer was cut off" in text:
+        text = "answer cut off"
+    elif "(" in text and not text.startswith("HQ had a problem"):
+        text = _inside_brackets(text)
+    text = re.sub(r"^\[Errno -?\d+\]\s*", "", text)
     return text if len(text) <= REASON_WIDTH else text[: REASON_WIDTH - 1] + "…"
+
+
+def _inside_brackets(text: str) -> str:
+    """What the first (…) holds, nested brackets and all: 'at URL (no signal (off))' →
+    'no signal (off)'."""
+    start = text.index("(")
+    depth = 0
+    for i, ch in enumerate(text[start:], start):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0:
+            return text[start + 1 : i].strip() or text
+    return text[start + 1 :].strip() or text

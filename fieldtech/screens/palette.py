@@ -25,7 +25,7 @@ class ScreenCommands(Provider):
                 "Link, waiting changes, refusals, conflicts",
                 app.action_sync_screen,
             ),
-            ("sync: now", "Send and receive now", app.action_sync_now),
+            ("sync: now", "Send and receive now", app.action_sync_by_hand),
             (
                 "go: team board" if app.is_supervisor else "go: queue",
                 "Back to the first screen",

@@ -36,7 +36,7 @@ FIELD_WORDS = {
 class SyncScreen(FieldScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="sync.back"),
-        Binding("ctrl+y", "app.sync_now", "Sync now", id="sync.now"),
+        Binding("ctrl+y", "app.sync_by_hand", "Sync now", id="sync.now"),
     ]
     DEFAULT_CSS = """
     SyncScreen VerticalScroll { padding: 0 1; height: 1fr; }
