@@ -53,7 +53,14 @@ def show_cmd(ctx: Context, job_id: str, as_json: bool) -> None:
         return
     table(
         f"{cl['template'].name} — {done}/{total} required done",
-        ["", "key", "item", "section", "range / choices", "reading"],
+        [
+            "",
+            "key",
+            ("item", {"squeeze": 3, "wrap": True, "least": 12}),
+            ("section", {"squeeze": 1, "wrap": True, "least": 8}),
+            ("range / choices", {"squeeze": 1, "wrap": True, "least": 8}),
+            ("reading", {"squeeze": 2, "wrap": True, "least": 8}),
+        ],
         [
             (
                 "✓" if e["done"] else ("*" if e["item"].required else ""),

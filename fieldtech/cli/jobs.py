@@ -76,17 +76,18 @@ def jobs_cmd(ctx: Context, text, status, kind, priority, show_all, limit, as_jso
     if as_json:
         emit_json({"total": total, "jobs": rows})
         return
-    shown = f"{total} jobs" if total <= len(rows) else f"{total} jobs, the first {len(rows)}"
+    counted = f"{total} job" + ("" if total == 1 else "s")
+    shown = counted if total <= len(rows) else f"{counted}, the first {len(rows)}"
     table(
         shown if rows else None,
         [
-            ("job", {"min_width": 9}),
-            ("priority", {"min_width": 9}),
-            ("status", {"min_width": 11}),
-            "customer",
-            "where",
-            ("SLA", {"min_width": 11}),
-            ("summary", {"ratio": 2}),
+            "job",
+            "priority",
+            "status",
+            ("customer", {"squeeze": 2, "least": 10}),
+            ("where", {"squeeze": 1, "least": 8}),
+            "SLA",
+            ("summary", {"squeeze": 3, "least": 8}),
         ],
         [
             (
@@ -183,7 +184,7 @@ def _show_card(ctx: Context, card: dict, demo_code: str | None) -> None:
     earlier = card["customer_file"]["jobs"]
     table(
         "Customer file: earlier jobs",
-        ["job", "kind", "status", "summary", "created"],
+        ["job", "kind", "status", ("summary", {"squeeze": 1, "least": 0}), "created"],
         [
             (j["ref"], j["kind"], _status_words(j["status"]), j["summary"], when(j["created_at"]))
             for j in earlier[:10]
@@ -192,14 +193,20 @@ def _show_card(ctx: Context, card: dict, demo_code: str | None) -> None:
     )
     table(
         "History",
-        ["when", "what", "by"],
+        ["when", ("what", {"squeeze": 2, "wrap": True}), ("by", {"squeeze": 1, "least": 8})],
         [(when(e["at"]), _event_words(e), e["actor"]) for e in card["history"]],
         empty="no history yet",
     )
     if card["conflicts"]:
         table(
             "Conflicts seen at sync (both versions are on record)",
-            ["field", "mine", "HQ's", "by", "when"],
+            [
+                "field",
+                ("mine", {"squeeze": 1, "wrap": True}),
+                ("HQ's", {"squeeze": 1, "wrap": True}),
+                ("by", {"squeeze": 1, "least": 8}),
+                "when",
+            ],
             [
                 (c["field"], c["mine"], c["theirs"], c["theirs_by"], when(c["detected_at"]))
                 for c in card["conflicts"]

@@ -47,7 +47,14 @@ def outbox_cmd(ctx: Context, state, as_json) -> None:
     refs: dict[str, str] = {}
     table(
         _outbox_title(state, waiting, refused) if rows else None,
-        ["#", "change", "on", "when", "state", "reason"],
+        [
+            "#",
+            ("change", {"squeeze": 1, "wrap": True, "least": 14}),
+            "on",
+            "when",
+            "state",
+            ("reason", {"fold": True}),
+        ],
         [
             (
                 i,
