@@ -18,7 +18,7 @@ import pytest
 from fieldtech.cli import COMMANDS, EXTRAS
 from fieldtech.sync import credentials
 
-SERVER_STACK = ("fastapi", "starlette", "sqlalchemy", "uvicorn")
+SERVER_STACK = ("fastapi", "starlette", "sqlalchemy", "uvicorn", "pydantic", "pydantic_core")
 
 # Runs before anything of fieldtech: records what of the server stack is loaded by the end,
 # and refuses to import what $REFUSE names (a module and its submodules), as if it were not

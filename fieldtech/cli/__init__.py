@@ -40,8 +40,11 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "hq": ("hq", "HQ is not installed here"),
     "demo": ("demo", "the demo runs an HQ, which is not installed here"),
 }
-# The server stack those extras bring (starlette comes with fastapi).
-SERVER_STACK = frozenset({"fastapi", "starlette", "sqlalchemy", "uvicorn"})
+# The server stack those extras bring (starlette comes with fastapi; pydantic checks what
+# HQ receives: a device speaks the protocol in plain JSON).
+SERVER_STACK = frozenset(
+    {"fastapi", "starlette", "sqlalchemy", "uvicorn", "pydantic", "pydantic_core"}
+)
 
 
 def missing_server_stack(exc: ImportError) -> str | None:

@@ -21,7 +21,8 @@ from fieldtech.domain import ops as O
 from fieldtech.domain.checklists import Verdict
 from fieldtech.domain.jobs import OUTCOMES, HoldFor, Kind, Priority, Status
 from fieldtech.domain.parts import Movement, RequestStatus
-from fieldtech.sync.protocol import MAX_INT, Id, fits_the_store
+from fieldtech.sync.protocol import MAX_INT, fits_the_store
+from fieldtech.sync.wire_models import Id
 
 MAX_TEXT = 4000  # a note, a reason, an escalation: what the device itself allows
 MAX_LINE = 200  # a name, a summary line

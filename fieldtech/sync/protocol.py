@@ -6,6 +6,8 @@ Response {"acks": [op id], "rejected": [{"id", "reason"}], "changes": {table: {"
           "cursor": n, "more": bool, "clock": hlc}
 
 Bodies are gzip'd both ways. Keys are one letter in the op list because there are many ops.
+The device speaks it with plain JSON; HQ checks what it receives against the models in
+fieldtech.sync.wire_models (pydantic, which a device's sync never needs to load).
 """
 
 from __future__ import annotations
@@ -13,9 +15,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
-from typing import Annotated, Any
-
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from typing import Any
 
 PROTOCOL = 1
 MAX_OPS = 2000
@@ -45,59 +45,6 @@ def fits_the_store(value: Any) -> bool:
         elif isinstance(v, list):
             stack.extend(v)
     return True
-
-
-def printable(text: str) -> str:
-    """An id is echoed in reasons shown to people: one line, no control characters."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise ValueError("an id is printable text, without control characters")
-    return text
-
-
-Id = Annotated[
-    str,
-    Field(min_length=1, max_length=64, json_schema_extra={"pattern": r"^[^\x00-\x1F\x7F]+$"}),
-    AfterValidator(printable),
-]
-
-
-class WireOpIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    i: Id = Field(description="operation id (UUIDv7)")
-    h: str = Field(min_length=1, max_length=64, description="hybrid clock stamp")
-    o: str = Field(min_length=1, max_length=32, description="operation, e.g. job.status")
-    e: Id = Field(description="entity id")
-    # Any JSON here: each payload is checked against its own operation's schema at HQ
-    # (sync.payloads), numbers included, so one malformed payload is refused alone and the
-    # rest of the batch applies.
-    p: Any = Field(description="payload: the fields it sets or the event it adds (an object)")
-
-
-class SyncRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    v: int = Field(PROTOCOL, ge=1, le=PROTOCOL)
-    device: Id
-    cursor: int = Field(0, ge=0, le=MAX_INT)
-    limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE)
-    clock: str | None = Field(None, max_length=64)
-    ops: list[WireOpIn] = Field(default_factory=list, max_length=MAX_OPS)
-    rebuild: bool = Field(
-        False, description="a rebuilt device file: send this device's own rows back too"
-    )
-
-
-class Rejection(BaseModel):
-    id: str
-    reason: str
-
-
-class SyncResponse(BaseModel):
-    acks: list[str]
-    rejected: list[Rejection]
-    changes: dict[str, dict[str, Any]]
-    cursor: int
-    more: bool
-    clock: str
 
 
 def to_wire(outbox_row: dict[str, Any]) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from fieldtech.domain.templates import DEFAULT_TEMPLATES
 from fieldtech.hq import auth, catalog
 from fieldtech.hq.api import TemplateIn
 from fieldtech.services import parts
-from fieldtech.sync import protocol
+from fieldtech.sync import wire_models
 from tests.integration.world import World
 
 pytestmark = pytest.mark.integration
@@ -240,7 +240,7 @@ def test_plausible_operations_are_each_acked_or_rejected_never_a_5xx(fuzz_world,
         body = {"v": 1, "device": device, "ops": batch, "limit": 50}
         r = httpx.post(world.server.url + "/v1/sync", json=body, headers=headers, timeout=30)
         assert r.status_code == 200, (r.status_code, r.text, batch)
-        answer = protocol.SyncResponse.model_validate(r.json())
+        answer = wire_models.SyncResponse.model_validate(r.json())
         answered = set(answer.acks) | {x.id for x in answer.rejected}
         assert answered == {op["i"] for op in batch}, (answer, batch)
         unclear = [x for x in answer.rejected if not x.reason or "\n" in x.reason]

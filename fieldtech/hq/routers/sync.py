@@ -15,7 +15,7 @@ from fieldtech.hq.db import HQ
 from fieldtech.hq.deps import Store, Who, refusals
 from fieldtech.hq.pull import checksum, pull
 from fieldtech.hq.push import WireOp, bounded_stamp, push
-from fieldtech.sync import protocol
+from fieldtech.sync import protocol, wire_models
 
 router = APIRouter(prefix="/v1", tags=["sync"])
 
@@ -24,7 +24,7 @@ SYNC_BODY = {
         "required": True,
         "content": {
             "application/json": {
-                "schema": protocol.SyncRequest.model_json_schema(
+                "schema": wire_models.SyncRequest.model_json_schema(
                     ref_template="#/components/schemas/{model}"
                 )
             }
@@ -36,7 +36,7 @@ TOO_LARGE = "sync body too large: send fewer operations"
 
 @router.post(
     "/sync",
-    response_model=protocol.SyncResponse,
+    response_model=wire_models.SyncResponse,
     responses=refusals(400, 403, 413, 422),
     openapi_extra=SYNC_BODY,
 )
@@ -52,7 +52,7 @@ async def sync(request: Request, p: Who, hq: Store) -> dict[str, Any] | JSONResp
         return JSONResponse({"detail": TOO_LARGE}, 413)
     try:
         data = protocol.decode(body, request.headers.get("content-encoding"))
-        req = protocol.SyncRequest.model_validate(data)
+        req = wire_models.SyncRequest.model_validate(data)
     except protocol.TooLargeInflated as exc:
         return JSONResponse({"detail": f"sync body too large: {exc}"}, 413)
     except (ValueError, OSError, EOFError) as exc:
@@ -73,7 +73,7 @@ def sync_checksum(p: Who, hq: Store) -> dict[str, int]:
     return checksum(hq, p)
 
 
-def _sync(hq: HQ, p: Principal, req: protocol.SyncRequest) -> dict[str, Any]:
+def _sync(hq: HQ, p: Principal, req: wire_models.SyncRequest) -> dict[str, Any]:
     if req.clock:
         with suppress(FieldtechError):  # a bad clock is judged per operation, by push
             bounded_stamp(hq, req.clock)
