@@ -13,7 +13,7 @@ from fieldtech.domain.checklists import ItemType, judge
 from fieldtech.domain.errors import BadInput
 from fieldtech.domain.text import plain
 from fieldtech.screens.base import FieldScreen
-from fieldtech.screens.dialogs import AskText
+from fieldtech.screens.dialogs import AskText, perform_saying_why
 from fieldtech.screens.shown import data, line
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.services import checklists as checklist_service
@@ -121,8 +121,10 @@ class ChecklistScreen(FieldScreen):
             return None
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
-    def _save(self, key: str, value: str, comment: str | None = None) -> None:
-        result = self.app.perform(
+    def _save(self, key: str, value: str, comment: str | None = None) -> str | None:
+        """Record a reading: None when saved, else why it was refused (for the dialog)."""
+        result, why = perform_saying_why(
+            self.app,
             checklist_service.record_reading,
             self.app.device,
             self.job_id,
@@ -140,6 +142,7 @@ class ChecklistScreen(FieldScreen):
             else:
                 self.app.notify(f"{label}: saved", timeout=2, markup=False)
         self.refresh_data()
+        return why
 
     @on(DataTable.RowSelected)
     def _selected(self) -> None:
@@ -158,25 +161,34 @@ class ChecklistScreen(FieldScreen):
         item = self.items[key]["item"]
         hint = item.range_words() or " / ".join(item.choices) or HOW.get(item.type, "")
 
-        def got_value(answer: tuple[str, bool] | None) -> None:
-            if not answer:
-                return
-            value = answer[0]
+        def ask_value(value: str) -> None:
+            self.app.push_screen(
+                AskText(
+                    line(data(item.label), " (", data(hint), ")"), value=value, attempt=try_value
+                ),
+                asked_value,
+            )
+
+        def try_value(value: str, _: bool) -> str | None:
             try:
                 judge(item, value)
             except BadInput as exc:
                 if "add a comment" in exc.message:
-                    self.app.push_screen(
-                        AskText(line(data(exc.message), ":"), "e.g. reducing valve fitted"),
-                        lambda c: self._save(key, value, c[0]) if c else None,
-                    )
-                    return
-            self._save(key, value)
+                    wanted[:] = [exc.message]
+                    return None  # the comment is asked next; Esc there brings the value back
+            return self._save(key, value)
 
-        self.app.push_screen(
-            AskText(
-                line(data(item.label), " (", data(hint), ")"),
-                value=plain(self.items[key]["value"]),
-            ),
-            got_value,
-        )
+        def asked_value(answer: tuple[str, bool] | None) -> None:
+            if answer and wanted:
+                value = answer[0]
+                self.app.push_screen(
+                    AskText(
+                        line(data(wanted.pop()), ":"),
+                        "why it is outside the range",
+                        attempt=lambda comment, _: self._save(key, value, comment),
+                    ),
+                    lambda got: None if got else ask_value(value),
+                )
+
+        wanted: list[str] = []  # the reason a comment is needed, once the value asks for one
+        ask_value(plain(self.items[key]["value"]))

@@ -15,7 +15,7 @@ from fieldtech.domain.jobs import FIELD_TRANSITIONS, STATUS_WORDS, Status, hold_
 from fieldtech.domain.text import plain
 from fieldtech.domain.timefmt import local_time
 from fieldtech.screens.base import FieldScreen
-from fieldtech.screens.dialogs import AskText
+from fieldtech.screens.dialogs import AskText, perform_saying_why
 from fieldtech.screens.shown import cut, data, line, lines, status_words, when
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.services import escalations, supervision
@@ -318,12 +318,15 @@ class JobScreen(FieldScreen):
         )
 
     def action_acknowledge(self) -> None:
-        def done(answer: tuple[str, bool] | None) -> None:
-            if answer is not None:
-                self._do(supervision.acknowledge, self.app.device, self.job_id, answer[0])
-
         self.app.push_screen(
-            AskText("Acknowledge: what will you do? (optional)", "calling…", optional=True), done
+            AskText(
+                "Acknowledge: what will you do? (optional)",
+                "calling…",
+                optional=True,
+                attempt=lambda words, _: self._try(
+                    supervision.acknowledge, self.app.device, self.job_id, words
+                ),
+            )
         )
 
     def action_callback(self) -> None:
@@ -339,6 +342,13 @@ class JobScreen(FieldScreen):
         self.app.perform(fn, *args, **kwargs)
         self.refresh_data()
 
+    def _try(self, fn: Callable[..., object], *args: Any, **kwargs: Any) -> str | None:
+        """What a dialog's OK does: the service's refusal comes back to the dialog, which
+        keeps what was typed and says why."""
+        _, why = perform_saying_why(self.app, fn, *args, **kwargs)
+        self.refresh_data()
+        return why
+
     def action_start(self) -> None:
         self._do(job_service.start, self.app.device, self.job_id)
 
@@ -351,45 +361,47 @@ class JobScreen(FieldScreen):
     def action_hold(self) -> None:
         from fieldtech.screens.hold_dialog import AskHold
 
-        def done(answer: tuple[str, str] | None) -> None:
-            if answer:
-                waits_for, reason = answer
-                self._do(
-                    job_service.hold, self.app.device, self.job_id, reason, waits_for=waits_for
-                )
+        def hold(waits_for: str, reason: str) -> str | None:
+            return self._try(
+                job_service.hold, self.app.device, self.job_id, reason, waits_for=waits_for
+            )
 
-        self.app.push_screen(AskHold(), done)
+        self.app.push_screen(AskHold(attempt=hold))
 
     def action_note(self) -> None:
-        def done(answer: tuple[str, bool] | None) -> None:
-            if answer:
-                self._do(job_service.note, self.app.device, self.job_id, answer[0])
-
-        self.app.push_screen(AskText("Note for the job's history"), done)
+        self.app.push_screen(
+            AskText(
+                "Note for the job's history",
+                attempt=lambda text, _: self._try(
+                    job_service.note, self.app.device, self.job_id, text
+                ),
+            )
+        )
 
     def action_escalate(self) -> None:
-        def done(answer: tuple[str, bool] | None) -> None:
-            if answer:
-                self._do(escalations.escalate, self.app.device, self.job_id, answer[0])
-
-        self.app.push_screen(AskText("What help do you need from HQ?"), done)
+        self.app.push_screen(
+            AskText(
+                "What help do you need from HQ?",
+                attempt=lambda text, _: self._try(
+                    escalations.escalate, self.app.device, self.job_id, text
+                ),
+            )
+        )
 
     def action_cannot_complete(self) -> None:
-        def done(answer: tuple[str, bool] | None) -> None:
-            if answer:
-                self._do(
+        self.app.push_screen(
+            AskText(
+                "Why can the job not be completed?",
+                "no access…",
+                check="Create a follow-up job",
+                attempt=lambda reason, follow_up: self._try(
                     job_service.cannot_complete,
                     self.app.device,
                     self.job_id,
-                    answer[0],
-                    follow_up=answer[1],
-                )
-
-        self.app.push_screen(
-            AskText(
-                "Why can the job not be completed?", "no access…", check="Create a follow-up job"
-            ),
-            done,
+                    reason,
+                    follow_up=follow_up,
+                ),
+            )
         )
 
     def action_checklist(self) -> None:
