@@ -113,3 +113,78 @@ def test_piped_tables_end_at_their_last_word(seeded):
 
 def test_one_job_is_one_job(seeded):
     assert ok(seeded, "jobs", "-q", "J-000012").startswith("1 job\n")
+
+
+def test_close_lists_each_missing_thing_on_its_own_line_with_the_bad_rating(seeded):
+    r = ft(seeded, "job", "close", "J-000012", "--rating", "9")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    lines = r.stderr.rstrip().splitlines()
+    assert lines[0] == "fieldtech: cannot close yet:"
+    assert len(lines) > 3 and all(x.startswith("  ") and ";" not in x[:3] for x in lines[1:])
+    said = [x.strip() for x in lines[1:]]
+    assert "rating must be from 1 to 5, not 9" in said
+    assert "outcome not chosen" in said and "customer's name not typed" in said
+    assert all(len(x) < 100 for x in lines)
+
+
+@pytest.fixture(scope="module")
+def hq_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("hq")
+    ok(home, "hq", "init")
+    return home
+
+
+def test_a_second_user_of_the_same_name_is_told_apart(hq_home):
+    first = ok(hq_home, "hq", "user", "add", "--name", "Tenzin Dorje", "--role", "admin")
+    assert "another user" not in first
+    second = ok(hq_home, "hq", "user", "add", "--name", "Tenzin Dorje", "--role", "admin")
+    new_id = re.search(r"user (tenzin-dorje-\w+) \(admin\) added", second).group(1)
+    assert (
+        f"another user is already named Tenzin Dorje (tenzin-dorje); this one is {new_id}" in second
+    )
+
+
+def test_hq_staff_read_the_customers_confirmation_code(hq_home):
+    made = ok(
+        hq_home,
+        "hq",
+        "dispatch",
+        "--kind",
+        "repair",
+        "--summary",
+        "Leaking",
+        "--customer",
+        "Wu Min",
+        "--address",
+        "1 Riverside Dr",
+        "--ref",
+        "C-1",
+    )
+    code = re.search(
+        r"confirmation code for the customer: (\w+) — give it with the appointment", made
+    ).group(1)
+    assert code in ok(hq_home, "hq", "jobs", env=NARROW).split("C-1", 1)[1].splitlines()[0]
+    report = ft(hq_home, "hq", "report", "C-1")
+    assert report.returncode == 0 and code not in report.stdout  # the report is the customer's
+    assert f"confirmation code for the customer: {code}" in report.stderr
+    ok(hq_home, "hq", "cancel", "C-1", "--reason", "duplicate call")
+    assert code not in ok(hq_home, "hq", "jobs")  # a closed job's code is spent
+
+
+def test_import_reports_every_problem_of_a_row_on_its_line(hq_home, tmp_path):
+    bad = tmp_path / "jobs.csv"
+    bad.write_text(
+        "ref,kind,summary,customer_name,address,priority\n"
+        f"I-1,teleport,{'x' * 600},Bob,,urgentest\n"
+        "I-2,repair,Leaking,Ann,2 Road,normal\n"
+    )
+    r = ft(hq_home, "hq", "import", str(bad))
+    assert r.returncode == 1
+    (row,) = [x for x in r.stdout.splitlines() if x.strip().startswith("line ")]
+    assert row.strip().startswith("line 2 (I-1):")
+    for problem in ("missing address", "summary: at most 500", "'teleport'", "'urgentest'"):
+        assert problem in row
+    shown = ok(hq_home, "hq", "import", "--help", env={"COLUMNS": "100"})
+    assert "api_models" not in shown and "JobIn" not in shown
+    assert shown.count("Import jobs from a CSV file") == 1 and "Importing" not in shown
+    assert not re.search(r"\S  +\S", shown.split("Columns", 1)[0])  # no odd spacing

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from fieldtech.cli.common import Context, emit_json, json_option, pass_ctx, say, table, when
-from fieldtech.domain.errors import CloseRefused
+from fieldtech.domain.errors import BadInput, CloseRefused
 from fieldtech.domain.jobs import (
     OUTCOMES,
     STATUS_WORDS,
@@ -16,9 +16,12 @@ from fieldtech.domain.jobs import (
     Priority,
     Status,
     hold_words,
+    parse_outcome,
+    parse_rating,
     sla_words,
 )
 from fieldtech.domain.parts import Movement
+from fieldtech.domain.text import plain
 from fieldtech.domain.timefmt import local_time
 from fieldtech.services import jobs as job_service
 from fieldtech.store.jobs import QueueFilter
@@ -321,24 +324,49 @@ def close_cmd(
 ) -> None:
     """Close the job with the customer's sign-off. Lists everything still missing."""
     try:
-        job = job_service.close(
-            ctx.device,
-            job_id,
-            outcome=outcome,
-            signoff_name=signoff_name,
-            code=code,
-            rating=rating,
-            spawn_install=spawn_install,
-        )
+        job = _close(ctx, job_id, outcome, signoff_name, code, rating, spawn_install)
     except CloseRefused as refused:
         if as_json:
             emit_json({"closed": False, "missing": refused.missing})
-            raise SystemExit(1) from None
-        raise
+        else:
+            click.echo("fieldtech: cannot close yet:", err=True)
+            for missing in refused.missing:
+                click.echo(f"  {plain(missing)}", err=True)
+        raise SystemExit(1) from None
     spawned = job.pop("spawned", None)
     _done(ctx, job, as_json)
     if spawned and not as_json:
         say(f"install job {spawned['ref']} created")
+
+
+def _close(ctx: Context, job_id, outcome, signoff_name, code, rating, spawn_install) -> dict:
+    """The service's close; a rating out of range is refused with everything else missing."""
+    try:
+        parse_rating(rating)
+    except BadInput as bad:
+        job = ctx.store.job(job_id)
+        missing = job_service.close_blockers(
+            ctx.device,
+            job,
+            outcome=parse_outcome(outcome),
+            signoff_name=signoff_name,
+            code=code,
+            rating=None,
+        )
+        rating_words = [m for m in missing if "rating" in m]
+        raise CloseRefused(
+            [bad.message if m in rating_words else m for m in missing]
+            + ([] if rating_words else [bad.message])
+        ) from None
+    return job_service.close(
+        ctx.device,
+        job_id,
+        outcome=outcome,
+        signoff_name=signoff_name,
+        code=code,
+        rating=rating,
+        spawn_install=spawn_install,
+    )
 
 
 @job_group.command("cannot-complete")

@@ -182,6 +182,16 @@ def _problem(error: Any) -> str:
     return f"{where}: {what}" if where else what
 
 
+def job_problems(spec: dict[str, Any]) -> list[str]:
+    """Every way `spec` breaks JobIn's rules, each in a dispatcher's words (empty: none)."""
+    given = {k: v for k, v in spec.items() if v is not None and v != ""}
+    try:
+        JobIn.model_validate(given)
+    except ValidationError as exc:
+        return [_problem(e) for e in exc.errors()]
+    return []
+
+
 def check_job(spec: dict[str, Any]) -> dict[str, Any]:
     """`spec` checked against JobIn: the fields given, trimmed, empty ones dropped; or
     BadInput naming the first field that is wrong and why."""

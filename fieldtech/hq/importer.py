@@ -1,4 +1,4 @@
-"""Importing jobs from a CSV file: every row checked, every rejection reported with its reason.
+"""Importing jobs from a CSV file: every row checked, every rejection reported with its reasons.
 
 Columns (header row required; * = required):
   ref*, kind*, priority, summary*, customer_name*, customer_phone, address*, city,
@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from fieldtech.domain.errors import BadInput, FieldtechError
 from fieldtech.domain.jobs import parse_kind, parse_priority
 from fieldtech.hq import schema
-from fieldtech.hq.api_models import check_job
+from fieldtech.hq.api_models import check_job, job_problems
 from fieldtech.hq.auth import Principal
 from fieldtech.hq.db import HQ, Seq
 from fieldtech.hq.new_jobs import create_jobs
@@ -140,17 +140,11 @@ def _checked_rows(text: str, report: ImportReport) -> list[_Row]:
         if None in raw:
             report.reject(line, ref, "more values than columns")
             continue
-        lacking = [c for c in REQUIRED if not row.get(c)]
-        if lacking:
-            report.reject(line, ref, f"missing {', '.join(lacking)}")
+        problems = _row_problems(row)
+        if problems:
+            report.reject(line, ref, "; ".join(problems))
             continue
-        try:
-            spec = check_job(row)
-            parse_kind(spec["kind"])
-            parse_priority(spec.get("priority") or "normal")
-        except FieldtechError as exc:
-            report.reject(line, ref, exc.message)
-            continue
+        spec = check_job(row)
         ref = spec["ref"]
         if ref in first_line:
             report.reject(line, ref, f"ref {ref} is already on line {first_line[ref]}")
@@ -158,6 +152,20 @@ def _checked_rows(text: str, report: ImportReport) -> list[_Row]:
         first_line[ref] = line
         good.append(_Row(line, ref, spec))
     return good
+
+
+def _row_problems(row: dict[str, str]) -> list[str]:
+    """Everything wrong with one row, all at once: what is missing, then every rule broken."""
+    lacking = [c for c in REQUIRED if not row.get(c)]
+    problems = [f"missing {', '.join(lacking)}"] if lacking else []
+    problems += [p for p in job_problems(row) if p.partition(":")[0] not in lacking]
+    for name, parse in (("kind", parse_kind), ("priority", parse_priority)):
+        try:
+            if row.get(name):
+                parse(row[name])
+        except FieldtechError as exc:
+            problems.append(exc.message)
+    return problems
 
 
 def _known_refs(hq: HQ, refs: list[str]) -> set[str]:

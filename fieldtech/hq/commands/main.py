@@ -9,16 +9,18 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import click
+from rich.text import Text
 
 from fieldtech.domain.errors import FieldtechError
+from fieldtech.domain.jobs import Status
 from fieldtech.domain.parts import RequestStatus
 from fieldtech.hq import auth, catalog, dispatch, importer, requests
 from fieldtech.hq.auth import Principal
 from fieldtech.hq.db import HQ, sqlite_url
-from fieldtech.output import console, emit_json, json_option, say, table, when
+from fieldtech.output import console, emit_json, json_option, line, say, table, when
 from fieldtech.paths import Locations, locate
 
 ENV_DB = "FIELDTECH_HQ_DB"
@@ -152,15 +154,24 @@ def user_group() -> None:
 @pass_hq
 def user_add_cmd(h: HQContext, name: str, role: str, team: str | None, as_json: bool) -> None:
     """Add a user and print their one-time enrollment code."""
-    user, code = auth.add_user(h.hq(), name=name, role=role, team=team)
+    hq = h.hq()
+    user, code = auth.add_user(hq, name=name, role=role, team=team)
     if as_json:
         emit_json({"user": user, "enrollment_code": code})
-    else:
+        return
+    wanted = auth.slug(name)
+    other = next((u for u in auth.users(hq) if u["id"] == wanted != user["id"]), None)
+    if other is not None:
         say(
-            f"user {user['id']} ({role}) added; enrollment code: ",
-            (code, "bold"),
-            f" (one use, {auth.ENROLL_DAYS} days)",
+            ("note: ", "yellow"),
+            f"another user is already named {other['name']} ({other['id']}); "
+            f"this one is {user['id']}",
         )
+    say(
+        f"user {user['id']} ({role}) added; enrollment code: ",
+        (code, "bold"),
+        f" (one use, {auth.ENROLL_DAYS} days)",
+    )
 
 
 @user_group.command("list")
@@ -251,6 +262,20 @@ def dispatch_cmd(h: HQContext, /, as_json: bool, **spec: str | None) -> None:
             f"job {job['ref']} created"
             + (f", assigned to {job['technician_id']}" if job["technician_id"] else "")
         )
+        say(code_words(job["confirmation_code"]))
+
+
+def code_words(code: str) -> Text:
+    """The code HQ gives the customer; the device keeps only its hash, so this is where
+    HQ staff read it."""
+    return line(
+        "confirmation code for the customer: ", (code, "bold"), " — give it with the appointment"
+    )
+
+
+def open_code(job: dict[str, Any]) -> str:
+    """An open job's confirmation code, for HQ staff; a closed job's is spent."""
+    return str(job.get("confirmation_code") or "") if Status(job["status"]).is_open else ""
 
 
 @hq_group.command("assign")
@@ -290,16 +315,41 @@ def jobs_cmd(
         emit_json(rows)
     else:
         table(
-            f"{len(rows)} jobs",
-            ["job", "priority", "status", "technician", "summary"],
+            f"{len(rows)} job" + ("" if len(rows) == 1 else "s"),
             [
-                (j["ref"], j["priority"], j["status"], j["technician_id"], j["summary"])
+                "job",
+                "priority",
+                "status",
+                ("technician", {"squeeze": 1, "least": 10}),
+                "code",
+                ("summary", {"squeeze": 3, "least": 8}),
+            ],
+            [
+                (
+                    j["ref"],
+                    j["priority"],
+                    j["status"],
+                    j["technician_id"],
+                    open_code(j),
+                    j["summary"],
+                )
                 for j in rows
             ],
         )
 
 
-@hq_group.command("import", help="Import jobs from a CSV file.\n\n\b\n" + importer.__doc__)
+IMPORT_HELP = f"""Import jobs from a CSV file. Every row is checked: the good ones are imported,
+and each bad row is reported on one line, with its line number and all its problems.
+
+\b
+{(importer.__doc__ or "").split(chr(10) * 2)[1]}
+
+Each row follows the same rules as `fieldtech hq dispatch` and HQ's API. A job is known by
+its ref: importing the same file again creates nothing new, and a ref that comes twice in
+one file is reported on its second line."""
+
+
+@hq_group.command("import", help=IMPORT_HELP)
 @click.argument("csv_file", type=click.File("rb"))
 @json_option
 @pass_hq

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from fieldtech.hq import callbacks, plan, reports
-from fieldtech.hq.commands.main import HQContext, hq_group, pass_hq
+from fieldtech.hq import callbacks, dispatch, plan, reports
+from fieldtech.hq.commands.main import HQContext, code_words, hq_group, open_code, pass_hq
 from fieldtech.hq.escalation import run_escalations
 from fieldtech.output import emit_json, json_option, say, table, when
 
@@ -133,12 +133,17 @@ def kpis_cmd(h: HQContext, csv_path: str | None, as_json: bool) -> None:
 def report_cmd(h: HQContext, job_id: str, as_html: bool, output: str | None) -> None:
     """The service report for one job, to give to the customer."""
     render = reports.service_report_html if as_html else reports.service_report_markdown
-    text = render(h.hq(), h.console_admin(), job_id)
+    hq, admin = h.hq(), h.console_admin()
+    text = render(hq, admin, job_id)
     if output:
         Path(output).write_text(text)
         say(f"written {output}")
     else:
         click.echo(text, nl=False)
+    # Not in the report (it goes to the customer): said to the HQ staff who ran it.
+    code = open_code(dispatch.get_job(hq, admin, job_id))
+    if code:
+        click.echo(code_words(code).plain, err=not output)
 
 
 @hq_group.command("plan")
