@@ -276,14 +276,21 @@ class FieldtechApp(App[None]):
         super().notify(message, markup=markup, **kwargs)
 
     def perform(
-        self, fn: Callable[..., _Result], *args: Any, quiet: bool = False, **kwargs: Any
+        self,
+        fn: Callable[..., _Result],
+        *args: Any,
+        quiet: bool = False,
+        refusal_shown: bool = False,
+        **kwargs: Any,
     ) -> _Result | None:
-        """Run a service (one local transaction). Saved → say so; refused → say why, once.
-        Anything else (a full disk, a bug) is not saved either: one line, and the log."""
+        """Run a service (one local transaction). Saved → say so; refused → say why, once
+        (`refusal_shown`: the caller shows the reason itself, in its dialog). Anything else
+        (a full disk, a bug) is not saved either: one line, and the log."""
         try:
             result = fn(*args, **kwargs)
         except FieldtechError as exc:
-            self.notify(exc.message, severity="error", timeout=8)
+            if not refusal_shown:
+                self.notify(exc.message, severity="error", timeout=8)
             return None
         except Exception as exc:
             self.report_failure(exc, "not saved")

@@ -77,6 +77,9 @@ async def test_a_refused_note_keeps_its_dialog_its_text_and_says_why(tmp_path):
         assert isinstance(app.screen, AskText)  # still open
         assert app.screen.query_one("#answer", Input).value == long_note
         assert "4000" in str(app.screen.query_one("#error", Label).render())
+        # Said once, in the dialog beside the text: not again as a notification.
+        # (Textual has no public list of the notifications on screen.)
+        assert not any("4000" in str(n.message) for n in app._notifications)
         assert [e for e in app.store.job_events(job_id) if e["kind"] == "note"] == notes_before
         # Shortened, it is taken and the dialog goes.
         app.screen.query_one("#answer", Input).value = "compressor checked"

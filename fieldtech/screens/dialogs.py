@@ -43,7 +43,7 @@ def perform_saying_why(
             why.append(NOT_SAVED)
             raise
 
-    result = app.perform(service, *args, **kwargs)
+    result = app.perform(service, *args, refusal_shown=True, **kwargs)
     return (None, why[0]) if why else (result, None)
 
 
