@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from fieldtech.store import open_store
+from tests.integration.conftest import run, start_hq
 
 FIELDTECH = str(Path(sys.executable).with_name("fieldtech"))
 NARROW = {"COLUMNS": "80"}
@@ -188,3 +189,26 @@ def test_import_reports_every_problem_of_a_row_on_its_line(hq_home, tmp_path):
     assert "api_models" not in shown and "JobIn" not in shown
     assert shown.count("Import jobs from a CSV file") == 1 and "Importing" not in shown
     assert not re.search(r"\S  +\S", shown.split("Columns", 1)[0])  # no odd spacing
+
+
+def test_a_home_under_a_regular_file_is_said_plainly_by_every_command(tmp_path):
+    (tmp_path / "afile").write_text("")
+    home = tmp_path / "afile" / "profile"
+    says = f"cannot keep this profile's data in {home / 'data'}: Not a directory"
+    for args in (("jobs",), ("sync",), ("repair", "--check"), ("locate",)):
+        r = ft(home, *args)
+        assert r.returncode == 1, args
+        assert r.stderr.strip() == f"fieldtech: {says} (choose another --home)", args
+    assert str(home / "data") in ft(home, "locate").stdout  # the paths are still printed
+
+
+def test_sync_output_starts_with_what_happened(tmp_path):
+    (tmp_path / "hq").mkdir()
+    hq = start_hq(tmp_path / "hq")
+    try:
+        user = hq.add_user("Tenzin Dorje")
+        dev = tmp_path / "tenzin"
+        run(dev, "enroll", hq.url, user["enrollment_code"])
+        assert run(dev, "sync").stdout.startswith("synced: ")
+    finally:
+        hq.stop()

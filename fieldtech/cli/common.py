@@ -4,6 +4,9 @@ commands)."""
 
 from __future__ import annotations
 
+import errno
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -57,6 +60,16 @@ class Context:
     def locations(self) -> Locations:
         return locate(self.home)
 
+    def check_home(self) -> None:
+        """The profile's data folder can be made (what opening the store would find out),
+        checked without making anything: a --home under a regular file is said plainly."""
+        folder = self.locations.device_db.parent
+        probe = folder
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if not probe.is_dir():
+            raise FieldtechError(_cannot_keep(folder, os.strerror(errno.ENOTDIR)))
+
     @property
     def store(self) -> Store:
         if self._store is None:
@@ -64,10 +77,7 @@ class Context:
             try:
                 self._store = open_store(path)
             except OSError as exc:
-                raise FieldtechError(
-                    f"cannot keep this profile's data in {path.parent}: "
-                    f"{exc.strerror or exc} (choose another --home)"
-                ) from None
+                raise FieldtechError(_cannot_keep(path.parent, exc.strerror or str(exc))) from None
         return self._store
 
     @property
@@ -82,6 +92,10 @@ class Context:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+def _cannot_keep(folder: Path, why: str) -> str:
+    return f"cannot keep this profile's data in {folder}: {why} (choose another --home)"
 
 
 pass_ctx = click.make_pass_decorator(Context)

@@ -42,6 +42,7 @@ def client_for(ctx: Context) -> SyncClient:
 @pass_ctx
 def sync_cmd(ctx: Context, dry_run: bool, as_json: bool) -> None:
     """Send what waits in the outbox and receive what HQ has for this device."""
+    ctx.check_home()
     logs.setup(ctx.locations.logs)
     client = client_for(ctx)
     try:
@@ -57,13 +58,14 @@ def sync_cmd(ctx: Context, dry_run: bool, as_json: bool) -> None:
                 for op, n in plan["by_kind"].items():
                     say(f"  {n:>6}  {OP_WORDS.get(op, op)}")
             return
+        out = console()
         with Progress(
             TextColumn("syncing"),
             BarColumn(),
             TextColumn("{task.description}"),
-            console=console(),
+            console=out,
             transient=True,
-            disable=as_json,
+            disable=as_json or not out.is_terminal,  # a pipe would get its empty line
         ) as bar:
             task = bar.add_task("", total=None)
 

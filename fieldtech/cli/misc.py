@@ -21,9 +21,10 @@ def locate_cmd(ctx: Context, as_json: bool) -> None:
     where = ctx.locations.as_dict()
     if as_json:
         emit_json(where)
-        return
-    for key, value in where.items():
-        click.echo(f"{key:<11} {value}")
+    else:
+        for key, value in where.items():
+            click.echo(f"{key:<11} {value}")
+    ctx.check_home()  # the paths are printed either way; a profile that cannot be kept fails
 
 
 @click.command("outbox")

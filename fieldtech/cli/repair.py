@@ -19,6 +19,7 @@ from fieldtech.sync.repair import diagnose, rebuild, sync_into
 def repair_cmd(ctx: Context, check_only: bool, force: bool, as_json: bool) -> None:
     """Check this device's data file; if it is damaged or missing, set it aside, start a
     fresh one with the changes not yet sent, and receive everything else from HQ."""
+    ctx.check_home()
     path = ctx.locations.device_db
     if check_only:
         problem = diagnose(path)
