@@ -171,7 +171,7 @@ def table(
         if i in folded:
             continue
         wrap = bool(o.get("wrap")) and widths[i] is not None
-        column = {"no_wrap": not wrap, "overflow": "fold" if wrap else "ellipsis"}
+        column: dict[str, Any] = {"no_wrap": not wrap, "overflow": "fold" if wrap else "ellipsis"}
         column |= {k: v for k, v in o.items() if k not in own}
         if widths[i] is not None:
             column |= {"width": widths[i], "min_width": None, "max_width": None}
@@ -197,7 +197,7 @@ def _print_stripped(out: Console, renderable: Any) -> None:
         if segments:
             last = segments[-1]
             segments[-1] = type(last)(last.text.rstrip(), last.style, last.control)
-        out.print(Text.assemble(*((s.text, s.style) for s in segments)), no_wrap=True)
+        out.print(Text.assemble(*((s.text, s.style or "") for s in segments)), no_wrap=True)
 
 
 def show(as_json: bool, data: Any, human: Callable[[], None]) -> None:
