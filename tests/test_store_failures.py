@@ -83,9 +83,15 @@ async def test_the_app_shows_a_full_disk_and_keeps_running(tmp_path):
         await pilot.press("enter")
         await pilot.pause()
         assert counts(app.store) == before
-        # No public list of the notifications on show in Textual (its Toast is private).
-        messages = [n.message for n in app._notifications]
-        assert "the disk is full: nothing was saved; free some space and try again" in messages
+        # The note's dialog stays with the text in it and says why, once, beside it.
+        from textual.widgets import Input, Label
+
+        from fieldtech.screens.dialogs import AskText
+
+        assert isinstance(app.screen, AskText)
+        assert app.screen.query_one("#answer", Input).value == "y" * 40
+        said = str(app.screen.query_one("#error", Label).render())
+        assert "the disk is full: nothing was saved; free some space and try again" in said
         assert app.store.job(ref)["status"] == "assigned"
         assert app.store.integrity_ok()
 

@@ -329,9 +329,12 @@ def close_cmd(
         if as_json:
             emit_json({"closed": False, "missing": refused.missing})
         else:
-            click.echo("fieldtech: cannot close yet:", err=True)
-            for missing in refused.missing:
-                click.echo(f"  {plain(missing)}", err=True)
+            if len(refused.missing) == 1:  # one reason: one line, like every refusal
+                click.echo(f"fieldtech: cannot close yet: {plain(refused.missing[0])}", err=True)
+            else:
+                click.echo("fieldtech: cannot close yet:", err=True)
+                for missing in refused.missing:
+                    click.echo(f"  {plain(missing)}", err=True)
         raise SystemExit(1) from None
     spawned = job.pop("spawned", None)
     _done(ctx, job, as_json)
