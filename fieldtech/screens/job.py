@@ -34,7 +34,7 @@ NEEDS = {
 }
 
 
-HAZARD_CELLS = 3 * 76  # three lines at 80 columns
+FEW_LINES = 3 * 76  # three lines at 80 columns: what one field of text may take on screen
 SUPERVISOR_ACTIONS = ("reassign", "acknowledge", "callback")
 
 
@@ -130,7 +130,7 @@ class JobScreen(FieldScreen):
                 f"  {sla}",
                 (f"  escalated (level {level})", "bold red") if level else "",
                 "\n",
-                data(card["summary"]),
+                cut(card["summary"], FEW_LINES),
             )
         )
         site, cust, app = card["site"] or {}, card["customer"] or {}, card["appliance"]
@@ -138,7 +138,7 @@ class JobScreen(FieldScreen):
         self.query_one("#hazards", Static).update(
             # At most a few lines: an endless hazard note must not push the customer panel
             # off the screen; `fieldtech job show` prints it whole.
-            line("⚠ ", cut(" · ".join(plain(h) for h in hazards), HAZARD_CELLS)) if hazards else ""
+            line("⚠ ", cut(" · ".join(plain(h) for h in hazards), FEW_LINES)) if hazards else ""
         )
         self.query_one("#site", Static).update(lines(self._site_lines(card, cust, site, app)))
         history = st.customer_history(card["customer_id"], card["id"])
@@ -208,7 +208,7 @@ class JobScreen(FieldScreen):
             line(data(site.get("address")), ", ", data(site.get("city"))),
         ]
         if site.get("access_notes"):
-            out.append(line("Access: ", cut(site["access_notes"], HAZARD_CELLS)))
+            out.append(line("Access: ", cut(site["access_notes"], FEW_LINES)))
         if app:
             out.append(
                 line(
