@@ -4,38 +4,15 @@ code; mistakes are said whole and at once."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from fieldtech.store import open_store
+from tests.cli_support import ft, ok
 from tests.integration.conftest import run, start_hq
 
-FIELDTECH = str(Path(sys.executable).with_name("fieldtech"))
 NARROW = {"COLUMNS": "80"}
-
-
-def ft(home: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if k not in ("FIELDTECH_HOME", "COLUMNS")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [FIELDTECH, "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=120,
-    )
-
-
-def ok(home: Path, *args: str, env: dict | None = None) -> str:
-    r = ft(home, *args, env=env)
-    assert r.returncode == 0, r.stderr
-    assert "Traceback" not in r.stdout + r.stderr
-    return r.stdout
 
 
 def fits(text: str) -> str:

@@ -5,39 +5,18 @@ mistakes are one line."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
 from fieldtech.store import open_store
+from tests.cli_support import ft, ok
 
-FIELDTECH = str(Path(sys.executable).with_name("fieldtech"))
 RAW_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 EVIL = "\x1b]0;owned\x07\x1b[2J[bold]Eve[/] <script>alert(1)</script> \x9b31m"
-
-
-def ft(home: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if k not in ("FIELDTECH_HOME", "COLUMNS")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [FIELDTECH, "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=120,
-    )
-
-
-def ok(home: Path, *args: str, env: dict | None = None) -> str:
-    r = ft(home, *args, env=env)
-    assert r.returncode == 0, r.stderr
-    assert "Traceback" not in r.stdout + r.stderr
-    return r.stdout
 
 
 def one_line_failure(r: subprocess.CompletedProcess) -> str:
