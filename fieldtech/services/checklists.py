@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fieldtech.domain import ops
 from fieldtech.domain.checklists import Verdict, judge
 from fieldtech.domain.errors import RuleBroken
-from fieldtech.services.context import Device
+from fieldtech.services.context import Device, written
 from fieldtech.services.jobs import _priority, begin_work_if_on_site, require_working
 
 
 def record_reading(
     dev: Device, job_id: str, item_key: str, value: object, comment: str | None = None
-) -> dict:
+) -> dict[str, Any]:
     """Judge and record one reading. A value of the wrong type records nothing (BadInput)."""
     with dev.store.transaction():
         job = dev.store.job(job_id)
@@ -27,13 +29,13 @@ def record_reading(
             payload["comment"] = comment.strip()
         exp = dev.apply(ops.READING_ADD, job["id"], payload, priority=_priority(job))
         return {
-            **exp.reading,
+            **written(exp.reading, ops.READING_ADD, "reading"),
             "message": judgement.message,
             "warning": judgement.verdict is not Verdict.OK,
         }
 
 
-def checklist(dev: Device, job_id: str) -> dict:
+def checklist(dev: Device, job_id: str) -> dict[str, Any]:
     """The job's checklist: template items with their current readings and progress."""
     from fieldtech.domain.checklists import is_satisfied, progress
 
@@ -51,7 +53,7 @@ def checklist(dev: Device, job_id: str) -> dict:
                 "value": r.value if r else None,
                 "verdict": r.verdict if r else None,
                 "comment": r.comment if r else None,
-                "done": bool(r) and is_satisfied(item, r.value, r.verdict),
+                "done": r is not None and is_satisfied(item, r.value, r.verdict),
             }
         )
     return {

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from fieldtech.domain.errors import BadInput
 from fieldtech.domain.hlc import Clock, wall_ms
 from fieldtech.domain.ids import new_id
 from fieldtech.domain.ops import Expanded, expand, stamp_time
@@ -33,6 +34,20 @@ def utc_now() -> datetime:
 
 def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def named_job(exp: Expanded, op: str) -> str:
+    """The job an operation changes; every kind that changes a job names it."""
+    if exp.job_id is None:
+        raise BadInput(f"a {op} operation changes a job but names none")
+    return exp.job_id
+
+
+def written(row: dict[str, Any] | None, op: str, what: str) -> dict[str, Any]:
+    """The row an operation writes by its kind (a note's history line, a reading, ...)."""
+    if row is None:
+        raise BadInput(f"a {op} operation wrote no {what}")
+    return row
 
 
 @dataclass
@@ -74,13 +89,14 @@ class Device:
         if exp.new_job is not None:
             st.put_job({**exp.new_job, "stamps": {}})
         if exp.job_fields:
-            job = st.job(exp.job_id)
+            job_id = named_job(exp, op)
+            job = st.job(job_id)
             stamps = {**job["stamps"], **{name: hlc for name in exp.job_fields}}
             st.update_job(
-                exp.job_id, {**exp.job_fields, "updated_at": stamp_time(hlc), "stamps": stamps}
+                job_id, {**exp.job_fields, "updated_at": stamp_time(hlc), "stamps": stamps}
             )
         elif exp.event is not None and exp.new_job is None:
-            st.update_job(exp.job_id, {"updated_at": stamp_time(hlc)})
+            st.update_job(named_job(exp, op), {"updated_at": stamp_time(hlc)})
         if exp.event is not None:
             st.add_job_event(exp.event)
         if exp.reading is not None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fieldtech.domain import ops
 from fieldtech.domain.errors import BadInput
-from fieldtech.services.context import PRIORITY_ESCALATION, Device
+from fieldtech.services.context import PRIORITY_ESCALATION, Device, written
 
 MAX_NOTE = 2000
 
 
-def escalate(dev: Device, job_id: str, note: str) -> dict:
+def escalate(dev: Device, job_id: str, note: str) -> dict[str, Any]:
     """Ask HQ for help on a job ("need HQ help", with what is wrong)."""
     text = (note or "").strip()
     if not text:
@@ -21,4 +23,4 @@ def escalate(dev: Device, job_id: str, note: str) -> dict:
         exp = dev.apply(
             ops.ESCALATION_RAISE, job["id"], {"note": text}, priority=PRIORITY_ESCALATION
         )
-        return exp.event
+        return written(exp.event, ops.ESCALATION_RAISE, "history line")

@@ -25,6 +25,7 @@ from fieldtech.services.context import (
     PRIORITY_NORMAL,
     PRIORITY_URGENT,
     Device,
+    written,
 )
 
 if TYPE_CHECKING:
@@ -34,19 +35,19 @@ URGENT = {Priority.EMERGENCY.value, Priority.VIP.value}
 MAX_NOTE = 4000
 
 
-def _priority(job: dict) -> int:
+def _priority(job: dict[str, Any]) -> int:
     return PRIORITY_URGENT if job["priority"] in URGENT else PRIORITY_NORMAL
 
 
 def _change_status(
     dev: Device,
-    job: dict,
+    job: dict[str, Any],
     target: Status,
     *,
     reason: str | None = None,
     op: str = ops.JOB_STATUS,
     extra: dict[str, Any] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Inside a transaction: check the move, then write status, fields, history and the op."""
     current = Status(job["status"])
     check_transition(current, target, reason)
@@ -58,18 +59,20 @@ def _change_status(
     return dev.store.job(job["id"])
 
 
-def start(dev: Device, job_id: str) -> dict:
+def start(dev: Device, job_id: str) -> dict[str, Any]:
     """Set off for the site."""
     with dev.store.transaction():
         return _change_status(dev, dev.store.job(job_id), Status.EN_ROUTE)
 
 
-def arrive(dev: Device, job_id: str) -> dict:
+def arrive(dev: Device, job_id: str) -> dict[str, Any]:
     with dev.store.transaction():
         return _change_status(dev, dev.store.job(job_id), Status.ON_SITE)
 
 
-def hold(dev: Device, job_id: str, reason: str | None, *, waits_for: str | None = None) -> dict:
+def hold(
+    dev: Device, job_id: str, reason: str | None, *, waits_for: str | None = None
+) -> dict[str, Any]:
     """On hold, waiting for parts, the customer or something else (`waits_for`, from the
     fixed set the board counts by), with free text. Without `waits_for` only the set's own
     words in `reason` say it; anything else is 'other'."""
@@ -85,7 +88,7 @@ def hold(dev: Device, job_id: str, reason: str | None, *, waits_for: str | None 
         )
 
 
-def resume(dev: Device, job_id: str) -> dict:
+def resume(dev: Device, job_id: str) -> dict[str, Any]:
     with dev.store.transaction():
         job = dev.store.job(job_id)
         if job["status"] != Status.ON_HOLD:
@@ -94,20 +97,20 @@ def resume(dev: Device, job_id: str) -> dict:
         return _change_status(dev, job, target)
 
 
-def begin_work_if_on_site(dev: Device, job: dict) -> dict:
+def begin_work_if_on_site(dev: Device, job: dict[str, Any]) -> dict[str, Any]:
     """Recording work on a job that is 'on site' moves it to 'in progress' (same transaction)."""
     if job["status"] == Status.ON_SITE:
         return _change_status(dev, job, Status.IN_PROGRESS)
     return job
 
 
-def require_working(job: dict, what: str) -> None:
+def require_working(job: dict[str, Any], what: str) -> None:
     status = Status(job["status"])
     if status not in (Status.ON_SITE, Status.IN_PROGRESS):
         raise RuleBroken(f"{what} needs you on site: the job is {status.words} (arrive first)")
 
 
-def note(dev: Device, job_id: str, text: str) -> dict:
+def note(dev: Device, job_id: str, text: str) -> dict[str, Any]:
     body = (text or "").strip()
     if not body:
         raise BadInput("a note cannot be empty")
@@ -116,12 +119,12 @@ def note(dev: Device, job_id: str, text: str) -> dict:
     with dev.store.transaction():
         job = dev.store.job(job_id)
         exp = dev.apply(ops.JOB_NOTE, job["id"], {"body": body}, priority=_priority(job))
-        return exp.event
+        return written(exp.event, ops.JOB_NOTE, "history line")
 
 
 def close_blockers(
     dev: Device,
-    job: dict,
+    job: dict[str, Any],
     *,
     outcome: str | None,
     signoff_name: str | None,
@@ -163,7 +166,7 @@ def close(
     code: str | None,
     rating: object,
     spawn_install: bool = False,
-) -> dict:
+) -> dict[str, Any]:
     """Close with the customer's sign-off. Refuses, listing everything missing, until complete."""
     outcome_code = parse_outcome(outcome)
     rating_n = parse_rating(rating)
@@ -192,7 +195,9 @@ def close(
         return closed
 
 
-def cannot_complete(dev: Device, job_id: str, reason: str, *, follow_up: bool = False) -> dict:
+def cannot_complete(
+    dev: Device, job_id: str, reason: str, *, follow_up: bool = False
+) -> dict[str, Any]:
     with dev.store.transaction():
         job = dev.store.job(job_id)
         done = _change_status(dev, job, Status.CANNOT_COMPLETE, reason=reason)
@@ -203,7 +208,7 @@ def cannot_complete(dev: Device, job_id: str, reason: str, *, follow_up: bool = 
         return done
 
 
-def _spawn(dev: Device, parent: dict, kind: Kind, summary: str) -> dict:
+def _spawn(dev: Device, parent: dict[str, Any], kind: Kind, summary: str) -> dict[str, Any]:
     """A new job born on the device (its id too), linked to its parent, assigned to the same
     technician. Inside the caller's transaction."""
     from fieldtech.domain.templates import pick_template, template_for
@@ -216,7 +221,7 @@ def _spawn(dev: Device, parent: dict, kind: Kind, summary: str) -> dict:
     on_hand = [(t["id"], t["version"], t["job_kind"], t["category"]) for t in dev.store.templates()]
     chosen = pick_template(kind.value, category, on_hand)
     stored = chosen is not None and chosen[0] in {t[0] for t in on_hand}
-    tmpl = dev.store.template(*chosen) if stored else template_for(kind.value, category)
+    tmpl = dev.store.template(*chosen) if chosen and stored else template_for(kind.value, category)
     job_id = new_id()
     row = {
         "ref": dev.store.next_job_ref(parent["ref"] + "-F"),

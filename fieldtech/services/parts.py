@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fieldtech.domain import ops
 from fieldtech.domain.errors import BadInput
 from fieldtech.domain.ids import new_id
@@ -13,7 +15,7 @@ from fieldtech.domain.parts import (
     check_request_step,
     check_use,
 )
-from fieldtech.services.context import PRIORITY_NORMAL, Device
+from fieldtech.services.context import PRIORITY_NORMAL, Device, written
 from fieldtech.services.jobs import _priority, begin_work_if_on_site, require_working
 
 MAX_TEXT = 500
@@ -30,14 +32,15 @@ def _move(
     reason: str | None = None,
     override: bool = False,
     priority: int = PRIORITY_NORMAL,
-) -> dict:
-    payload: dict = {"sku": sku, "kind": kind.value, "qty": qty}
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {"sku": sku, "kind": kind.value, "qty": qty}
     for key, value in (("job", job_id), ("request", request_id), ("reason", reason)):
         if value:
             payload[key] = value
     if override:
         payload["override"] = 1
-    return dev.apply(ops.STOCK_MOVE, sku, payload, priority=priority).movement
+    exp = dev.apply(ops.STOCK_MOVE, sku, payload, priority=priority)
+    return written(exp.movement, ops.STOCK_MOVE, "ledger line")
 
 
 def _text(value: str | None, what: str) -> str | None:
@@ -50,7 +53,7 @@ def _text(value: str | None, what: str) -> str | None:
 
 def use_part(
     dev: Device, job_id: str, code: str, qty: object = 1, override_reason: str | None = None
-) -> dict:
+) -> dict[str, Any]:
     """Fit a part on a job. `code` is a SKU or a scanned barcode."""
     n = check_quantity(qty)
     with dev.store.transaction():
@@ -74,7 +77,7 @@ def use_part(
 
 def return_part(
     dev: Device, code: str, qty: object, reason: str, job_id: str | None = None
-) -> dict:
+) -> dict[str, Any]:
     n = check_quantity(qty)
     why = (reason or "").strip().lower()
     if why not in RETURN_REASONS:
@@ -96,7 +99,7 @@ def return_part(
         return {**row, "name": part["name"], "on_hand": dev.store.on_hand(part["sku"])}
 
 
-def adjust_stock(dev: Device, code: str, qty: object, reason: str) -> dict:
+def adjust_stock(dev: Device, code: str, qty: object, reason: str) -> dict[str, Any]:
     """A stock-count correction, signed, always with a reason: it is on the ledger like any move."""
     n = check_quantity(qty, allow_negative=True)
     why = _text(reason, "the reason")
@@ -108,7 +111,7 @@ def adjust_stock(dev: Device, code: str, qty: object, reason: str) -> dict:
         return {**row, "name": part["name"], "on_hand": dev.store.on_hand(part["sku"])}
 
 
-def count_stock(dev: Device, code: str, counted: object, reason: str) -> dict:
+def count_stock(dev: Device, code: str, counted: object, reason: str) -> dict[str, Any]:
     """A stock take: the van holds `counted` of the part. The difference from the ledger's
     figure goes on the ledger as one signed adjustment (none when they agree)."""
     try:
@@ -135,7 +138,7 @@ def request_part(
     job_id: str | None = None,
     note: str | None = None,
     draft: bool = False,
-) -> dict:
+) -> dict[str, Any]:
     n = check_quantity(qty)
     with dev.store.transaction():
         part = dev.store.part(code)
@@ -155,10 +158,10 @@ def request_part(
             payload,
             priority=_priority(job) if job else PRIORITY_NORMAL,
         )
-        return {**exp.request, "name": part["name"]}
+        return {**written(exp.request, ops.REQUEST_CREATE, "part request"), "name": part["name"]}
 
 
-def step_request(dev: Device, request_id: str, target: RequestStatus) -> dict:
+def step_request(dev: Device, request_id: str, target: RequestStatus) -> dict[str, Any]:
     """The technician's steps: submit a draft, cancel, or mark a shipment received."""
     with dev.store.transaction():
         req = dev.store.part_request(request_id)

@@ -4,6 +4,8 @@ customer call-back. Each is one transaction (rows + outbox), so it holds offline
 
 from __future__ import annotations
 
+from typing import Any
+
 from fieldtech.domain import ops
 from fieldtech.domain.callbacks import check_comment, check_scores
 from fieldtech.domain.errors import BadInput, NotFound, RuleBroken
@@ -11,7 +13,7 @@ from fieldtech.domain.ids import new_id
 from fieldtech.domain.jobs import Status
 from fieldtech.domain.parts import RequestStatus, check_request_step
 from fieldtech.domain.roles import manages_a_team
-from fieldtech.services.context import PRIORITY_NORMAL, PRIORITY_URGENT, Device
+from fieldtech.services.context import PRIORITY_NORMAL, PRIORITY_URGENT, Device, written
 
 MAX_REASON = 500
 
@@ -36,7 +38,7 @@ def _reason(text: str | None, *, required: bool, what: str) -> str | None:
 
 def decide_request(
     dev: Device, request_id: str, target: RequestStatus, reason: str | None = None
-) -> dict:
+) -> dict[str, Any]:
     """Approve or reject a technician's part request."""
     require_supervisor(dev, "approve or reject part requests")
     if target not in (RequestStatus.APPROVED, RequestStatus.REJECTED):
@@ -52,15 +54,15 @@ def decide_request(
         return dev.store.part_request(req["id"])
 
 
-def approve(dev: Device, request_id: str, note: str | None = None) -> dict:
+def approve(dev: Device, request_id: str, note: str | None = None) -> dict[str, Any]:
     return decide_request(dev, request_id, RequestStatus.APPROVED, note)
 
 
-def reject(dev: Device, request_id: str, reason: str) -> dict:
+def reject(dev: Device, request_id: str, reason: str) -> dict[str, Any]:
     return decide_request(dev, request_id, RequestStatus.REJECTED, reason)
 
 
-def _technician(dev: Device, who: str) -> dict:
+def _technician(dev: Device, who: str) -> dict[str, Any]:
     wanted = (who or "").strip().lower()
     if not wanted:
         raise BadInput("say who takes the job")
@@ -70,7 +72,7 @@ def _technician(dev: Device, who: str) -> dict:
     raise NotFound(f"{who!r} is not a technician of this team (sync to refresh the team)")
 
 
-def reassign(dev: Device, job_id: str, who: str) -> dict:
+def reassign(dev: Device, job_id: str, who: str) -> dict[str, Any]:
     """Give an open job to another technician of the team. Work in progress goes back to
     'assigned' in the new technician's queue, as it does when HQ reassigns."""
     require_supervisor(dev, "reassign jobs")
@@ -95,7 +97,7 @@ def reassign(dev: Device, job_id: str, who: str) -> dict:
         return dev.store.job(job["id"])
 
 
-def acknowledge(dev: Device, job_id: str, note: str | None = None) -> dict:
+def acknowledge(dev: Device, job_id: str, note: str | None = None) -> dict[str, Any]:
     """The supervisor has seen the escalation and owns it now."""
     require_supervisor(dev, "acknowledge escalations")
     text = _reason(note, required=False, what="")
@@ -106,7 +108,7 @@ def acknowledge(dev: Device, job_id: str, note: str | None = None) -> dict:
             raise RuleBroken(f"job {job['ref']} is not escalated")
         if level <= int(job.get("escalation_ack_level") or 0):
             raise RuleBroken(f"job {job['ref']}: level {level} is already acknowledged")
-        payload: dict = {"level": level}
+        payload: dict[str, Any] = {"level": level}
         if text:
             payload["note"] = text
         dev.apply(ops.ESCALATION_ACK, job["id"], payload, priority=PRIORITY_URGENT)
@@ -121,7 +123,7 @@ def record_callback(
     attitude: object,
     adherence: object,
     comment: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The customer's call-back after a closed job: three scores of 1–5 and a comment."""
     require_supervisor(dev, "record call-backs")
     scores = check_scores(skill, attitude, adherence)
@@ -130,8 +132,8 @@ def record_callback(
         job = dev.store.job(job_id)
         if job["status"] not in (Status.COMPLETED.value, Status.CANNOT_COMPLETE.value):
             raise RuleBroken(f"job {job['ref']} is not closed yet: call the customer after it is")
-        payload: dict = {"job": job["id"], **scores}
+        payload: dict[str, Any] = {"job": job["id"], **scores}
         if text:
             payload["comment"] = text
         exp = dev.apply(ops.CALLBACK_RECORD, new_id(), payload)
-        return {**exp.callback, "job": job["ref"]}
+        return {**written(exp.callback, ops.CALLBACK_RECORD, "call-back"), "job": job["ref"]}
