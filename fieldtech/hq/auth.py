@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, RowMapping, select, update
 
 from fieldtech.domain.errors import BadInput, FieldtechError, NotFound
 from fieldtech.domain.ids import new_id
@@ -211,7 +211,7 @@ def _name(device_name: str | None) -> str | None:
     return (device_name or "")[:200] or None
 
 
-def _unused_credential(conn: Connection, enrollment: dict[str, Any], device_id: str) -> str | None:
+def _unused_credential(conn: Connection, enrollment: RowMapping, device_id: str) -> str | None:
     """The credential a spent code gave this very device, if it was never used."""
     if enrollment["device_id"] != device_id:
         return None

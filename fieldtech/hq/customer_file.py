@@ -32,7 +32,10 @@ HISTORY_FIELDS = (
 )
 SUMMARY_CHARS = 200
 
-Page = list[tuple[int, str, dict[str, Any] | None]]
+# One row of a pull page: (seq, table, row); no row when it is the device's own write, which
+# still moves the cursor.
+Change = tuple[int, str, dict[str, Any] | None]
+Page = list[Change]
 
 
 def complete_page(conn: Connection, cursor: int, page: Page) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, select, update
-from sqlalchemy.pool import NullPool
+from sqlalchemy import ColumnDefault, Connection, Engine, create_engine, event, select, update
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.hlc import Clock
@@ -35,7 +36,7 @@ def make_engine(url: str) -> Engine:
         )
 
         @event.listens_for(engine, "connect")
-        def _connect(dbapi_conn, _record):
+        def _connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
             # Take over transaction control so SAVEPOINT works and writers queue up front.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
@@ -46,7 +47,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _begin(conn):
+        def _begin(conn: Connection) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -105,7 +106,8 @@ class HQ:
                 missing = [c for c in table.columns if c.name not in have]
                 for col in missing:
                     kind = col.type.compile(dialect=self.engine.dialect)
-                    default = col.default.arg if col.default is not None else None
+                    # Only a ColumnDefault has a value for old rows (a Sequence has none).
+                    default = col.default.arg if isinstance(col.default, ColumnDefault) else None
                     if isinstance(default, bool):
                         default = int(default)
                     sql = f"ALTER TABLE {table.name} ADD COLUMN {col.name} {kind}"

@@ -30,7 +30,7 @@ from fieldtech.hq import schema
 from fieldtech.hq.api_models import check_job, job_problems
 from fieldtech.hq.auth import Principal
 from fieldtech.hq.db import HQ, Seq
-from fieldtech.hq.new_jobs import create_jobs
+from fieldtech.hq.new_jobs import BatchCache, create_jobs
 
 REQUIRED = ("ref", "kind", "summary", "customer_name", "address")
 COLUMNS = REQUIRED + (
@@ -90,7 +90,9 @@ def decode(data: bytes, what: str = "file") -> str:
         ) from None
 
 
-def _records(reader: csv.DictReader, report: ImportReport) -> Iterator[tuple[int, dict[str, Any]]]:
+def _records(
+    reader: csv.DictReader[str], report: ImportReport
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """(first line, row) while the CSV reads; a broken line ends the import, reported."""
     last = reader.line_num
     while True:
@@ -184,7 +186,7 @@ def import_jobs(hq: HQ, p: Principal, text: str, progress: Progress | None = Non
     known = _known_refs(hq, [r.ref for r in rows])
     report.already_there = [r.ref for r in rows if r.ref in known]
     todo = [r for r in rows if r.ref not in known]
-    cache: dict[str, Any] = {}
+    cache = BatchCache()
     if progress:
         progress(0, len(todo))
     for i in range(0, len(todo), BATCH):
@@ -206,7 +208,7 @@ def _create_batch(
     p: Principal,
     batch: list[_Row],
     report: ImportReport,
-    cache: dict[str, Any],
+    cache: BatchCache,
     *,
     alone: bool = False,
 ) -> None:

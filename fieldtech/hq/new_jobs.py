@@ -46,22 +46,34 @@ def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def newest_templates(conn: Connection, cache: dict[str, Any]) -> list:
-    """(id, newest version, kind, category) of every template at HQ, read once per cache."""
-    if "templates" not in cache:
+# (id, newest version, job kind, category) of a template at HQ.
+TemplateRef = tuple[str, int, str, str | None]
+
+
+@dataclass
+class BatchCache:
+    """What batches of one import read or fill once, not once per batch."""
+
+    templates: list[TemplateRef] | None = None
+    match_keys_filled: bool = False
+
+
+def newest_templates(conn: Connection, cache: BatchCache) -> list[TemplateRef]:
+    """Every template at HQ in its newest version, read once per cache."""
+    if cache.templates is None:
         t = schema.templates.c
-        newest: dict[str, tuple[str, int, str, str | None]] = {}
+        newest: dict[str, TemplateRef] = {}
         for r in conn.execute(
             select(t.id, t.version, t.job_kind, t.category).order_by(t.id, t.version)
         ):
             newest[r.id] = (r.id, r.version, r.job_kind, r.category)
-        cache["templates"] = list(newest.values())
-    return cache["templates"]
+        cache.templates = list(newest.values())
+    return cache.templates
 
 
-def fill_match_keys(conn: Connection, cache: dict[str, Any]) -> None:
+def fill_match_keys(conn: Connection, cache: BatchCache) -> None:
     """Customers written before match keys existed (or by bulk loads) get theirs."""
-    if cache.get("match_keys_filled"):
+    if cache.match_keys_filled:
         return
     c = schema.customers.c
     blank = conn.execute(select(c.id, c.name).where(c.match_key.is_(None))).all()
@@ -72,7 +84,7 @@ def fill_match_keys(conn: Connection, cache: dict[str, Any]) -> None:
             .values(match_key=bindparam("_key")),
             [{"_id": r.id, "_key": name_key(r.name)} for r in blank],
         )
-    cache["match_keys_filled"] = True
+    cache.match_keys_filled = True
 
 
 @dataclass
@@ -93,9 +105,10 @@ class _Known:
 class Batch:
     """Plans new jobs against HQ's rows, then writes them table by table."""
 
-    def __init__(self, hq: HQ, p: Principal, conn: Connection, seq: Seq, cache: dict[str, Any]):
+    def __init__(self, hq: HQ, p: Principal, conn: Connection, seq: Seq, cache: BatchCache):
         self.hq, self.p, self.conn, self.seq, self.cache = hq, p, conn, seq, cache
         self.known = _Known()
+        self.templates: list[TemplateRef] = []
         self.rows: dict[Table, list[dict[str, Any]]] = defaultdict(list)
         self.updates: dict[Table, dict[str, dict[str, Any]]] = defaultdict(
             dict[str, Any]
@@ -108,7 +121,7 @@ class Batch:
     def read(self, specs: list[dict[str, Any]]) -> None:
         conn, k = self.conn, self.known
         fill_match_keys(conn, self.cache)
-        newest_templates(conn, self.cache)
+        self.templates = newest_templates(conn, self.cache)
         c, s, a, j, u = (
             schema.customers.c,
             schema.sites.c,
@@ -214,7 +227,7 @@ class Batch:
         if job_id in k.job_ids:
             raise BadInput(f"a job with id {job_id!r} already exists")
         category = appliance["category"] if appliance else spec.get("appliance_category")
-        tmpl = pick_template(kind.value, category, self.cache["templates"])
+        tmpl = pick_template(kind.value, category, self.templates)
 
         # Checked: from here on the job is written.
         self.auto_refs += 0 if spec.get("ref") else 1
@@ -307,7 +320,7 @@ class Batch:
             if phone and not phone_digits(found["phone"]):
                 found["phone"] = phone
                 self._set(schema.customers, found["id"], phone=phone)
-            return found["id"]
+            return str(found["id"])
         cid = new_id()
         row = {
             "id": cid,
@@ -343,7 +356,7 @@ class Batch:
                 if phone and not s["contact_phone"]:
                     s["contact_phone"] = phone
                     self._set(schema.sites, s["id"], contact_phone=phone)
-                return s["id"]
+                return str(s["id"])
         hazards = spec.get("hazards") or []
         if isinstance(hazards, str):
             hazards = [h.strip() for h in hazards.split(";") if h.strip()]
@@ -374,7 +387,7 @@ class Batch:
             if a["category"] != category:
                 continue
             if (serial and a["serial"] == serial) or (not serial and a["model"] == model):
-                return a["id"]
+                return str(a["id"])
         aid = new_id()
         row = {
             "id": aid,
@@ -422,7 +435,7 @@ def create_jobs(
     *,
     conn: Connection,
     seq: Seq,
-    cache: dict[str, Any] | None = None,
+    cache: BatchCache | None = None,
 ) -> list[dict[str, Any] | FieldtechError]:
     """Each spec's job, or the reason it was refused, in order, inside the caller's
     transaction. `cache` (one per import) keeps the templates and what was filled once."""
@@ -434,7 +447,7 @@ def create_jobs(
             checked.append(check_job(spec))
         except FieldtechError as exc:
             checked.append(exc)
-    batch = Batch(hq, p, conn, seq, {} if cache is None else cache)
+    batch = Batch(hq, p, conn, seq, BatchCache() if cache is None else cache)
     batch.read([c for c in checked if isinstance(c, dict)])
     out: list[dict[str, Any] | FieldtechError] = []
     for given in checked:

@@ -6,13 +6,15 @@ first sync of thousands of jobs to a handful of requests.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Table, exists, false, select
+from sqlalchemy import ColumnElement, Connection, Select, Table, exists, false, select
 
 from fieldtech.domain.jobs import with_code_hashed
 from fieldtech.hq import schema
 from fieldtech.hq.auth import Principal
+from fieldtech.hq.customer_file import Change, Page, complete_page
 from fieldtech.hq.db import HQ
 
 # Columns HQ keeps for itself (scope and bookkeeping), never sent to devices.
@@ -42,11 +44,11 @@ ORDER = (
 )
 
 
-def _team_users(p: Principal):
+def _team_users(p: Principal) -> Select[str]:
     return select(schema.users.c.id).where(schema.users.c.team == p.team)
 
 
-def _job_visible(p: Principal, job_id_col):
+def _job_visible(p: Principal, job_id_col: ColumnElement[str]) -> ColumnElement[bool]:
     """EXISTS-style check that a job id is in p's scope.
 
     Correlated, so the planner walks the table by `seq` (usually few rows past the cursor)
@@ -59,9 +61,9 @@ def _job_visible(p: Principal, job_id_col):
     return exists().where(inner.c.id == job_id_col, inner.c.team == p.team)
 
 
-def scope_where(name: str, p: Principal):
+def scope_where(name: str, p: Principal) -> ColumnElement[bool] | None:
     """The WHERE clause limiting table `name` to what `p` may read (None: everything)."""
-    t = getattr(schema, name)
+    t: Table = getattr(schema, name)
     J = schema.jobs.c
     if name in ("parts", "templates") or p.is_admin:
         return None
@@ -105,10 +107,8 @@ def pull(
 
     Rows this very device wrote, as HQ took them, are not sent back to it: they still move
     the cursor, but cost nothing on the wire."""
-    from fieldtech.hq.customer_file import complete_page
-
     with hq.snapshot() as conn:  # every read of the page sees the same committed state
-        found: list[tuple[int, str, dict[str, Any] | None]] = []
+        found: Page = []
         for name in ORDER:
             found.extend(_table_page(conn, name, p, cursor, limit, device_id))
         found.sort(key=lambda r: r[0])
@@ -137,7 +137,7 @@ URGENT_LANE = 100
 HISTORY_OF_JOBS = ("job_events", "readings", "stock_ledger", "part_requests", "callbacks")
 
 
-def _jobs_of_history(conn: Connection, p: Principal, after: int, page: list):
+def _jobs_of_history(conn: Connection, p: Principal, after: int, page: Page) -> Page:
     """The jobs that rows of this page belong to, when the job's latest change comes later
     in the feed (past this page): a job's row moves up the feed each time it changes, so
     its older events can reach a page before it does. Parents first, in the same page."""
@@ -150,7 +150,7 @@ def _jobs_of_history(conn: Connection, p: Principal, after: int, page: list):
     if not wanted:
         return []
     J = schema.jobs
-    out = []
+    out: Page = []
     for chunk in [sorted(wanted)[i : i + 500] for i in range(0, len(wanted), 500)]:
         q = select(*[J.c[c] for c in _columns("jobs", J)]).where(J.c.id.in_(chunk), J.c.seq > after)
         where = scope_where("jobs", p)
@@ -160,7 +160,7 @@ def _jobs_of_history(conn: Connection, p: Principal, after: int, page: list):
     return out
 
 
-def _urgent(conn: Connection, p: Principal, after: int, device_id: str | None):
+def _urgent(conn: Connection, p: Principal, after: int, device_id: str | None) -> Page:
     J = schema.jobs
     q = (
         select(*[J.c[c] for c in _columns("jobs", J)])
@@ -175,7 +175,7 @@ def _urgent(conn: Connection, p: Principal, after: int, device_id: str | None):
     jobs = [dict(r) for r in conn.execute(q.order_by(J.c.seq).limit(URGENT_LANE)).mappings()]
     if not jobs:
         return []
-    out = []
+    out: Page = []
     for name, key, col in (
         ("customers", "customer_id", "id"),
         ("sites", "site_id", "id"),
@@ -193,7 +193,7 @@ def _urgent(conn: Connection, p: Principal, after: int, device_id: str | None):
 
 def _table_page(
     conn: Connection, name: str, p: Principal, cursor: int, limit: int, device_id: str | None
-):
+) -> Iterator[Change]:
     t: Table = getattr(schema, name)
     cols = _columns(name, t)
     extra = [t.c.origin] if name in ECHOED else []
@@ -213,7 +213,7 @@ def checksum(hq: HQ, p: Principal) -> dict[str, int]:
     """Cheap per-scope counts and top seq, to detect drift without a full download."""
     from sqlalchemy import func
 
-    out = {}
+    out: dict[str, int] = {}
     with hq.engine.connect() as conn:
         for name in ("jobs", "job_events", "readings", "stock_ledger", "part_requests"):
             t: Table = getattr(schema, name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, ProgrammingError
@@ -21,7 +21,7 @@ from fieldtech.domain.escalation import FIELD_REQUEST_LEVEL
 from fieldtech.domain.hlc import Stamp, wall_ms
 from fieldtech.domain.ids import new_id
 from fieldtech.domain.merge import merge_status
-from fieldtech.domain.ops import expand, stamp_time
+from fieldtech.domain.ops import Expanded, expand, stamp_time
 from fieldtech.domain.parts import RequestStatus, check_request_step
 from fieldtech.hq import schema
 from fieldtech.hq.auth import Principal, now_iso
@@ -44,6 +44,17 @@ class Rejected(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+T = TypeVar("T")
+
+
+def _carried(value: T | None, what: str) -> T:
+    """What an operation of its kind always expands to (fieldtech.domain.ops); should it be
+    missing, the operation is refused like any other bad one."""
+    if value is None:
+        raise Rejected(f"the operation carries no {what}")
+    return value
 
 
 @dataclass
@@ -89,14 +100,13 @@ def push(hq: HQ, p: Principal, wire_ops: list[WireOp], *, cursor: int | None = N
                 if outcome == "applied":
                     result.acks.append(op.id)
                 else:
-                    result.rejected.append({"id": op.id, "reason": reason})
+                    result.rejected.append({"id": op.id, "reason": reason or ""})
                 continue
+            early: str | None = None
             try:
                 hlc, clamped = bounded_stamp(hq, op.hlc)
             except FieldtechError as exc:
                 hlc, clamped, early = op.hlc, False, exc.message
-            else:
-                early = None
             result.clamped += clamped
             # Checked against its own schema before it touches the database: a malformed
             # payload is refused with its reason and the rest of the batch goes on.
@@ -149,6 +159,7 @@ def push(hq: HQ, p: Principal, wire_ops: list[WireOp], *, cursor: int | None = N
 def _resend(conn: Connection, seq: Seq, op: WireOp) -> None:
     """A refused operation left the device's copy unlike HQ's: send HQ's row back (pull still
     filters by scope), so the device's copy yields once nothing of it is in flight."""
+    key: object
     if op.op == O.REQUEST_STEP:
         table, key = schema.part_requests, op.entity_id
     elif op.op in JOB_OPS or op.op in SUPERVISOR_OPS:
@@ -200,7 +211,8 @@ def _apply(
     # A re-stamped operation goes back to its device, so it adopts HQ's stamps.
     origin = None if echo else p.device_id
     if op.op == O.JOB_CREATE:
-        _create_job(conn, seq, p, exp.new_job, exp.event, origin)
+        job_row = _carried(exp.new_job, "job")
+        _create_job(conn, seq, p, job_row, _carried(exp.event, "event"), origin)
         return
     if op.op in JOB_OPS:
         job = _writable_job(conn, p, op.entity_id)
@@ -218,16 +230,18 @@ def _apply(
             _installed(conn, seq, job["id"], hlc)
         return
     if op.op == O.STOCK_MOVE:
-        if exp.movement["job_id"]:
-            _writable_job(conn, p, exp.movement["job_id"])
-        row = {**exp.movement, "technician_id": p.user_id, "seq": seq(), "origin": origin}
+        movement = _carried(exp.movement, "stock movement")
+        if movement["job_id"]:
+            _writable_job(conn, p, movement["job_id"])
+        row = {**movement, "technician_id": p.user_id, "seq": seq(), "origin": origin}
         insert_absent(conn, schema.stock_ledger, row)
         return
     if op.op == O.REQUEST_CREATE:
-        if exp.request["job_id"]:
-            _writable_job(conn, p, exp.request["job_id"])
+        request = _carried(exp.request, "part request")
+        if request["job_id"]:
+            _writable_job(conn, p, request["job_id"])
         row = {
-            **exp.request,
+            **request,
             "technician_id": p.user_id,
             "team": p.team,
             "seq": seq(),
@@ -273,7 +287,7 @@ def _set_job_fields(
     seq: Seq,
     p: Principal,
     job: dict[str, Any],
-    exp,
+    exp: Expanded,
     hlc: str,
     origin: str | None,
 ) -> None:
@@ -364,10 +378,10 @@ def _conflict(
     job: dict[str, Any],
     fld: str,
     *,
-    mine,
-    theirs,
-    theirs_at,
-    mine_at,
+    mine: str | None,
+    theirs: str | None,
+    theirs_at: str | None,
+    mine_at: str,
     technician_id: str | None = None,
 ) -> None:
     conn.execute(
@@ -397,7 +411,7 @@ def _supervise(
     seq: Seq,
     p: Principal,
     op: WireOp,
-    exp,
+    exp: Expanded,
     hlc: str,
     origin: str | None,
     cursor: int | None,
@@ -405,18 +419,24 @@ def _supervise(
     """A supervisor's decision made on their device: reassign, acknowledge, call-back."""
     if p.role == "technician":
         raise Rejected("only the team's supervisor or HQ may do this")
-    job = _writable_job(conn, p, exp.job_id)
+    job = _writable_job(conn, p, _carried(exp.job_id, "job"))
     if op.op == O.JOB_ASSIGN:
         tech = technician(conn, exp.job_fields["technician_id"])
         assign_in(conn, seq, p, job, tech, hlc, event_id=op.id, origin=origin)
     elif op.op == O.ESCALATION_ACK:
         _acknowledge(conn, seq, job, exp, hlc, origin, _row_origin(job, origin, cursor))
     else:
-        record_in(conn, seq, p, job, exp.callback)
+        record_in(conn, seq, p, job, _carried(exp.callback, "call-back"))
 
 
 def _acknowledge(
-    conn: Connection, seq: Seq, job: dict[str, Any], exp, hlc: str, origin, job_origin
+    conn: Connection,
+    seq: Seq,
+    job: dict[str, Any],
+    exp: Expanded,
+    hlc: str,
+    origin: str | None,
+    job_origin: str | None,
 ) -> None:
     level = int(exp.job_fields["escalation_ack_level"])
     current = int(job.get("escalation_level") or 0)
@@ -424,7 +444,8 @@ def _acknowledge(
         raise Rejected(f"job {job['ref']} is not escalated to level {level}")
     if level > int(job.get("escalation_ack_level") or 0):
         _set_level(conn, seq, job, "escalation_ack_level", level, hlc, job_origin)
-    insert_absent(conn, schema.job_events, {**exp.event, "seq": seq(), "origin": origin})
+    event = _carried(exp.event, "event")
+    insert_absent(conn, schema.job_events, {**event, "seq": seq(), "origin": origin})
 
 
 def _escalate(conn: Connection, seq: Seq, job: dict[str, Any], hlc: str) -> None:
@@ -494,7 +515,7 @@ def _step_request(
     seq: Seq,
     p: Principal,
     request_id: str,
-    exp,
+    exp: Expanded,
     hlc: str,
     origin: str | None,
     cursor: int | None,
@@ -504,7 +525,8 @@ def _step_request(
     if req is None:
         raise Rejected("that part request is not known at HQ")
     origin = _row_origin(dict(req), origin, cursor)
-    current, target = RequestStatus(req["status"]), RequestStatus(exp.request_step[1])
+    step = _carried(exp.request_step, "step")
+    current, target = RequestStatus(req["status"]), RequestStatus(step[1])
     if current == target:
         return
     if req["technician_id"] != p.user_id:

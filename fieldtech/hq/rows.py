@@ -8,15 +8,18 @@ from typing import Any
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
+# The two dialects' INSERTs, each with ON CONFLICT.
+_Insert = postgresql.Insert | sqlite.Insert
 
-def _insert(conn: Connection, table: Table):
+
+def _insert(conn: Connection, table: Table) -> _Insert:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
 
 
 @functools.cache
-def _absent(dialect: str, table: Table):
+def _absent(dialect: str, table: Table) -> _Insert:
     ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
     return ins.on_conflict_do_nothing()
 

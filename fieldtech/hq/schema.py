@@ -23,7 +23,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 
-def _seq() -> Column:
+def _seq() -> Column[int]:
     return Column("seq", BigInteger, nullable=False, index=True)
 
 

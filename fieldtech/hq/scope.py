@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, false, select, true
+from sqlalchemy import ColumnElement, Connection, false, select, true
 
 from fieldtech.hq import schema
 from fieldtech.hq.auth import Forbidden, Principal
@@ -13,7 +13,7 @@ J = schema.jobs.c
 A = schema.job_assignments.c
 
 
-def job_filter(p: Principal):
+def job_filter(p: Principal) -> ColumnElement[bool]:
     """A WHERE clause on jobs for what this person may read.
 
     A technician keeps the jobs once assigned to them, so work done before a reassignment

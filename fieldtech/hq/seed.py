@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 
 from fieldtech.domain.demo_data import generate
 from fieldtech.hq import schema
@@ -30,7 +31,7 @@ def seed_hq(
     with hq.tx() as conn:
         seq = Seq(conn)
 
-        def bulk(table, rows):
+        def bulk(table: Table, rows: list[dict[str, Any]]) -> None:
             for i in range(0, len(rows), BATCH):
                 conn.execute(insert(table), [{**r, "seq": seq()} for r in rows[i : i + BATCH]])
 

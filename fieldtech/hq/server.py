@@ -15,7 +15,8 @@ from fieldtech.hq.db import HQ
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
-        return s.getsockname()[1]
+        # An AF_INET address is (host, port); the socket stubs leave it untyped.
+        return int(s.getsockname()[1])
 
 
 def serve(hq: HQ, host: str = "127.0.0.1", port: int = 8765, log_level: str = "info") -> None:
