@@ -139,7 +139,17 @@ def show_cmd(ctx: Context, job_id: str, as_json: bool) -> None:
 
 
 def _show_card(ctx: Context, card: dict, demo_code: str | None) -> None:
-    site, cust, app = card["site"] or {}, card["customer"] or {}, card["appliance"]
+    _say_heading(ctx, card)
+    _say_customer_and_site(card)
+    _say_visit(card, demo_code)
+    _customer_file_table(card["customer_file"]["jobs"])
+    _history_table(card["history"])
+    if card["conflicts"]:
+        _conflicts_table(card["conflicts"])
+
+
+def _say_heading(ctx: Context, card: dict) -> None:
+    """The job's reference, kind, priority, status and time left, then its summary."""
     is_open = Status(card["status"]).is_open
     sla = sla_words(card["sla_due"], ctx.device.at()) if is_open else ""
     say(
@@ -149,6 +159,11 @@ def _show_card(ctx: Context, card: dict, demo_code: str | None) -> None:
         f"  {sla}",
     )
     say(card["summary"])
+
+
+def _say_customer_and_site(card: dict) -> None:
+    """Who, where, how to get in, what to watch for, and the appliance."""
+    site, cust, app = card["site"] or {}, card["customer"] or {}, card["appliance"]
     say(
         f"Customer: {cust.get('name') or ''}  {cust.get('phone') or ''}",
         ("  VIP", "magenta") if cust.get("vip") else None,
@@ -166,6 +181,10 @@ def _show_card(ctx: Context, card: dict, demo_code: str | None) -> None:
             f"Appliance: {app['category']} {app['brand'] or ''} {app['model'] or ''} "
             f"serial {app['serial'] or '-'}"
         )
+
+
+def _say_visit(card: dict, demo_code: str | None) -> None:
+    """When the visit is, and where it stands: on hold, signed off, closed."""
     window = when(card["window_start"])
     if card["window_end"]:
         window += " – " + local_time(card["window_end"], date=False)
@@ -184,7 +203,9 @@ def _show_card(ctx: Context, card: dict, demo_code: str | None) -> None:
         )
     if card["closed_at"]:
         say(f"Closed: {when(card['closed_at'])}")
-    earlier = card["customer_file"]["jobs"]
+
+
+def _customer_file_table(earlier: list[dict]) -> None:
     table(
         "Customer file: earlier jobs",
         ["job", "kind", "status", ("summary", {"squeeze": 1, "least": 0}), "created"],
@@ -194,27 +215,32 @@ def _show_card(ctx: Context, card: dict, demo_code: str | None) -> None:
         ],
         empty="no earlier jobs for this customer",
     )
+
+
+def _history_table(history: list[dict]) -> None:
     table(
         "History",
         ["when", ("what", {"squeeze": 2, "wrap": True}), ("by", {"squeeze": 1, "least": 8})],
-        [(when(e["at"]), _event_words(e), e["actor"]) for e in card["history"]],
+        [(when(e["at"]), _event_words(e), e["actor"]) for e in history],
         empty="no history yet",
     )
-    if card["conflicts"]:
-        table(
-            "Conflicts seen at sync (both versions are on record)",
-            [
-                "field",
-                ("mine", {"squeeze": 1, "wrap": True}),
-                ("HQ's", {"squeeze": 1, "wrap": True}),
-                ("by", {"squeeze": 1, "least": 8}),
-                "when",
-            ],
-            [
-                (c["field"], c["mine"], c["theirs"], c["theirs_by"], when(c["detected_at"]))
-                for c in card["conflicts"]
-            ],
-        )
+
+
+def _conflicts_table(conflicts: list[dict]) -> None:
+    table(
+        "Conflicts seen at sync (both versions are on record)",
+        [
+            "field",
+            ("mine", {"squeeze": 1, "wrap": True}),
+            ("HQ's", {"squeeze": 1, "wrap": True}),
+            ("by", {"squeeze": 1, "least": 8}),
+            "when",
+        ],
+        [
+            (c["field"], c["mine"], c["theirs"], c["theirs_by"], when(c["detected_at"]))
+            for c in conflicts
+        ],
+    )
 
 
 def _event_words(e: dict) -> str:
