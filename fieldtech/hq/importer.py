@@ -30,7 +30,8 @@ from fieldtech.hq import schema
 from fieldtech.hq.api_models import check_job, job_problems
 from fieldtech.hq.auth import Principal
 from fieldtech.hq.db import HQ, Seq
-from fieldtech.hq.new_jobs import BatchCache, create_jobs
+from fieldtech.hq.known_rows import BatchCache
+from fieldtech.hq.new_jobs import create_jobs
 
 REQUIRED = ("ref", "kind", "summary", "customer_name", "address")
 COLUMNS = REQUIRED + (

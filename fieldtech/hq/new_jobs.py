@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,12 +23,20 @@ from sqlalchemy import Connection, Table, bindparam, func, insert, select, text,
 from fieldtech.domain.customers import address_key, name_key, phone_digits, same_customer
 from fieldtech.domain.errors import BadInput, FieldtechError, NotFound
 from fieldtech.domain.ids import new_id
-from fieldtech.domain.jobs import Status, parse_kind, parse_priority
+from fieldtech.domain.jobs import Kind, Priority, Status, parse_kind, parse_priority
 from fieldtech.domain.ops import stamp_time
 from fieldtech.domain.templates import pick_template
 from fieldtech.hq import schema
 from fieldtech.hq.auth import Principal
 from fieldtech.hq.db import HQ, Seq
+from fieldtech.hq.known_rows import (
+    BatchCache,
+    Known,
+    TemplateRef,
+    fill_match_keys,
+    newest_templates,
+    read_known,
+)
 from fieldtech.hq.scope import require_manager
 
 # Parents before children: a pull page never carries a job before its customer.
@@ -46,60 +54,59 @@ def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# (id, newest version, job kind, category) of a template at HQ.
-TemplateRef = tuple[str, int, str, str | None]
+@dataclass(frozen=True)
+class _Checked:
+    """A job that passed every check, and what the checks found; none of it written yet."""
+
+    kind: Kind
+    priority: Priority
+    tech: dict[str, Any] | None
+    team: str | None
+    site: dict[str, Any] | None  # the site the spec names by id
+    hlc: str
+    now: str
+    window_start: str
+    window_end: str | None
+    sla_due: str
+    ref: str
+    job_id: str
+    template: tuple[str, int] | None
 
 
-@dataclass
-class BatchCache:
-    """What batches of one import read or fill once, not once per batch."""
-
-    templates: list[TemplateRef] | None = None
-    match_keys_filled: bool = False
-
-
-def newest_templates(conn: Connection, cache: BatchCache) -> list[TemplateRef]:
-    """Every template at HQ in its newest version, read once per cache."""
-    if cache.templates is None:
-        t = schema.templates.c
-        newest: dict[str, TemplateRef] = {}
-        for r in conn.execute(
-            select(t.id, t.version, t.job_kind, t.category).order_by(t.id, t.version)
-        ):
-            newest[r.id] = (r.id, r.version, r.job_kind, r.category)
-        cache.templates = list(newest.values())
-    return cache.templates
-
-
-def fill_match_keys(conn: Connection, cache: BatchCache) -> None:
-    """Customers written before match keys existed (or by bulk loads) get theirs."""
-    if cache.match_keys_filled:
-        return
-    c = schema.customers.c
-    blank = conn.execute(select(c.id, c.name).where(c.match_key.is_(None))).all()
-    if blank:
-        conn.execute(
-            update(schema.customers)
-            .where(c.id == bindparam("_id"))
-            .values(match_key=bindparam("_key")),
-            [{"_id": r.id, "_key": name_key(r.name)} for r in blank],
-        )
-    cache.match_keys_filled = True
-
-
-@dataclass
-class _Known:
-    """What the batch knows of HQ's rows, read up front and kept up to date as it plans."""
-
-    customers: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
-    sites: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
-    appliances: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
-    by_id: dict[str, dict[str, dict[str, Any]]] = field(
-        default_factory=lambda: defaultdict(dict[str, Any])
-    )
-    refs: set[str] = field(default_factory=set)
-    job_ids: set[str] = field(default_factory=set)
-    technicians: dict[str, dict[str, Any]] = field(default_factory=dict[str, Any])
+def _job_row(
+    spec: dict[str, Any],
+    c: _Checked,
+    customer_id: str,
+    site_id: str,
+    appliance_id: str | None,
+) -> dict[str, Any]:
+    """The new job's row as HQ keeps it, every field stamped with the job's creation."""
+    job = {
+        "id": c.job_id,
+        "ref": c.ref,
+        "kind": c.kind.value,
+        "priority": c.priority.value,
+        "priority_rank": c.priority.rank,
+        "status": Status.ASSIGNED.value,
+        "customer_id": customer_id,
+        "site_id": site_id,
+        "appliance_id": appliance_id,
+        "technician_id": c.tech["id"] if c.tech else None,
+        "team": c.team,
+        "summary": spec["summary"],
+        "description": spec.get("description"),
+        "window_start": c.window_start,
+        "window_end": c.window_end,
+        "sla_due": c.sla_due,
+        "template_id": c.template[0] if c.template else None,
+        "template_version": c.template[1] if c.template else None,
+        "confirmation_code": str(spec.get("confirmation_code") or new_id()[-6:]).upper(),
+        "created_at": c.now,
+        "updated_at": c.now,
+        "escalation_level": 0,
+    }
+    job["stamps"] = json.dumps({name: c.hlc for name in job}, sort_keys=True)
+    return job
 
 
 class Batch:
@@ -107,7 +114,7 @@ class Batch:
 
     def __init__(self, hq: HQ, p: Principal, conn: Connection, seq: Seq, cache: BatchCache):
         self.hq, self.p, self.conn, self.seq, self.cache = hq, p, conn, seq, cache
-        self.known = _Known()
+        self.known = Known()
         self.templates: list[TemplateRef] = []
         self.rows: dict[Table, list[dict[str, Any]]] = defaultdict(list)
         self.updates: dict[Table, dict[str, dict[str, Any]]] = defaultdict(
@@ -119,78 +126,29 @@ class Batch:
 
     # -- reading, a few queries for the whole batch ---------------------------------------
     def read(self, specs: list[dict[str, Any]]) -> None:
-        conn, k = self.conn, self.known
-        fill_match_keys(conn, self.cache)
-        self.templates = newest_templates(conn, self.cache)
-        c, s, a, j, u = (
-            schema.customers.c,
-            schema.sites.c,
-            schema.appliances.c,
-            schema.jobs.c,
-            schema.users.c,
-        )
-        named = {
-            key: {sp[key] for sp in specs if sp.get(key)}
-            for key in ("customer_id", "site_id", "appliance_id", "technician", "ref", "id")
-        }
-        for key, table in (
-            ("customer_id", schema.customers),
-            ("site_id", schema.sites),
-            ("appliance_id", schema.appliances),
-        ):
-            for chunk in _chunks(named[key]):
-                for r in conn.execute(select(table).where(table.c.id.in_(chunk))).mappings():
-                    k.by_id[table.name][r["id"]] = dict(r)
-        who = named["technician"]
-        for chunk in _chunks(who):
-            for r in conn.execute(
-                select(schema.users).where(u.id.in_(chunk) | u.name.in_(chunk))
-            ).mappings():
-                for key in (r["id"], r["name"]):
-                    if key in who and key not in k.technicians:
-                        k.technicians[key] = dict(r)
-        for chunk in _chunks(named["ref"]):
-            k.refs.update(r[0] for r in conn.execute(select(j.ref).where(j.ref.in_(chunk))))
-        for chunk in _chunks(named["id"]):
-            k.job_ids.update(r[0] for r in conn.execute(select(j.id).where(j.id.in_(chunk))))
-        keys = {name_key(sp["customer_name"]) for sp in specs if sp.get("customer_name")}
-        customer_ids = set(named["customer_id"]) | {
-            r["customer_id"] for r in k.by_id["sites"].values()
-        }
-        for chunk in _chunks(keys):
-            for r in conn.execute(
-                select(c.id, c.name, c.phone, c.created_at).where(c.match_key.in_(chunk))
-            ).mappings():
-                k.customers[name_key(r["name"])].append(dict(r))
-                customer_ids.add(r["id"])
-        for chunk in _chunks(customer_ids):
-            for r in conn.execute(
-                select(s.id, s.customer_id, s.address, s.contact_phone).where(
-                    s.customer_id.in_(chunk)
-                )
-            ).mappings():
-                k.sites[r["customer_id"]].append(dict(r))
-            for r in conn.execute(
-                select(a.id, a.customer_id, a.category, a.serial, a.model).where(
-                    a.customer_id.in_(chunk)
-                )
-            ).mappings():
-                k.appliances[r["customer_id"]].append(dict(r))
-        for recent_first in k.customers.values():
-            recent_first.sort(key=lambda r: (r["created_at"] or "", r["id"]), reverse=True)
+        fill_match_keys(self.conn, self.cache)
+        self.templates = newest_templates(self.conn, self.cache)
+        self.known = read_known(self.conn, specs)
         if any(not sp.get("ref") for sp in specs):
-            if self.hq.is_postgres:
-                # New jobs are numbered by how many HQ holds: two processes counting at once
-                # would give two jobs one number. Numbering waits its turn, until commit.
-                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('fieldtech.job_ref'))"))
-            self.job_count = conn.execute(
-                select(func.count()).select_from(schema.jobs)
-            ).scalar_one()
+            self.job_count = self._jobs_numbered()
+
+    def _jobs_numbered(self) -> int:
+        """How many jobs HQ holds: a new job without a ref is numbered after them."""
+        if self.hq.is_postgres:
+            # Two processes counting at once would give two jobs one number: numbering
+            # waits its turn, until commit.
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('fieldtech.job_ref'))"))
+        return self.conn.execute(select(func.count()).select_from(schema.jobs)).scalar_one()
 
     # -- planning, in memory ----------------------------------------------------------------
     def plan(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Check one job in full (its spec has passed api_models.check_job), then add its
         rows to the batch. Raises before adding any."""
+        checked = self._check(spec)
+        # Checked: from here on the job is written.
+        return self._add(spec, checked)
+
+    def _check(self, spec: dict[str, Any]) -> _Checked:
         from fieldtech.hq.dispatch import SLA_HOURS, parse_time
 
         k = self.known
@@ -199,19 +157,7 @@ class Batch:
         tech = self._technician(spec.get("technician"))
         team = tech["team"] if tech else (spec.get("team") or self.p.team)
         require_manager(self.p, team)
-        for key, table in (("customer_id", "customers"), ("site_id", "sites")):
-            if spec.get(key) and spec[key] not in k.by_id[table]:
-                raise NotFound(f"{key.removesuffix('_id')} {spec[key]!r} is not known at HQ")
-        appliance = None
-        if spec.get("appliance_id"):
-            appliance = k.by_id["appliances"].get(spec["appliance_id"])
-            if appliance is None:
-                raise NotFound(f"appliance {spec['appliance_id']!r} is not known at HQ")
-        site = k.by_id["sites"].get(spec.get("site_id") or "")
-        if not spec.get("customer_id") and site is None and not spec.get("customer_name"):
-            raise BadInput("a job needs the customer's name")
-        if site is None and not spec.get("address"):
-            raise BadInput("a job needs the site's address")
+        site, appliance = self._parents(spec)
         hlc = self.hq.stamp()
         now = stamp_time(hlc)
         window_start = parse_time(spec.get("window_start"), "window_start") or now
@@ -227,57 +173,68 @@ class Batch:
         if job_id in k.job_ids:
             raise BadInput(f"a job with id {job_id!r} already exists")
         category = appliance["category"] if appliance else spec.get("appliance_category")
-        tmpl = pick_template(kind.value, category, self.templates)
+        return _Checked(
+            kind=kind,
+            priority=priority,
+            tech=tech,
+            team=team,
+            site=site,
+            hlc=hlc,
+            now=now,
+            window_start=window_start,
+            window_end=window_end,
+            sla_due=sla_due,
+            ref=ref,
+            job_id=job_id,
+            template=pick_template(kind.value, category, self.templates),
+        )
 
-        # Checked: from here on the job is written.
+    def _parents(self, spec: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The site and appliance the spec names, when it names them; that HQ knows every
+        row it names, and that what it does not name it describes."""
+        k = self.known
+        for key, table in (("customer_id", "customers"), ("site_id", "sites")):
+            if spec.get(key) and spec[key] not in k.by_id[table]:
+                raise NotFound(f"{key.removesuffix('_id')} {spec[key]!r} is not known at HQ")
+        appliance = None
+        if spec.get("appliance_id"):
+            appliance = k.by_id["appliances"].get(spec["appliance_id"])
+            if appliance is None:
+                raise NotFound(f"appliance {spec['appliance_id']!r} is not known at HQ")
+        site = k.by_id["sites"].get(spec.get("site_id") or "")
+        if not spec.get("customer_id") and site is None and not spec.get("customer_name"):
+            raise BadInput("a job needs the customer's name")
+        if site is None and not spec.get("address"):
+            raise BadInput("a job needs the site's address")
+        return site, appliance
+
+    def _add(self, spec: dict[str, Any], c: _Checked) -> dict[str, Any]:
+        """The checked job into the batch, with the customer, site and appliance it needs."""
+        k = self.known
         self.auto_refs += 0 if spec.get("ref") else 1
-        k.refs.add(ref)
-        k.job_ids.add(job_id)
+        k.refs.add(c.ref)
+        k.job_ids.add(c.job_id)
         customer_id = spec.get("customer_id") or (
-            site["customer_id"] if site else self._customer(spec)
+            c.site["customer_id"] if c.site else self._customer(spec)
         )
         site_id = spec.get("site_id") or self._site(customer_id, spec)
         appliance_id = spec.get("appliance_id") or self._appliance(customer_id, site_id, spec)
-        job = {
-            "id": job_id,
-            "ref": ref,
-            "kind": kind.value,
-            "priority": priority.value,
-            "priority_rank": priority.rank,
-            "status": Status.ASSIGNED.value,
-            "customer_id": customer_id,
-            "site_id": site_id,
-            "appliance_id": appliance_id,
-            "technician_id": tech["id"] if tech else None,
-            "team": team,
-            "summary": spec["summary"],
-            "description": spec.get("description"),
-            "window_start": window_start,
-            "window_end": window_end,
-            "sla_due": sla_due,
-            "template_id": tmpl[0] if tmpl else None,
-            "template_version": tmpl[1] if tmpl else None,
-            "confirmation_code": str(spec.get("confirmation_code") or new_id()[-6:]).upper(),
-            "created_at": now,
-            "updated_at": now,
-            "escalation_level": 0,
-        }
-        job["stamps"] = json.dumps({name: hlc for name in job}, sort_keys=True)
+        job = _job_row(spec, c, customer_id, site_id, appliance_id)
         self.rows[schema.jobs].append({**job, "seq": self.seq()})
-        if tech:
+        if c.tech:
             self.rows[schema.job_assignments].append(
-                {"job_id": job_id, "technician_id": tech["id"], "at": now}
+                {"job_id": c.job_id, "technician_id": c.tech["id"], "at": c.now}
             )
         self.rows[schema.job_events].append(
             {
                 "id": new_id(),
-                "job_id": job_id,
+                "job_id": c.job_id,
                 "kind": "created",
                 "to_status": "assigned",
-                "body": f"dispatched to {tech['name']}" if tech else "created",
+                "body": f"dispatched to {c.tech['name']}" if c.tech else "created",
                 "actor": self.p.user_id,
-                "hlc": hlc,
-                "at": now,
+                "hlc": c.hlc,
+                "at": c.now,
                 "seq": self.seq(),
             }
         )
@@ -421,11 +378,6 @@ class Batch:
                     .values({n: bindparam(n) for n in names})
                 )
                 self.conn.execute(stmt, rows)
-
-
-def _chunks(values: set[str], size: int = 500) -> list[list[str]]:
-    items = sorted(values)
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def create_jobs(
