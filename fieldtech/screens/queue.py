@@ -58,6 +58,9 @@ class QueueScreen(FieldScreen):
             "Filter",
             id="queue.filter",
             tooltip="Type to search customer, address, appliance, job",
+            # Handled as it arrives, before the keys behind it are handed on: otherwise a
+            # quick `/lhasa` reaches the table before the search box has the focus.
+            priority=True,
         ),
         Binding(
             "s", "cycle_status", "Status", id="queue.status", tooltip="Show one status at a time"
@@ -224,7 +227,13 @@ class QueueScreen(FieldScreen):
             self.app.open_job(key)
 
     def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        box = self.query_one("#filter", Input)
+        if self.focused is box:  # a `/` in the search itself: "12/3 Main St"
+            box.insert_text_at_cursor("/")
+            return
+        # At once, not on a later turn as `focus()` does: keys typed straight after `/`
+        # (a quick typist, or a terminal delivering them in one read) are already queued.
+        self.set_focus(box)
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
@@ -232,7 +241,7 @@ class QueueScreen(FieldScreen):
             self.app.pop_screen()  # a list opened from the board: back to the board
             return
         box.value = ""
-        self.query_one(JobTable).focus()
+        self.set_focus(self.query_one(JobTable))  # at once: a `/` may follow straight away
 
     def action_cycle_status(self) -> None:
         self.status_i = (self.status_i + 1) % len(STATUS_CYCLE)

@@ -9,14 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import cast
 
-import httpx
-
 from fieldtech import logs
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.services import Device
 from fieldtech.store import open_store
 from fieldtech.sync import credentials
 from fieldtech.sync.client import Backoff, SyncClient, SyncError
+from fieldtech.sync.http import httpx
 from fieldtech.sync.link import SwitchableLink
 from fieldtech.sync.summary import SyncSummary
 

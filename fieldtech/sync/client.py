@@ -14,14 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.templates import template_from_json
 from fieldtech.services import Device
 from fieldtech.store import Store
 from fieldtech.store.db import REBUILD_PENDING
 from fieldtech.sync import protocol
+from fieldtech.sync.http import httpx
 
 REBUILD = REBUILD_PENDING  # set by `fieldtech repair` until one full pull has arrived
 LAST_OK = "last_sync_ok"

@@ -7,12 +7,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from fieldtech.domain.errors import BadInput
 from fieldtech.services import Device
 from fieldtech.sync import credentials
 from fieldtech.sync.client import SyncError, _detail, _short
+from fieldtech.sync.http import httpx
 
 ATTEMPTS = 3
 

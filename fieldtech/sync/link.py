@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-import httpx
+from fieldtech.sync.http import httpx
 
 
 class SwitchableLink(httpx.BaseTransport):
