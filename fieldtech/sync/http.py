@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 
 if "httpx" not in sys.modules:
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None: "not there"
 
 import httpx  # noqa: E402
 
