@@ -2,18 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from fieldtech.domain import ops
 from fieldtech.domain.checklists import Verdict, judge
 from fieldtech.domain.errors import RuleBroken
-from fieldtech.services.context import Device, written
+from fieldtech.services.context import Device, reading_row
 from fieldtech.services.jobs import _priority, begin_work_if_on_site, require_working
+from fieldtech.store.rows import ReadingRow
+
+if TYPE_CHECKING:
+    from fieldtech.domain.checklists import Template
+    from fieldtech.store.rows import JobRow
+
+
+class RecordedReading(ReadingRow):
+    """A reading as recorded, with what the judgement said and whether it is a warning."""
+
+    message: str | None
+    warning: bool
+
+
+class Checklist(TypedDict):
+    """A job's checklist: its template's items with their current readings. A job without a
+    checklist has no template and no items."""
+
+    job: JobRow
+    template: Template | None
+    # Per item: the template's `item`, its reading's `value`, `verdict` and `comment` (None
+    # when not read yet) and whether it is `done`. Plain dicts: the checklist screen keeps them.
+    items: list[dict[str, Any]]
+    progress: tuple[int, int]  # (done, total) over the required items
 
 
 def record_reading(
     dev: Device, job_id: str, item_key: str, value: object, comment: str | None = None
-) -> dict[str, Any]:
+) -> RecordedReading:
     """Judge and record one reading. A value of the wrong type records nothing (BadInput)."""
     with dev.store.transaction():
         job = dev.store.job(job_id)
@@ -29,13 +53,13 @@ def record_reading(
             payload["comment"] = comment.strip()
         exp = dev.apply(ops.READING_ADD, job["id"], payload, priority=_priority(job))
         return {
-            **written(exp.reading, ops.READING_ADD, "reading"),
+            **reading_row(exp, ops.READING_ADD),
             "message": judgement.message,
             "warning": judgement.verdict is not Verdict.OK,
         }
 
 
-def checklist(dev: Device, job_id: str) -> dict[str, Any]:
+def checklist(dev: Device, job_id: str) -> Checklist:
     """The job's checklist: template items with their current readings and progress."""
     from fieldtech.domain.checklists import is_satisfied, progress
 
@@ -44,7 +68,7 @@ def checklist(dev: Device, job_id: str) -> dict[str, Any]:
         return {"job": job, "template": None, "items": [], "progress": (0, 0)}
     template = dev.store.template(job["template_id"], job["template_version"])
     readings = dev.store.current_readings(job["id"])
-    items = []
+    items: list[dict[str, Any]] = []
     for item in template.items:
         r = readings.get(item.key)
         items.append(

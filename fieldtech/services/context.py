@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from fieldtech.domain.errors import BadInput
 from fieldtech.domain.hlc import Clock, wall_ms
 from fieldtech.domain.ids import new_id
 from fieldtech.domain.ops import Expanded, expand, stamp_time
 from fieldtech.store import Store
+
+if TYPE_CHECKING:
+    from fieldtech.store.rows import Callback, JobEvent, PartRequest, ReadingRow, StockMovement
 
 # Outbox priorities: lower goes out first. Escalations, then emergency and VIP work.
 PRIORITY_ESCALATION = 0
@@ -43,11 +46,39 @@ def named_job(exp: Expanded, op: str) -> str:
     return exp.job_id
 
 
-def written(row: dict[str, Any] | None, op: str, what: str) -> dict[str, Any]:
-    """The row an operation writes by its kind (a note's history line, a reading, ...)."""
+def plain(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A typed row as a plain dict of the same keys and values, for the commands and screens
+    whose helpers still take one."""
+    return dict(row)
+
+
+# The row an operation of each kind always writes, as the store keeps it. `expand` builds
+# them as plain dicts of the table's columns (ops.Expanded); an operation that wrote none
+# is refused, as expand refuses a malformed one.
+def _written(row: dict[str, Any] | None, op: str, what: str) -> dict[str, Any]:
     if row is None:
         raise BadInput(f"a {op} operation wrote no {what}")
     return row
+
+
+def history_line(exp: Expanded, op: str) -> JobEvent:
+    return cast("JobEvent", _written(exp.event, op, "history line"))
+
+
+def reading_row(exp: Expanded, op: str) -> ReadingRow:
+    return cast("ReadingRow", _written(exp.reading, op, "reading"))
+
+
+def ledger_line(exp: Expanded, op: str) -> StockMovement:
+    return cast("StockMovement", _written(exp.movement, op, "ledger line"))
+
+
+def request_row(exp: Expanded, op: str) -> PartRequest:
+    return cast("PartRequest", _written(exp.request, op, "part request"))
+
+
+def callback_row(exp: Expanded, op: str) -> Callback:
+    return cast("Callback", _written(exp.callback, op, "call-back"))
 
 
 @dataclass

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fieldtech.domain import ops
 from fieldtech.domain.errors import BadInput
-from fieldtech.services.context import PRIORITY_ESCALATION, Device, written
+from fieldtech.services.context import PRIORITY_ESCALATION, Device, history_line
+
+if TYPE_CHECKING:
+    from fieldtech.store.rows import JobEvent
 
 MAX_NOTE = 2000
 
 
-def escalate(dev: Device, job_id: str, note: str) -> dict[str, Any]:
+def escalate(dev: Device, job_id: str, note: str) -> JobEvent:
     """Ask HQ for help on a job ("need HQ help", with what is wrong)."""
     text = (note or "").strip()
     if not text:
@@ -23,4 +26,4 @@ def escalate(dev: Device, job_id: str, note: str) -> dict[str, Any]:
         exp = dev.apply(
             ops.ESCALATION_RAISE, job["id"], {"note": text}, priority=PRIORITY_ESCALATION
         )
-        return written(exp.event, ops.ESCALATION_RAISE, "history line")
+        return history_line(exp, ops.ESCALATION_RAISE)

@@ -25,29 +25,31 @@ from fieldtech.services.context import (
     PRIORITY_NORMAL,
     PRIORITY_URGENT,
     Device,
-    written,
+    history_line,
+    plain,
 )
 
 if TYPE_CHECKING:
     from fieldtech.store import Store
+    from fieldtech.store.rows import JobEvent, JobRow
 
 URGENT = {Priority.EMERGENCY.value, Priority.VIP.value}
 MAX_NOTE = 4000
 
 
-def _priority(job: dict[str, Any]) -> int:
+def _priority(job: JobRow) -> int:
     return PRIORITY_URGENT if job["priority"] in URGENT else PRIORITY_NORMAL
 
 
 def _change_status(
     dev: Device,
-    job: dict[str, Any],
+    job: JobRow,
     target: Status,
     *,
     reason: str | None = None,
     op: str = ops.JOB_STATUS,
     extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> JobRow:
     """Inside a transaction: check the move, then write status, fields, history and the op."""
     current = Status(job["status"])
     check_transition(current, target, reason)
@@ -62,12 +64,12 @@ def _change_status(
 def start(dev: Device, job_id: str) -> dict[str, Any]:
     """Set off for the site."""
     with dev.store.transaction():
-        return _change_status(dev, dev.store.job(job_id), Status.EN_ROUTE)
+        return plain(_change_status(dev, dev.store.job(job_id), Status.EN_ROUTE))
 
 
 def arrive(dev: Device, job_id: str) -> dict[str, Any]:
     with dev.store.transaction():
-        return _change_status(dev, dev.store.job(job_id), Status.ON_SITE)
+        return plain(_change_status(dev, dev.store.job(job_id), Status.ON_SITE))
 
 
 def hold(
@@ -79,12 +81,14 @@ def hold(
     kind = parse_hold_for(waits_for) if waits_for else hold_for_reason(reason)
     text = (reason or "").strip() or (kind.words if waits_for else "")
     with dev.store.transaction():
-        return _change_status(
-            dev,
-            dev.store.job(job_id),
-            Status.ON_HOLD,
-            reason=text,
-            extra={"hold_for": kind.value},
+        return plain(
+            _change_status(
+                dev,
+                dev.store.job(job_id),
+                Status.ON_HOLD,
+                reason=text,
+                extra={"hold_for": kind.value},
+            )
         )
 
 
@@ -94,23 +98,23 @@ def resume(dev: Device, job_id: str) -> dict[str, Any]:
         if job["status"] != Status.ON_HOLD:
             raise RuleBroken(f"the job is {Status(job['status']).words}, not on hold")
         target = resume_target(bool(job["arrived_at"]))
-        return _change_status(dev, job, target)
+        return plain(_change_status(dev, job, target))
 
 
-def begin_work_if_on_site(dev: Device, job: dict[str, Any]) -> dict[str, Any]:
+def begin_work_if_on_site(dev: Device, job: JobRow) -> JobRow:
     """Recording work on a job that is 'on site' moves it to 'in progress' (same transaction)."""
     if job["status"] == Status.ON_SITE:
         return _change_status(dev, job, Status.IN_PROGRESS)
     return job
 
 
-def require_working(job: dict[str, Any], what: str) -> None:
+def require_working(job: JobRow, what: str) -> None:
     status = Status(job["status"])
     if status not in (Status.ON_SITE, Status.IN_PROGRESS):
         raise RuleBroken(f"{what} needs you on site: the job is {status.words} (arrive first)")
 
 
-def note(dev: Device, job_id: str, text: str) -> dict[str, Any]:
+def note(dev: Device, job_id: str, text: str) -> JobEvent:
     body = (text or "").strip()
     if not body:
         raise BadInput("a note cannot be empty")
@@ -119,12 +123,12 @@ def note(dev: Device, job_id: str, text: str) -> dict[str, Any]:
     with dev.store.transaction():
         job = dev.store.job(job_id)
         exp = dev.apply(ops.JOB_NOTE, job["id"], {"body": body}, priority=_priority(job))
-        return written(exp.event, ops.JOB_NOTE, "history line")
+        return history_line(exp, ops.JOB_NOTE)
 
 
 def close_blockers(
     dev: Device,
-    job: dict[str, Any],
+    job: JobRow,
     *,
     outcome: str | None,
     signoff_name: str | None,
@@ -179,16 +183,18 @@ def close(
             raise CloseRefused(missing)
         if spawn_install and job["kind"] != Kind.SURVEY:
             raise RuleBroken("only a survey job can spawn its install job")
-        closed = _change_status(
-            dev,
-            job,
-            Status.COMPLETED,
-            op=ops.JOB_CLOSE,
-            extra={
-                "outcome": outcome_code,
-                "name": (signoff_name or "").strip(),
-                "rating": rating_n,
-            },
+        closed = plain(
+            _change_status(
+                dev,
+                job,
+                Status.COMPLETED,
+                op=ops.JOB_CLOSE,
+                extra={
+                    "outcome": outcome_code,
+                    "name": (signoff_name or "").strip(),
+                    "rating": rating_n,
+                },
+            )
         )
         if spawn_install:
             closed["spawned"] = _spawn(dev, job, Kind.INSTALL, "Install after survey")
@@ -200,7 +206,7 @@ def cannot_complete(
 ) -> dict[str, Any]:
     with dev.store.transaction():
         job = dev.store.job(job_id)
-        done = _change_status(dev, job, Status.CANNOT_COMPLETE, reason=reason)
+        done = plain(_change_status(dev, job, Status.CANNOT_COMPLETE, reason=reason))
         if follow_up:
             done["spawned"] = _spawn(
                 dev, job, Kind(job["kind"]), f"Follow-up: {(reason or '').strip()}"[:200]
@@ -208,7 +214,7 @@ def cannot_complete(
         return done
 
 
-def _spawn(dev: Device, parent: dict[str, Any], kind: Kind, summary: str) -> dict[str, Any]:
+def _spawn(dev: Device, parent: JobRow, kind: Kind, summary: str) -> JobRow:
     """A new job born on the device (its id too), linked to its parent, assigned to the same
     technician. Inside the caller's transaction."""
     from fieldtech.domain.templates import pick_template, template_for

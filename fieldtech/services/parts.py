@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from fieldtech.domain import ops
 from fieldtech.domain.errors import BadInput
@@ -15,10 +15,37 @@ from fieldtech.domain.parts import (
     check_request_step,
     check_use,
 )
-from fieldtech.services.context import PRIORITY_NORMAL, Device, written
+from fieldtech.services.context import PRIORITY_NORMAL, Device, ledger_line, request_row
 from fieldtech.services.jobs import _priority, begin_work_if_on_site, require_working
+from fieldtech.store.rows import PartRequest, StockMovement
+
+if TYPE_CHECKING:
+    from fieldtech.store.rows import PartRequestRow
 
 MAX_TEXT = 500
+
+
+class StockCount(TypedDict):
+    """A part's movement on the van's ledger (`qty`, 0 when none was needed), with what
+    the van holds after it."""
+
+    sku: str
+    name: str
+    qty: int
+    on_hand: int
+
+
+class StockMoved(StockMovement):
+    """A movement on the ledger with its part's name and what the van holds after it."""
+
+    name: str
+    on_hand: int
+
+
+class RequestMade(PartRequest):
+    """A new part request with its part's name."""
+
+    name: str
 
 
 def _move(
@@ -32,7 +59,7 @@ def _move(
     reason: str | None = None,
     override: bool = False,
     priority: int = PRIORITY_NORMAL,
-) -> dict[str, Any]:
+) -> StockMovement:
     payload: dict[str, Any] = {"sku": sku, "kind": kind.value, "qty": qty}
     for key, value in (("job", job_id), ("request", request_id), ("reason", reason)):
         if value:
@@ -40,7 +67,7 @@ def _move(
     if override:
         payload["override"] = 1
     exp = dev.apply(ops.STOCK_MOVE, sku, payload, priority=priority)
-    return written(exp.movement, ops.STOCK_MOVE, "ledger line")
+    return ledger_line(exp, ops.STOCK_MOVE)
 
 
 def _text(value: str | None, what: str) -> str | None:
@@ -53,7 +80,7 @@ def _text(value: str | None, what: str) -> str | None:
 
 def use_part(
     dev: Device, job_id: str, code: str, qty: object = 1, override_reason: str | None = None
-) -> dict[str, Any]:
+) -> StockMoved:
     """Fit a part on a job. `code` is a SKU or a scanned barcode."""
     n = check_quantity(qty)
     with dev.store.transaction():
@@ -77,7 +104,7 @@ def use_part(
 
 def return_part(
     dev: Device, code: str, qty: object, reason: str, job_id: str | None = None
-) -> dict[str, Any]:
+) -> StockMoved:
     n = check_quantity(qty)
     why = (reason or "").strip().lower()
     if why not in RETURN_REASONS:
@@ -99,7 +126,7 @@ def return_part(
         return {**row, "name": part["name"], "on_hand": dev.store.on_hand(part["sku"])}
 
 
-def adjust_stock(dev: Device, code: str, qty: object, reason: str) -> dict[str, Any]:
+def adjust_stock(dev: Device, code: str, qty: object, reason: str) -> StockMoved:
     """A stock-count correction, signed, always with a reason: it is on the ledger like any move."""
     n = check_quantity(qty, allow_negative=True)
     why = _text(reason, "the reason")
@@ -111,7 +138,7 @@ def adjust_stock(dev: Device, code: str, qty: object, reason: str) -> dict[str, 
         return {**row, "name": part["name"], "on_hand": dev.store.on_hand(part["sku"])}
 
 
-def count_stock(dev: Device, code: str, counted: object, reason: str) -> dict[str, Any]:
+def count_stock(dev: Device, code: str, counted: object, reason: str) -> StockCount:
     """A stock take: the van holds `counted` of the part. The difference from the ledger's
     figure goes on the ledger as one signed adjustment (none when they agree)."""
     try:
@@ -138,7 +165,7 @@ def request_part(
     job_id: str | None = None,
     note: str | None = None,
     draft: bool = False,
-) -> dict[str, Any]:
+) -> RequestMade:
     n = check_quantity(qty)
     with dev.store.transaction():
         part = dev.store.part(code)
@@ -158,10 +185,10 @@ def request_part(
             payload,
             priority=_priority(job) if job else PRIORITY_NORMAL,
         )
-        return {**written(exp.request, ops.REQUEST_CREATE, "part request"), "name": part["name"]}
+        return {**request_row(exp, ops.REQUEST_CREATE), "name": part["name"]}
 
 
-def step_request(dev: Device, request_id: str, target: RequestStatus) -> dict[str, Any]:
+def step_request(dev: Device, request_id: str, target: RequestStatus) -> PartRequestRow:
     """The technician's steps: submit a draft, cancel, or mark a shipment received."""
     with dev.store.transaction():
         req = dev.store.part_request(request_id)

@@ -4,7 +4,7 @@ customer call-back. Each is one transaction (rows + outbox), so it holds offline
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldtech.domain import ops
 from fieldtech.domain.callbacks import check_comment, check_scores
@@ -13,7 +13,16 @@ from fieldtech.domain.ids import new_id
 from fieldtech.domain.jobs import Status
 from fieldtech.domain.parts import RequestStatus, check_request_step
 from fieldtech.domain.roles import manages_a_team
-from fieldtech.services.context import PRIORITY_NORMAL, PRIORITY_URGENT, Device, written
+from fieldtech.services.context import (
+    PRIORITY_NORMAL,
+    PRIORITY_URGENT,
+    Device,
+    callback_row,
+    plain,
+)
+
+if TYPE_CHECKING:
+    from fieldtech.store.rows import PartRequestRow
 
 MAX_REASON = 500
 
@@ -38,7 +47,7 @@ def _reason(text: str | None, *, required: bool, what: str) -> str | None:
 
 def decide_request(
     dev: Device, request_id: str, target: RequestStatus, reason: str | None = None
-) -> dict[str, Any]:
+) -> PartRequestRow:
     """Approve or reject a technician's part request."""
     require_supervisor(dev, "approve or reject part requests")
     if target not in (RequestStatus.APPROVED, RequestStatus.REJECTED):
@@ -55,11 +64,11 @@ def decide_request(
 
 
 def approve(dev: Device, request_id: str, note: str | None = None) -> dict[str, Any]:
-    return decide_request(dev, request_id, RequestStatus.APPROVED, note)
+    return plain(decide_request(dev, request_id, RequestStatus.APPROVED, note))
 
 
 def reject(dev: Device, request_id: str, reason: str) -> dict[str, Any]:
-    return decide_request(dev, request_id, RequestStatus.REJECTED, reason)
+    return plain(decide_request(dev, request_id, RequestStatus.REJECTED, reason))
 
 
 def _technician(dev: Device, who: str) -> dict[str, Any]:
@@ -94,7 +103,7 @@ def reassign(dev: Device, job_id: str, who: str) -> dict[str, Any]:
             payload,
             priority=PRIORITY_URGENT if urgent else PRIORITY_NORMAL,
         )
-        return dev.store.job(job["id"])
+        return plain(dev.store.job(job["id"]))
 
 
 def acknowledge(dev: Device, job_id: str, note: str | None = None) -> dict[str, Any]:
@@ -112,7 +121,7 @@ def acknowledge(dev: Device, job_id: str, note: str | None = None) -> dict[str, 
         if text:
             payload["note"] = text
         dev.apply(ops.ESCALATION_ACK, job["id"], payload, priority=PRIORITY_URGENT)
-        return dev.store.job(job["id"])
+        return plain(dev.store.job(job["id"]))
 
 
 def record_callback(
@@ -136,4 +145,4 @@ def record_callback(
         if text:
             payload["comment"] = text
         exp = dev.apply(ops.CALLBACK_RECORD, new_id(), payload)
-        return {**written(exp.callback, ops.CALLBACK_RECORD, "call-back"), "job": job["ref"]}
+        return {**callback_row(exp, ops.CALLBACK_RECORD), "job": job["ref"]}

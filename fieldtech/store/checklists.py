@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from fieldtech.domain.errors import NotFound
 
 if TYPE_CHECKING:
     from fieldtech.domain.checklists import Reading, Template
     from fieldtech.store.database import Database
+    from fieldtech.store.rows import ReadingRow, TemplateHead
 
 
 class ChecklistRows:
@@ -70,13 +71,13 @@ class ChecklistRows:
         items = tuple(item_from_row(dict(zip(cols, r, strict=True))) for r in cur.fetchall())
         return Template(head[0], head[1], head[2], head[3], head[4], items)
 
-    def templates(self) -> list[dict[str, Any]]:
+    def templates(self) -> list[TemplateHead]:
         cur = self.db.execute(
             "SELECT id, max(version) AS version, name, job_kind, category FROM templates "
             "GROUP BY id ORDER BY id"
         )
         cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        return cast("list[TemplateHead]", [dict(zip(cols, r, strict=True)) for r in cur.fetchall()])
 
     def add_reading(self, row: dict[str, Any]) -> bool:
         """Append a reading (readings are events: the latest by clock is the current value)."""
@@ -100,7 +101,7 @@ class ChecklistRows:
 
         return {k: Reading(k, v, verdict, c) for k, v, verdict, c in cur.fetchall()}
 
-    def reading_history(self, job_id: str) -> list[dict[str, Any]]:
+    def reading_history(self, job_id: str) -> list[ReadingRow]:
         cur = self.db.execute("SELECT * FROM readings WHERE job_id = ? ORDER BY hlc, id", [job_id])
         cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        return cast("list[ReadingRow]", [dict(zip(cols, r, strict=True)) for r in cur.fetchall()])

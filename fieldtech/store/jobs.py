@@ -11,7 +11,13 @@ from fieldtech.store.migrations import QUEUE_KEY_SQL
 
 if TYPE_CHECKING:
     from fieldtech.store.database import Database
-    from fieldtech.store.rows import JobCard, QueueCursor, QueueRow
+    from fieldtech.store.rows import (
+        CustomerFile,
+        JobCard,
+        JobRow,
+        QueueCursor,
+        QueueRow,
+    )
 
 # What the queue shows per row: enough for the list, nothing more.
 QUEUE_SQL = """
@@ -131,7 +137,7 @@ class JobRows:
         self.db.execute(SEARCH_INSERT)
 
     # -- reads ----------------------------------------------------------------------
-    def job(self, job_id: str) -> dict[str, Any]:
+    def job(self, job_id: str) -> JobRow:
         """A job by full id, by its ref (J-…), or by the unique tail people type."""
         row = self._one("SELECT * FROM jobs WHERE id = ? OR ref = ?", [job_id, job_id.upper()])
         if row is None and 4 <= len(job_id) <= 36:  # a tail of an id, never longer
@@ -144,14 +150,14 @@ class JobRows:
         if row is None:
             raise NotFound(f"no job {job_id!r} on this device")
         row["stamps"] = json.loads(row["stamps"] or "{}")
-        return row
+        return cast("JobRow", row)
 
     def job_exists(self, job_id: str) -> bool:
         return self._one("SELECT 1 AS x FROM jobs WHERE id = ?", [job_id]) is not None
 
     def job_card(self, job_id: str) -> JobCard:
         """Job with its customer, site and appliance, as the job screen and `job show` need."""
-        job = self.job(job_id)
+        job: dict[str, Any] = dict(self.job(job_id))
         job["customer"] = self._one("SELECT * FROM customers WHERE id = ?", [job["customer_id"]])
         site = self._one("SELECT * FROM sites WHERE id = ?", [job["site_id"]])
         if site:
@@ -167,9 +173,7 @@ class JobRows:
     def job_events(self, job_id: str) -> list[dict[str, Any]]:
         return self._all("SELECT * FROM job_events WHERE job_id = ? ORDER BY hlc, id", [job_id])
 
-    def customer_history(
-        self, customer_id: str, exclude_job: str | None = None
-    ) -> dict[str, list[dict[str, Any]]]:
+    def customer_history(self, customer_id: str, exclude_job: str | None = None) -> CustomerFile:
         """The customer file: earlier jobs and every appliance on record. Jobs on this
         device, and those HQ sent with the customer (their history, whoever did them)."""
         jobs = self._all(
@@ -192,7 +196,7 @@ class JobRows:
         appliances = self._all(
             "SELECT * FROM appliances WHERE customer_id = ? ORDER BY installed_on", [customer_id]
         )
-        return {"jobs": jobs, "appliances": appliances}
+        return cast("CustomerFile", {"jobs": jobs, "appliances": appliances})
 
     def queue(
         self,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from fieldtech.store.database import Database
+    from fieldtech.store.rows import Conflict, Notice
 
 
 OUTBOX_COLS = (
@@ -112,7 +113,7 @@ class OutboxRows:
     def count_conflicts(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM conflicts").fetchone()[0])
 
-    def conflicts(self, entity_id: str | None = None) -> list[dict[str, Any]]:
+    def conflicts(self, entity_id: str | None = None) -> list[Conflict]:
         sql = "SELECT * FROM conflicts"
         params: list[Any] = []
         if entity_id:
@@ -120,11 +121,11 @@ class OutboxRows:
             params.append(entity_id)
         cur = self.db.execute(sql + " ORDER BY detected_at, id", params)
         cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        return cast("list[Conflict]", [dict(zip(cols, r, strict=True)) for r in cur.fetchall()])
 
-    def notices(self, *, unseen: bool = False) -> list[dict[str, Any]]:
+    def notices(self, *, unseen: bool = False) -> list[Notice]:
         """What sync told this person (a job reassigned away), newest first."""
         sql = "SELECT * FROM notices" + (" WHERE seen = 0" if unseen else "")
         cur = self.db.execute(sql + " ORDER BY created_at DESC, id DESC")
         cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        return cast("list[Notice]", [dict(zip(cols, r, strict=True)) for r in cur.fetchall()])

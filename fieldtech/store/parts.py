@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from fieldtech.domain.errors import NotFound
 from fieldtech.domain.parts import SIGN
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from fieldtech.store.database import Database
+    from fieldtech.store.rows import LedgerLine, PartRequestRow, PartRow
 
 # Van stock is a sum over the ledger; the sign of each movement lives in the domain.
 _SIGNED = "CASE kind " + " ".join(f"WHEN '{k.value}' THEN {v}" for k, v in SIGN.items()) + " END"
@@ -20,7 +23,7 @@ class PartRows:
     def put_parts(self, rows: list[dict[str, Any]]) -> None:
         self.db["parts"].upsert_all(rows, pk="sku")
 
-    def part(self, sku_or_barcode: str) -> dict[str, Any]:
+    def part(self, sku_or_barcode: str) -> PartRow:
         code = sku_or_barcode.strip()
         cur = self.db.execute(
             "SELECT * FROM parts WHERE sku = ? COLLATE NOCASE OR barcode = ? LIMIT 1", [code, code]
@@ -28,9 +31,9 @@ class PartRows:
         row = cur.fetchone()
         if row is None:
             raise NotFound(f"no part {code!r} in the catalogue")
-        return dict(zip([d[0] for d in cur.description], row, strict=True))
+        return cast("PartRow", dict(zip([d[0] for d in cur.description], row, strict=True)))
 
-    def catalog(self, text: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    def catalog(self, text: str | None = None, limit: int = 50) -> list[PartRow]:
         from fieldtech.store.jobs import fts_query
 
         if text and (q := fts_query(text)):
@@ -41,8 +44,7 @@ class PartRows:
             cur = self.db.execute(sql, [q, limit])
         else:
             cur = self.db.execute("SELECT * FROM parts ORDER BY sku LIMIT ?", [limit])
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        return cast("list[PartRow]", _rows(cur))
 
     def add_movement(self, row: dict[str, Any]) -> bool:
         cur = self.db.execute(
@@ -71,10 +73,9 @@ class PartRows:
             f"SELECT p.sku, p.name, p.unit, sum({_SIGNED} * l.qty) AS on_hand "
             "FROM stock_ledger l JOIN parts p ON p.sku = l.sku GROUP BY p.sku ORDER BY p.sku"
         )
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        return _rows(cur)
 
-    def ledger(self, sku: str | None = None, job_id: str | None = None) -> list[dict[str, Any]]:
+    def ledger(self, sku: str | None = None, job_id: str | None = None) -> list[LedgerLine]:
         where, params = [], []
         if sku:
             where.append("l.sku = ?")
@@ -86,13 +87,12 @@ class PartRows:
         if where:
             sql += " WHERE " + " AND ".join(where)
         cur = self.db.execute(sql + " ORDER BY l.hlc, l.id", params)
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        return cast("list[LedgerLine]", _rows(cur))
 
     def put_request(self, row: dict[str, Any]) -> None:
         self.db["part_requests"].upsert(row, pk="id")
 
-    def part_request(self, request_id: str) -> dict[str, Any]:
+    def part_request(self, request_id: str) -> PartRequestRow:
         if len(request_id) > 36:  # no id is longer; a longer LIKE pattern is an SQLite error
             raise NotFound(f"no part request {request_id[:40]!r}… on this device")
         cur = self.db.execute(
@@ -102,7 +102,8 @@ class PartRows:
         rows = cur.fetchall()
         if len(rows) != 1:
             raise NotFound(f"no part request {request_id!r} on this device")
-        return dict(zip([d[0] for d in cur.description], rows[0], strict=True))
+        row = dict(zip([d[0] for d in cur.description], rows[0], strict=True))
+        return cast("PartRequestRow", row)
 
     def part_requests(self, job_id: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT r.*, p.name FROM part_requests r JOIN parts p ON p.sku = r.sku"
@@ -111,5 +112,9 @@ class PartRows:
             sql += " WHERE r.job_id = ?"
             params.append(job_id)
         cur = self.db.execute(sql + " ORDER BY r.created_at, r.id", params)
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        return _rows(cur)
+
+
+def _rows(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]

@@ -2,6 +2,9 @@
 
 Values are as SQLite keeps them: text for ids, times (ISO 8601, UTC) and statuses, integers
 for ranks and counts. The store builds them from its cursors; nothing above writes them.
+The rows an operation writes (fieldtech.domain.ops.expand) have these shapes too; where the
+device's copy holds more than the operation wrote (a part request's and a call-back's
+technician), the stored row is the operation's row plus those columns.
 """
 
 from __future__ import annotations
@@ -81,3 +84,196 @@ class JobCard(JobRow):
     customer: dict[str, Any] | None
     site: dict[str, Any] | None
     appliance: dict[str, Any] | None
+
+
+class ApplianceRow(TypedDict):
+    """An appliance at a customer's (the `appliances` table)."""
+
+    id: str
+    customer_id: str
+    site_id: str | None
+    category: str
+    brand: str | None
+    model: str | None
+    serial: str | None
+    installed_on: str | None
+
+
+class JobEvent(TypedDict):
+    """One line of a job's history (the `job_events` table): status moves, notes,
+    escalations, reassignments."""
+
+    id: str
+    job_id: str
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    body: str | None
+    actor: str | None
+    hlc: str
+    at: str
+
+
+class PastJob(TypedDict):
+    """An earlier job of the customer, from this device or from HQ's customer file (which
+    may leave any field out: then it is None)."""
+
+    id: str | None
+    ref: str | None
+    kind: str | None
+    status: str | None
+    summary: str | None
+    created_at: str | None
+    closed_at: str | None
+    outcome: str | None
+    rating: int | None
+
+
+class CustomerFile(TypedDict):
+    """The customer's earlier jobs, newest first, and every appliance on record."""
+
+    jobs: list[PastJob]
+    appliances: list[ApplianceRow]
+
+
+class TemplateHead(TypedDict):
+    """A checklist template by its newest version (no items)."""
+
+    id: str
+    version: int
+    name: str
+    job_kind: str
+    category: str | None
+
+
+class ReadingRow(TypedDict):
+    """One checklist reading as recorded (the `readings` table); the latest per item counts."""
+
+    id: str
+    job_id: str
+    item_key: str
+    value: str
+    verdict: str
+    comment: str | None
+    actor: str | None
+    hlc: str
+    at: str
+
+
+class PartRow(TypedDict):
+    """A part of the catalogue (the `parts` table)."""
+
+    sku: str
+    name: str
+    category: str | None
+    unit: str
+    barcode: str | None
+    price_cents: int | None
+
+
+class StockMovement(TypedDict):
+    """One movement of van stock (the `stock_ledger` table); `override` is 1 when a part
+    was used beyond what the ledger said the van held."""
+
+    id: str
+    sku: str
+    kind: str
+    qty: int
+    job_id: str | None
+    request_id: str | None
+    reason: str | None
+    override: int
+    actor: str | None
+    hlc: str
+    at: str
+
+
+class LedgerLine(StockMovement):
+    """A movement with its part's name."""
+
+    name: str
+
+
+class PartRequest(TypedDict):
+    """A request for a part, as the operation that makes it writes it."""
+
+    id: str
+    sku: str
+    qty: int
+    job_id: str | None
+    status: str
+    note: str | None
+    decided_reason: str | None
+    created_at: str
+    updated_at: str
+    hlc: str
+
+
+class PartRequestRow(PartRequest):
+    """A request as the device keeps it (the `part_requests` table): whose it is comes from
+    HQ, None until HQ has sent it back."""
+
+    technician_id: str | None
+
+
+class TeamRequest(PartRequestRow):
+    """A request of the team, as a supervisor decides on it: the part's and technician's
+    names, and the job's ref when it is for a job."""
+
+    part: str
+    technician: str | None
+    job_ref: str | None
+
+
+class Callback(TypedDict):
+    """The customer's call-back after a closed job, scores 1–5, as the operation that
+    records it writes it."""
+
+    id: str
+    job_id: str
+    skill: int
+    attitude: int
+    adherence: int
+    comment: str | None
+    recorded_by: str | None
+    at: str
+
+
+class CallbackRow(Callback):
+    """A call-back as the device keeps it (the `callbacks` table), with the technician the
+    job was with."""
+
+    technician_id: str | None
+
+
+class Conflict(TypedDict):
+    """A field where HQ and this device disagreed, as sync recorded it (the `conflicts`
+    table)."""
+
+    id: str
+    entity: str
+    entity_id: str
+    field: str
+    mine: str | None
+    theirs: str | None
+    theirs_by: str | None
+    theirs_at: str | None
+    mine_at: str | None
+    detected_at: str
+    seen: int
+
+
+class Notice(TypedDict):
+    """What sync told this person that is not a conflict: a job reassigned away (the
+    `notices` table)."""
+
+    id: str
+    kind: str
+    job_id: str
+    ref: str | None
+    who: str | None
+    who_id: str | None
+    at: str | None
+    work_kept: int
+    created_at: str
+    seen: int

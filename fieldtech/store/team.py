@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from fieldtech.store.database import Database
+    from fieldtech.store.rows import CallbackRow, TeamRequest
 
 OPEN = "('assigned','en_route','on_site','in_progress','on_hold')"
 CALLBACK_SCORE = "(cb.skill + cb.attitude + cb.adherence) / 3.0"
@@ -81,7 +82,7 @@ class TeamRows:
         row = self.db.execute("SELECT name FROM users WHERE id = ?", [user_id]).fetchone()
         return row[0] if row else user_id
 
-    def team_requests(self, status: str | None = "submitted") -> list[dict[str, Any]]:
+    def team_requests(self, status: str | None = "submitted") -> list[TeamRequest]:
         """Part requests of the team, oldest first: what waits for a supervisor's decision."""
         sql = (
             "SELECT r.*, p.name AS part, coalesce(u.name, r.technician_id) AS technician, "
@@ -92,7 +93,7 @@ class TeamRows:
         if status:
             sql += " WHERE r.status = ?"
             params.append(status)
-        return self._rows(sql + " ORDER BY r.created_at, r.id", params)
+        return cast("list[TeamRequest]", self._rows(sql + " ORDER BY r.created_at, r.id", params))
 
     def escalations(self, *, unacknowledged_only: bool = False) -> list[dict[str, Any]]:
         """Open escalated jobs, highest level first; whether each level was acknowledged."""
@@ -118,5 +119,6 @@ class TeamRows:
         )
         return cur.rowcount == 1
 
-    def callbacks(self, job_id: str) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM callbacks WHERE job_id = ? ORDER BY at, id", [job_id])
+    def callbacks(self, job_id: str) -> list[CallbackRow]:
+        rows = self._rows("SELECT * FROM callbacks WHERE job_id = ? ORDER BY at, id", [job_id])
+        return cast("list[CallbackRow]", rows)
