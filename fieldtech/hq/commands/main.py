@@ -5,60 +5,20 @@ so a device without the server stack never imports it (fieldtech.cli.COMMANDS)."
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import TextIO
 
 import click
-from rich.text import Text
 
 from fieldtech.domain.errors import FieldtechError
-from fieldtech.domain.jobs import Status
 from fieldtech.domain.parts import RequestStatus
-from fieldtech.hq import auth, catalog, dispatch, importer, requests
+from fieldtech.hq import auth, catalog, requests
 from fieldtech.hq.auth import Principal
-from fieldtech.hq.db import HQ, sqlite_url
-from fieldtech.output import console, emit_json, json_option, line, say, table, when
-from fieldtech.paths import Locations, locate
-
-ENV_DB = "FIELDTECH_HQ_DB"
-
-
-class HQContext:
-    def __init__(self, locations: Locations, db: str | None):
-        self.locations = locations
-        self.url = db or os.environ.get(ENV_DB) or sqlite_url(locations.hq_db)
-        self._hq: HQ | None = None
-
-    def hq(self, *, create: bool = False) -> HQ:
-        if self._hq is None:
-            if self.url.startswith("sqlite") and not create:
-                path = Path(self.url.split("///", 1)[-1])
-                if not path.exists():
-                    raise FieldtechError(f"no HQ at {path}: run `fieldtech hq init` first")
-            self._hq = HQ.open(self.url, create=True)
-            if self.url.startswith("sqlite"):
-                path = Path(self.url.split("///", 1)[-1])
-                if path.exists():
-                    os.chmod(path, 0o600)
-        return self._hq
-
-    def console_admin(self) -> Principal:
-        """HQ commands run on the HQ machine itself, as its first admin."""
-        admins = [u for u in auth.users(self.hq()) if u["role"] == "admin" and u["active"]]
-        if not admins:
-            raise FieldtechError("this HQ has no admin: run `fieldtech hq init` first")
-        a = admins[0]
-        return Principal(a["id"], a["name"], "admin", a["team"], None, "console")
-
-    def close(self) -> None:
-        if self._hq is not None:
-            self._hq.dispose()
-
-
-pass_hq = click.make_pass_decorator(HQContext)
+from fieldtech.hq.commands import jobs
+from fieldtech.hq.commands.context import ENV_DB, HQContext, pass_hq
+from fieldtech.hq.db import HQ
+from fieldtech.output import emit_json, json_option, say, table, when
+from fieldtech.paths import locate
 
 
 @click.group("hq")
@@ -233,152 +193,6 @@ def revoke_cmd(h: HQContext, device_id: str) -> None:
     say(f"revoked {n} credential(s)")
 
 
-@hq_group.command("dispatch")
-@click.option("--kind", required=True)
-@click.option("--summary", required=True)
-@click.option("--customer", "customer_name", required=True)
-@click.option("--phone", "customer_phone")
-@click.option("--address", required=True)
-@click.option("--city")
-@click.option("--priority", default="normal", show_default=True)
-@click.option("--technician", help="User id or name of the technician.")
-@click.option("--appliance", "appliance_category", help="Appliance category.")
-@click.option("--model", "appliance_model")
-@click.option("--serial", "appliance_serial")
-@click.option("--hazards", help="Separated by ';' (e.g. 'crane needed;altitude 3,800 m').")
-@click.option("--access", "access_notes")
-@click.option("--window-start")
-@click.option("--sla-due")
-@click.option("--ref")
-@json_option
-@pass_hq
-def dispatch_cmd(h: HQContext, /, as_json: bool, **spec: str | None) -> None:
-    """Create a job (and its customer, site and appliance) and assign it."""
-    job = dispatch.create_job(h.hq(), h.console_admin(), {k: v for k, v in spec.items() if v})
-    if as_json:
-        emit_json(job)
-    else:
-        say(
-            f"job {job['ref']} created"
-            + (f", assigned to {job['technician_id']}" if job["technician_id"] else "")
-        )
-        say(code_words(job["confirmation_code"]))
-
-
-def code_words(code: str) -> Text:
-    """The code HQ gives the customer; the device keeps only its hash, so this is where
-    HQ staff read it."""
-    return line(
-        "confirmation code for the customer: ", (code, "bold"), " — give it with the appointment"
-    )
-
-
-def open_code(job: dict[str, Any]) -> str:
-    """An open job's confirmation code, for HQ staff; a closed job's is spent."""
-    return str(job.get("confirmation_code") or "") if Status(job["status"]).is_open else ""
-
-
-@hq_group.command("assign")
-@click.argument("job_id")
-@click.argument("technician")
-@pass_hq
-def assign_cmd(h: HQContext, job_id: str, technician: str) -> None:
-    """Assign or reassign a job."""
-    job = dispatch.assign(h.hq(), h.console_admin(), job_id, technician)
-    say(f"job {job['ref']} assigned to {job['technician_id']}")
-
-
-@hq_group.command("cancel")
-@click.argument("job_id")
-@click.option("--reason", required=True)
-@pass_hq
-def cancel_cmd(h: HQContext, job_id: str, reason: str) -> None:
-    """Cancel a job, with a reason."""
-    job = dispatch.cancel(h.hq(), h.console_admin(), job_id, reason)
-    say(f"job {job['ref']} cancelled")
-
-
-@hq_group.command("jobs")
-@click.option("--status")
-@click.option("--technician")
-@click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 100_000))
-@json_option
-@pass_hq
-def jobs_cmd(
-    h: HQContext, status: str | None, technician: str | None, limit: int, as_json: bool
-) -> None:
-    """Jobs at HQ, most urgent first."""
-    rows = dispatch.list_jobs(
-        h.hq(), h.console_admin(), status=status, technician=technician, limit=limit
-    )
-    if as_json:
-        emit_json(rows)
-    else:
-        table(
-            f"{len(rows)} job" + ("" if len(rows) == 1 else "s"),
-            [
-                "job",
-                "priority",
-                "status",
-                ("technician", {"squeeze": 1, "least": 10}),
-                "code",
-                ("summary", {"squeeze": 3, "least": 8}),
-            ],
-            [
-                (
-                    j["ref"],
-                    j["priority"],
-                    j["status"],
-                    j["technician_id"],
-                    open_code(j),
-                    j["summary"],
-                )
-                for j in rows
-            ],
-        )
-
-
-IMPORT_HELP = f"""Import jobs from a CSV file. Every row is checked: the good ones are imported,
-and each bad row is reported on one line, with its line number and all its problems.
-
-\b
-{(importer.__doc__ or "").split(chr(10) * 2)[1]}
-
-Each row follows the same rules as `fieldtech hq dispatch` and HQ's API. A job is known by
-its ref: importing the same file again creates nothing new, and a ref that comes twice in
-one file is reported on its second line."""
-
-
-@hq_group.command("import", help=IMPORT_HELP)
-@click.argument("csv_file", type=click.File("rb"))
-@json_option
-@pass_hq
-def import_cmd(h: HQContext, csv_file: BinaryIO, as_json: bool) -> None:
-    from rich.text import Text
-
-    from fieldtech.domain.text import plain
-
-    text = importer.decode(csv_file.read(), f"file {csv_file.name}")
-    hq, admin = h.hq(), h.console_admin()
-    from fieldtech.progress import progress_bar
-
-    with progress_bar("importing") as progress:
-        report = importer.import_jobs(hq, admin, text, progress)
-    if as_json:
-        emit_json(report.as_dict())
-    else:
-        c = console()
-        c.print(
-            f"{len(report.created)} created, {len(report.already_there)} already there, "
-            f"{len(report.rejected)} rejected"
-        )
-        for r in report.as_dict()["rejected"]:
-            ref = f" ({r['ref']})" if r["ref"] else ""
-            c.print(Text(plain(f"  line {r['line']}{ref}: {r['reason']}")))
-    if report.rejected:
-        sys.exit(1)
-
-
 @hq_group.command("parts")
 @click.argument("file", type=click.File("r", encoding="utf-8-sig"))
 @pass_hq
@@ -463,6 +277,11 @@ def _request_id(hq: HQ, given: str) -> str:
 hq_group.command("approve")(_request_step(RequestStatus.APPROVED, False))
 hq_group.command("reject")(_request_step(RequestStatus.REJECTED, True))
 hq_group.command("ship")(_request_step(RequestStatus.SHIPPED, False))
+
+
+# Jobs at HQ (dispatch, assign, cancel, the list, imports) have their own module.
+for command in jobs.COMMANDS:
+    hq_group.add_command(command)
 
 
 def register(cli: click.Group) -> None:

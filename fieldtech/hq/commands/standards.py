@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 from fieldtech.hq import callbacks, dispatch, plan, reports
-from fieldtech.hq.commands.main import HQContext, code_words, hq_group, open_code, pass_hq
+from fieldtech.hq.commands.context import HQContext, pass_hq
+from fieldtech.hq.commands.jobs import code_words, open_code
+from fieldtech.hq.commands.main import hq_group
 from fieldtech.hq.escalation import run_escalations
 from fieldtech.output import emit_json, json_option, say, table, when
 
