@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 PROFILE = "profile"  # build the sync agent from the profile's credential, after the first frame
 SETTLE_MEMORY = 1.0  # seconds after the first frame: one full collection, then freeze
+PIECE_GAP = 0.01  # seconds between two pieces of the sync stack's import, for keys and frames
 SYNC_EVERY = 30.0  # seconds between syncs while online
 SYNC_AFTER_CHANGE = 2.0  # a change goes out soon after it is saved
 MAX_BACKOFF = 300.0
@@ -226,16 +227,28 @@ class FieldtechApp(App[None]):
         self.set_timer(0.5, self.action_sync_now)
         self.set_interval(SYNC_EVERY, self._on_interval)
 
-    @work(thread=True, exit_on_error=False)
     def _build_agent(self) -> None:
+        """Import the sync stack a piece per turn of the loop, between frames and keys
+        (fieldtech.sync.preload), then build the agent from the profile's credential. Not in
+        a thread: an import holds the interpreter whole, and quitting would wait for it."""
+        from fieldtech.sync import preload
+
+        self._pieces = preload.pieces()
+        self._next_piece()
+
+    def _next_piece(self) -> None:
         try:
+            if next(self._pieces, None) is not None:
+                self.set_timer(PIECE_GAP, self._next_piece)
+                return
             from fieldtech.sync.agent import SyncAgent
 
             locations = cast(Locations, self.locations)  # agent_coming: there are locations
             agent = SyncAgent.from_profile(locations.device_db, locations.credential)
         except Exception as exc:
-            self.post_message(AgentReady(None, f"sync cannot start here: {exc}"))
-            raise  # and into the log, with its traceback
+            logs.log.error("the sync agent could not start", exc_info=exc)
+            self.post_message(AgentReady(None, f"sync cannot start here: {_one_line(exc)}"))
+            return
         self.post_message(AgentReady(agent))
 
     @on(AgentReady)

@@ -123,3 +123,38 @@ async def test_the_status_bar_counts_conflicts_held_on_the_device(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert "2 conflict(s)" in str(app.screen.query_one("#status-bar").render())
+
+
+async def test_an_agent_that_cannot_start_is_said_once_and_the_app_goes_on(tmp_path, monkeypatch):
+    credentials.save(
+        tmp_path / "config" / "credential.json", {"hq_url": "http://127.0.0.1:9", "token": "t"}
+    )
+
+    def broken(cls, *args):
+        raise OSError("credential store unreadable")
+
+    monkeypatch.setattr(SyncAgent, "from_profile", classmethod(broken))
+    app = make_app(tmp_path, sync_agent="profile", background_sync=False)
+    said: list[str] = []
+    monkeypatch.setattr(app, "notify", lambda message, **kw: said.append(message))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: not app.agent_coming, "the agent's start to end")
+        assert app.sync_agent is None
+        assert said == ["sync cannot start here: OSError: credential store unreadable"]
+        await pilot.press("slash", "w")  # the queue still answers
+        assert app.screen.query_one("#filter").value == "w"
+
+
+def test_the_sync_stack_pieces_end_with_the_agent_imported():
+    from fieldtech.sync import preload
+
+    code = (
+        "import sys\nfrom fieldtech.sync import preload\n"
+        "names = list(preload.pieces())\n"
+        "print(names == list(preload.PIECES), 'fieldtech.sync.agent' in sys.modules,"
+        " 'httpx._main' in sys.modules and sys.modules['httpx._main'] is None)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True", "True"]
+    assert preload.PIECES[-1] == "fieldtech.sync.agent"
