@@ -56,10 +56,15 @@ class SyncScreen(FieldScreen):
 
     def refresh_data(self) -> None:
         app = self.app
-        st = app.store
         enrolled = app.sync_agent is not None or app.agent_coming
         self.query_one("#link", Static).update(self._link(enrolled))
-        by_op = st.outbox_by_op()
+        self.query_one("#pending", Static).update(self._waiting(enrolled))
+        self.query_one("#rejected", Static).update(self._refused())
+        self.query_one("#conflicts", Static).update(self._conflicts())
+
+    def _waiting(self, enrolled: bool) -> Text:
+        """What waits in the outbox, counted by kind of change."""
+        by_op = self.app.store.outbox_by_op()
         waiting = [line(f"  {n:>5}  ", OP_WORDS.get(op, plain(op))) for op, n in by_op.items()]
         if not waiting:
             # "All at HQ" only where there is an HQ: an unenrolled device has sent nothing.
@@ -72,57 +77,58 @@ class SyncScreen(FieldScreen):
                     " with the address and one-time code HQ gave you.",
                 )
             ]
-        self.query_one("#pending", Static).update(
-            lines([line(("Waiting to send", "bold")), *waiting])
+        return lines([line(("Waiting to send", "bold")), *waiting])
+
+    def _refused(self) -> Text:
+        """The changes HQ refused, each with HQ's reason; they stay on this device."""
+        rejected = self.app.store.outbox("rejected")
+        return lines(
+            [
+                line(("Refused by HQ (kept here)", "bold")),
+                *(
+                    line(
+                        "  ",
+                        OP_WORDS.get(r["op"], plain(r["op"])),
+                        " on ",
+                        self._entity(r["entity"], r["entity_id"]),
+                        ": ",
+                        data(r["reason"]),
+                    )
+                    for r in rejected
+                ),
+                *([] if rejected else [line("  none")]),
+            ]
         )
-        rejected = st.outbox("rejected")
-        self.query_one("#rejected", Static).update(
-            lines(
-                [
-                    line(("Refused by HQ (kept here)", "bold")),
-                    *(
-                        line(
-                            "  ",
-                            OP_WORDS.get(r["op"], plain(r["op"])),
-                            " on ",
-                            self._entity(r["entity"], r["entity_id"]),
-                            ": ",
-                            data(r["reason"]),
-                        )
-                        for r in rejected
-                    ),
-                    *([] if rejected else [line("  none")]),
-                ]
-            )
-        )
+
+    def _conflicts(self) -> Text:
+        """Where this device and HQ changed the same field: both versions, who and when."""
+        st = self.app.store
         conflicts = st.conflicts()
-        self.query_one("#conflicts", Static).update(
-            lines(
-                [
-                    line(("Conflicts", "bold")),
-                    *(
-                        line(
-                            "  ",
-                            self._entity(c["entity"], c["entity_id"]),
-                            " · ",
-                            data(FIELD_WORDS.get(c["field"], c["field"])),
-                            ": mine ",
-                            data(c["mine"], "bold"),
-                            " (",
-                            when(c["mine_at"]),
-                            ") · theirs ",
-                            data(c["theirs"], "bold"),
-                            " by ",
-                            data(st.person(c["theirs_by"]) if c["theirs_by"] else "?"),
-                            " (",
-                            when(c["theirs_at"]),
-                            ")",
-                        )
-                        for c in conflicts
-                    ),
-                    *([] if conflicts else [line("  none")]),
-                ]
-            )
+        return lines(
+            [
+                line(("Conflicts", "bold")),
+                *(
+                    line(
+                        "  ",
+                        self._entity(c["entity"], c["entity_id"]),
+                        " · ",
+                        data(FIELD_WORDS.get(c["field"], c["field"])),
+                        ": mine ",
+                        data(c["mine"], "bold"),
+                        " (",
+                        when(c["mine_at"]),
+                        ") · theirs ",
+                        data(c["theirs"], "bold"),
+                        " by ",
+                        data(st.person(c["theirs_by"]) if c["theirs_by"] else "?"),
+                        " (",
+                        when(c["theirs_at"]),
+                        ")",
+                    )
+                    for c in conflicts
+                ),
+                *([] if conflicts else [line("  none")]),
+            ]
         )
 
     def _link(self, enrolled: bool) -> Text:
