@@ -11,12 +11,11 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
-from fieldtech.domain.jobs import FIELD_TRANSITIONS, STATUS_WORDS, Status, hold_words, sla_words
-from fieldtech.domain.text import plain
-from fieldtech.domain.timefmt import local_time
+from fieldtech.domain.jobs import FIELD_TRANSITIONS, Status, sla_words
+from fieldtech.screens import job_panels as panels
 from fieldtech.screens.base import FieldScreen
 from fieldtech.screens.dialogs import AskText, perform_saying_why
-from fieldtech.screens.shown import cut, data, line, lines, status_words, when
+from fieldtech.screens.shown import data, line, lines
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.services import escalations, supervision
 from fieldtech.services import jobs as job_service
@@ -34,17 +33,7 @@ NEEDS = {
 }
 
 
-FEW_LINES = 3 * 76  # three lines at 80 columns: what one field of text may take on screen
 SUPERVISOR_ACTIONS = ("reassign", "acknowledge", "callback")
-
-
-def event_words(e: dict) -> Text:
-    """One history entry in words: a status move with its reason, or a note, escalation…"""
-    body = e["body"]
-    if e["kind"] == "status":
-        text = line(f"{status_words(e['from_status'])} → {status_words(e['to_status'])}")
-        return text.append_text(line(": ", data(body))) if body else text
-    return line(data(e["kind"]), ": ", data(body))
 
 
 class JobScreen(FieldScreen):
@@ -117,150 +106,24 @@ class JobScreen(FieldScreen):
         card = st.job_card(self.job_id)
         status = Status(card["status"])
         sla = sla_words(card["sla_due"], self.app.now_iso()) if status.is_open else ""
-        level = card["escalation_level"]
-        self.query_one("#head", Static).update(
-            line(
-                (plain(card["ref"]), "bold"),
-                "  ",
-                data(card["kind"]),
-                " · ",
-                (plain(card["priority"]), "bold"),
-                " · ",
-                (f" {STATUS_WORDS[status]} ", "reverse"),
-                f"  {sla}",
-                (f"  escalated (level {level})", "bold red") if level else "",
-                "\n",
-                cut(card["summary"], FEW_LINES),
-            )
-        )
-        site, cust, app = card["site"] or {}, card["customer"] or {}, card["appliance"]
-        hazards = site.get("hazards") or []
-        self.query_one("#hazards", Static).update(
-            # At most a few lines: an endless hazard note must not push the customer panel
-            # off the screen; `fieldtech job show` prints it whole.
-            line("⚠ ", cut(" · ".join(plain(h) for h in hazards), FEW_LINES)) if hazards else ""
-        )
-        self.query_one("#site", Static).update(lines(self._site_lines(card, cust, site, app)))
+        self.query_one("#head", Static).update(panels.heading(card, sla))
+        self.query_one("#hazards", Static).update(panels.hazards(card))
+        self.query_one("#site", Static).update(lines(self._site_lines(card)))
         history = st.customer_history(card["customer_id"], card["id"])
-        earlier: list[Text | str] = [
-            line(
-                "  ",
-                data(j["ref"]),
-                " · ",
-                data(j["kind"]),
-                f" · {status_words(j['status'])} · ",
-                data(j["summary"]),
-            )
-            for j in history["jobs"][:6]
-        ]
-        kit: list[Text | str] = [
-            line(
-                "  ",
-                data(f"{plain(a['category'])} {plain(a['brand'])} {plain(a['model'])}"),
-                " (since ",
-                data(a["installed_on"] or "?"),
-                ")",
-            )
-            for a in history["appliances"]
-        ]
-        self.query_one("#file", Static).update(
-            lines(
-                [
-                    "Earlier jobs:",
-                    *(earlier or ["  none"]),
-                    "Appliances on record:",
-                    *(kit or ["  none"]),
-                ]
-            )
-        )
+        self.query_one("#file", Static).update(panels.customer_file(history))
         events = st.job_events(card["id"])
         conflicts = st.conflicts(card["id"])
-        text = [line(when(e["at"]), "  ", event_words(e)) for e in events]
-        text += [
-            line(
-                ("conflict on ", "yellow"),
-                data(c["field"], "yellow"),
-                (": mine ", "yellow"),
-                data(c["mine"], "yellow"),
-                (", HQ ", "yellow"),
-                data(c["theirs"], "yellow"),
-            )
-            for c in conflicts
-        ]
-        self.query_one("#history", Static).update(lines(text) if text else "nothing yet")
+        self.query_one("#history", Static).update(panels.history(events, conflicts))
         self.refresh_bindings()
 
-    def _site_lines(
-        self,
-        card: JobCard,
-        cust: dict[str, Any],
-        site: dict[str, Any],
-        app: dict[str, Any] | None,
-    ) -> list[Text]:
+    def _site_lines(self, card: JobCard) -> list[Text]:
         """The customer panel: who, where, what, when; and what the supervisor decides on."""
-        out = [
-            line(
-                data(cust.get("name"), "bold"),
-                "  ",
-                data(cust.get("phone")),
-                ("  VIP", "magenta") if cust.get("vip") else "",
-            ),
-            line(data(site.get("address")), ", ", data(site.get("city"))),
-        ]
-        if site.get("access_notes"):
-            out.append(line("Access: ", cut(site["access_notes"], FEW_LINES)))
-        if app:
-            out.append(
-                line(
-                    "Appliance: ",
-                    data(app["category"]),
-                    " · ",
-                    data(f"{plain(app['brand'])} {plain(app['model'])}"),
-                    " · serial ",
-                    data(app["serial"] or "—"),
-                )
-            )
-        out.append(
-            line(
-                "Appointment ", when(card["window_start"]), " · promised by ", when(card["sla_due"])
-            )
-        )
-        code = self._customer_phone(card)
-        if code:
-            out.append(
-                # The demo's stand-in for the customer's phone (HQ sends a real one the code).
-                line(
-                    ("demo: ", "bold cyan"),
-                    ("the customer's phone shows code ", "cyan"),
-                    (plain(code), "bold cyan"),
-                )
-            )
+        out = panels.customer_lines(card, self._customer_phone(card))
         if self.app.is_supervisor:
-            out.append(line("Technician: ", data(self.app.store.person(card["technician_id"]))))
-            if card["escalation_ack_level"]:
-                out.append(
-                    line(f"Escalation acknowledged up to level {card['escalation_ack_level']}")
-                )
-            for cb in self.app.store.callbacks(card["id"]):
-                out.append(
-                    line(
-                        "Call-back ",
-                        data(local_time(cb["at"], zone=False)[:10]),  # the day it was made
-                        f": skill {cb['skill']}, attitude {cb['attitude']}, "
-                        f"adherence {cb['adherence']}",
-                        line(" · ", data(cb["comment"])) if cb["comment"] else "",
-                    )
-                )
-        if card["status"] == Status.ON_HOLD:
-            shown = hold_words(card.get("hold_for"), card["hold_reason"])
-            out.append(line(("On hold: ", "yellow"), data(shown, "yellow")))
-        if (
-            card["technician_id"]
-            and self.app.technician_filter
-            and card["technician_id"] != self.app.technician_filter
-        ):
-            out.append(line(("HQ moved this job to ", "red"), data(card["technician_id"], "red")))
-        return out
+            st = self.app.store
+            technician = st.person(card["technician_id"])
+            out += panels.supervisor_lines(card, technician, st.callbacks(card["id"]))
+        return out + panels.standing_lines(card, self.app.technician_filter)
 
     def _customer_phone(self, card: JobCard) -> str | None:
         """The code the customer's phone shows, where this device is a demo's: the demo's own
