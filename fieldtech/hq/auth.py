@@ -155,56 +155,92 @@ def enroll(
     first sync the answer plainly arrived. Any other device is refused a spent code."""
     if not device_id or len(device_id) > 64:
         raise BadInput("enrollment needs the device id")
-    h = digest(normalise_code(code))
-    c = schema.credentials.c
     with hq.tx() as conn:
-        row = (
-            conn.execute(
-                select(schema.credentials).where(c.secret_hash == h, c.kind == "enrollment")
-            )
-            .mappings()
-            .first()
-        )
-        if row is None or row["revoked_at"]:
-            raise Unauthorized("that enrollment code is not valid (used, revoked or mistyped)")
-        if row["expires_at"] and row["expires_at"] < now_iso():
-            raise Unauthorized("that enrollment code has expired; ask HQ for a new one")
+        enrollment = _valid_enrollment(conn, code)
         user = (
-            conn.execute(select(schema.users).where(schema.users.c.id == row["user_id"]))
+            conn.execute(select(schema.users).where(schema.users.c.id == enrollment["user_id"]))
             .mappings()
             .one()
         )
         if not user["active"]:
             raise Unauthorized("this user has been deactivated at HQ")
         token = new_token()
-        if row["used_at"]:
-            issued = _unused_credential(conn, row, device_id)
-            if issued is None:
-                raise Unauthorized("that enrollment code is not valid (used, revoked or mistyped)")
-            conn.execute(
-                update(schema.credentials)
-                .where(c.id == issued)
-                .values(secret_hash=digest(token), device_name=_name(device_name))
-            )
-            return dict(user), token
-        conn.execute(
-            update(schema.credentials)
-            .where(c.id == row["id"])
-            .values(used_at=now_iso(), device_id=device_id)
-        )
-        conn.execute(
-            schema.credentials.insert().values(
-                id=new_id(),
-                user_id=user["id"],
-                kind="device",
-                secret_hash=digest(token),
-                device_id=device_id,
-                device_name=_name(device_name),
-                created_at=now_iso(),
-                enrollment_id=row["id"],
-            )
-        )
+        if enrollment["used_at"]:
+            _answer_again(conn, enrollment, device_id, device_name, token)
+        else:
+            _spend(conn, enrollment, user["id"], device_id, device_name, token)
     return dict(user), token
+
+
+NOT_VALID = "that enrollment code is not valid (used, revoked or mistyped)"
+
+
+def _valid_enrollment(conn: Connection, code: str) -> RowMapping:
+    """The enrollment this code is, unless it is unknown, revoked or expired."""
+    c = schema.credentials.c
+    row = (
+        conn.execute(
+            select(schema.credentials).where(
+                c.secret_hash == digest(normalise_code(code)), c.kind == "enrollment"
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None or row["revoked_at"]:
+        raise Unauthorized(NOT_VALID)
+    if row["expires_at"] and row["expires_at"] < now_iso():
+        raise Unauthorized("that enrollment code has expired; ask HQ for a new one")
+    return row
+
+
+def _answer_again(
+    conn: Connection,
+    enrollment: RowMapping,
+    device_id: str,
+    device_name: str | None,
+    token: str,
+) -> None:
+    """A spent code from the device that spent it, its answer lost: the credential it got,
+    never used since, takes the new token."""
+    issued = _unused_credential(conn, enrollment, device_id)
+    if issued is None:
+        raise Unauthorized(NOT_VALID)
+    c = schema.credentials.c
+    conn.execute(
+        update(schema.credentials)
+        .where(c.id == issued)
+        .values(secret_hash=digest(token), device_name=_name(device_name))
+    )
+
+
+def _spend(
+    conn: Connection,
+    enrollment: RowMapping,
+    user_id: str,
+    device_id: str,
+    device_name: str | None,
+    token: str,
+) -> None:
+    """The code's first use: spent by this device, which gets its own credential."""
+    c = schema.credentials.c
+    conn.execute(
+        update(schema.credentials)
+        .where(c.id == enrollment["id"])
+        .values(used_at=now_iso(), device_id=device_id)
+    )
+    conn.execute(
+        schema.credentials.insert().values(
+            id=new_id(),
+            user_id=user_id,
+            kind="device",
+            secret_hash=digest(token),
+            device_id=device_id,
+            device_name=_name(device_name),
+            created_at=now_iso(),
+            enrollment_id=enrollment["id"],
+        )
+    )
 
 
 def _name(device_name: str | None) -> str | None:

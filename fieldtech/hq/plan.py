@@ -3,10 +3,11 @@ technician's day as an ordered task list."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from fieldtech.domain.errors import BadInput
 from fieldtech.domain.jobs import Status
@@ -44,85 +45,42 @@ def next_due(installed_on: date, last_visit: date | None, months: int, today: da
     return due
 
 
+@dataclass
+class _Fleet:
+    """What planning reads of HQ in one go: appliances with an install date and their jobs."""
+
+    appliances: list[dict[str, Any]]
+    last_visit: dict[str, str]  # appliance -> when its last maintenance visit closed
+    open_visit: set[str]  # appliances with a maintenance job still open
+    last_technician: dict[str, str]  # customer -> the technician of their latest job
+    planned_refs: set[str]  # refs of the maintenance jobs ever planned
+
+
 def plan_maintenance(
     hq: HQ, p: Principal, today: date, horizon_days: int = 30
 ) -> list[dict[str, Any]]:
     """Create the maintenance jobs falling due within the horizon. Idempotent: one job per
     appliance and due month (its ref says which), and none while one is already open."""
-    a, j = schema.appliances.c, schema.jobs.c
-    created = []
     with hq.engine.connect() as conn:
-        appliances = [
-            dict(r)
-            for r in conn.execute(
-                select(schema.appliances).where(a.installed_on.is_not(None))
-            ).mappings()
-        ]
-        last_visit = dict(
-            conn.execute(
-                select(j.appliance_id, func.max(j.closed_at))
-                .where(j.kind == "maintenance", j.status == "completed")
-                .group_by(j.appliance_id)
-            ).all()
-        )
-        open_pm = {
-            r[0]
-            for r in conn.execute(
-                select(j.appliance_id).where(j.kind == "maintenance", j.status.in_(OPEN))
-            )
-        }
-        last_tech = dict(
-            conn.execute(
-                select(j.customer_id, j.technician_id)
-                .where(j.technician_id.is_not(None))
-                .order_by(j.created_at)
-            ).all()
-        )
-        existing = {r[0] for r in conn.execute(select(j.ref).where(j.ref.like("PM-%")))}
+        fleet = _read_fleet(conn)
     try:
         horizon = today + timedelta(days=horizon_days)
-        today - timedelta(days=365)
+        today - timedelta(days=365)  # how far back _due looks
     except OverflowError:
         raise BadInput(f"cannot plan {horizon_days} days from {today}: past the calendar") from None
-    for ap in appliances:
-        if ap["id"] in open_pm:
+    created = []
+    for ap in fleet.appliances:
+        if ap["id"] in fleet.open_visit:
             continue
         months = INTERVAL_MONTHS.get(ap["category"], DEFAULT_MONTHS)
-        last = last_visit.get(ap["id"])
-        due = next_due(
-            date.fromisoformat(ap["installed_on"]),
-            date.fromisoformat(last[:10]) if last else None,
-            months,
-            today,
-        )
-        while due < today - timedelta(days=365):  # long-neglected: plan the next one only
-            due = add_months(due, months)
+        due = _due(ap, fleet.last_visit.get(ap["id"]), months, today)
         if due > horizon:
             continue
         ref = f"PM-{ap['id'].replace('-', '')[-8:]}-{due:%Y%m}"
-        if ref in existing:
+        if ref in fleet.planned_refs:
             continue
-        start = datetime.combine(max(due, today), datetime.min.time(), UTC).replace(hour=9)
-        with hq.tx() as conn:
-            job = create_job(
-                hq,
-                p,
-                {
-                    "ref": ref,
-                    "kind": "maintenance",
-                    "priority": "normal",
-                    "summary": f"Planned {months}-month service — {ap['category']}",
-                    "customer_id": ap["customer_id"],
-                    "site_id": ap["site_id"],
-                    "appliance_id": ap["id"],
-                    "appliance_category": ap["category"],
-                    "technician": last_tech.get(ap["customer_id"]),
-                    "window_start": start.isoformat(),
-                    "sla_due": (start + timedelta(days=14)).isoformat(),
-                },
-                conn=conn,
-                seq=Seq(conn),
-            )
+        technician = fleet.last_technician.get(ap["customer_id"])
+        job = _create_visit(hq, p, ap, ref, due, months, today, technician)
         created.append(
             {
                 "ref": ref,
@@ -132,6 +90,89 @@ def plan_maintenance(
             }
         )
     return created
+
+
+def _read_fleet(conn: Connection) -> _Fleet:
+    a, j = schema.appliances.c, schema.jobs.c
+    appliances = [
+        dict(r)
+        for r in conn.execute(
+            select(schema.appliances).where(a.installed_on.is_not(None))
+        ).mappings()
+    ]
+    last_visit = {
+        r[0]: r[1]
+        for r in conn.execute(
+            select(j.appliance_id, func.max(j.closed_at))
+            .where(j.kind == "maintenance", j.status == "completed")
+            .group_by(j.appliance_id)
+        )
+    }
+    open_visit = {
+        r[0]
+        for r in conn.execute(
+            select(j.appliance_id).where(j.kind == "maintenance", j.status.in_(OPEN))
+        )
+    }
+    # In order of creation: the latest job of a customer has the last word.
+    last_technician = {
+        r[0]: r[1]
+        for r in conn.execute(
+            select(j.customer_id, j.technician_id)
+            .where(j.technician_id.is_not(None))
+            .order_by(j.created_at)
+        )
+    }
+    planned = {r[0] for r in conn.execute(select(j.ref).where(j.ref.like("PM-%")))}
+    return _Fleet(appliances, last_visit, open_visit, last_technician, planned)
+
+
+def _due(ap: dict[str, Any], last_visit: str | None, months: int, today: date) -> date:
+    """When the appliance's next visit falls due; a long-neglected one gets the next only."""
+    due = next_due(
+        date.fromisoformat(ap["installed_on"]),
+        date.fromisoformat(last_visit[:10]) if last_visit else None,
+        months,
+        today,
+    )
+    while due < today - timedelta(days=365):
+        due = add_months(due, months)
+    return due
+
+
+def _create_visit(
+    hq: HQ,
+    p: Principal,
+    ap: dict[str, Any],
+    ref: str,
+    due: date,
+    months: int,
+    today: date,
+    technician: str | None,
+) -> dict[str, Any]:
+    """The maintenance job, at 9:00 on its due day (today when already due), for the
+    technician who last served the customer."""
+    start = datetime.combine(max(due, today), datetime.min.time(), UTC).replace(hour=9)
+    with hq.tx() as conn:
+        return create_job(
+            hq,
+            p,
+            {
+                "ref": ref,
+                "kind": "maintenance",
+                "priority": "normal",
+                "summary": f"Planned {months}-month service — {ap['category']}",
+                "customer_id": ap["customer_id"],
+                "site_id": ap["site_id"],
+                "appliance_id": ap["id"],
+                "appliance_category": ap["category"],
+                "technician": technician,
+                "window_start": start.isoformat(),
+                "sla_due": (start + timedelta(days=14)).isoformat(),
+            },
+            conn=conn,
+            seq=Seq(conn),
+        )
 
 
 def day_plan(hq: HQ, p: Principal, technician_id: str, day: date) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, RowMapping, Table, select
 
 from fieldtech.domain.jobs import OUTCOMES, STATUS_WORDS, Status
 from fieldtech.domain.text import plain
@@ -64,8 +64,16 @@ def kpis(hq: HQ, p: Principal) -> list[dict[str, Any]]:
         ]
         users = {u["id"]: dict(u) for u in conn.execute(select(schema.users)).mappings()}
         cbs = [dict(r) for r in conn.execute(select(schema.callbacks)).mappings()]
+    per = _tally(jobs, cbs)
+    return [_kpi_row(tech, t, users.get(tech, {})) for tech, t in sorted(per.items())]
+
+
+def _tally(
+    jobs: list[dict[str, Any]], cbs: list[dict[str, Any]]
+) -> defaultdict[str, defaultdict[str, list[Any]]]:
+    """Per technician: their closed jobs, what each counts towards, and their call-backs."""
     followed_up = {x["parent_job_id"] for x in jobs if x["parent_job_id"]}
-    per: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(list))
+    per: defaultdict[str, defaultdict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     for x in jobs:
         if not x["technician_id"] or Status(x["status"]).is_open or x["status"] == "cancelled":
             continue
@@ -84,30 +92,28 @@ def kpis(hq: HQ, p: Principal) -> list[dict[str, Any]]:
             for k in ("skill", "attitude", "adherence"):
                 t[k].append(cb[k])
             t["callbacks"].append(cb)
-    out = []
-    for tech, t in sorted(per.items()):
-        closed = len(t["closed"])
-        rating = _avg(t["rating"])
-        out.append(
-            {
-                "technician": tech,
-                "name": users.get(tech, {}).get("name", tech),
-                "team": users.get(tech, {}).get("team"),
-                "closed": closed,
-                "completed": len(t["completed"]),
-                "first_time_fix_rate": round(sum(t["ftf"]) / closed, 3) if closed else None,
-                "sla_hit_rate": round(sum(t["sla"]) / len(t["sla"]), 3) if t["sla"] else None,
-                "avg_rating": rating,
-                "avg_skill": _avg(t["skill"]),
-                "avg_attitude": _avg(t["attitude"]),
-                "avg_adherence": _avg(t["adherence"]),
-                "callbacks": len(t["callbacks"]),
-                "warning": "rating below 4.7"
-                if rating is not None and rating < RATING_WARNING
-                else "",
-            }
-        )
-    return out
+    return per
+
+
+def _kpi_row(tech: str, t: defaultdict[str, list[Any]], user: dict[str, Any]) -> dict[str, Any]:
+    """One technician's KPIs; a tally they have nothing in counts as empty."""
+    closed = len(t["closed"])
+    rating = _avg(t["rating"])
+    return {
+        "technician": tech,
+        "name": user.get("name", tech),
+        "team": user.get("team"),
+        "closed": closed,
+        "completed": len(t["completed"]),
+        "first_time_fix_rate": round(sum(t["ftf"]) / closed, 3) if closed else None,
+        "sla_hit_rate": round(sum(t["sla"]) / len(t["sla"]), 3) if t["sla"] else None,
+        "avg_rating": rating,
+        "avg_skill": _avg(t["skill"]),
+        "avg_attitude": _avg(t["attitude"]),
+        "avg_adherence": _avg(t["adherence"]),
+        "callbacks": len(t["callbacks"]),
+        "warning": "rating below 4.7" if rating is not None and rating < RATING_WARNING else "",
+    }
 
 
 def kpis_csv(rows: list[dict[str, Any]]) -> str:
@@ -121,18 +127,8 @@ def kpis_csv(rows: list[dict[str, Any]]) -> str:
 def _report_data(hq: HQ, p: Principal, job_id: str) -> dict[str, Any]:
     job = get_job(hq, p, job_id)
     with hq.engine.connect() as conn:
-        cust = (
-            conn.execute(
-                select(schema.customers).where(schema.customers.c.id == job["customer_id"])
-            )
-            .mappings()
-            .one()
-        )
-        site = (
-            conn.execute(select(schema.sites).where(schema.sites.c.id == job["site_id"]))
-            .mappings()
-            .one()
-        )
+        cust = _one(conn, schema.customers, job["customer_id"])
+        site = _one(conn, schema.sites, job["site_id"])
         app = (
             conn.execute(
                 select(schema.appliances).where(schema.appliances.c.id == job["appliance_id"])
@@ -140,38 +136,11 @@ def _report_data(hq: HQ, p: Principal, job_id: str) -> dict[str, Any]:
             .mappings()
             .first()
         )
-        parts = [
-            dict(r)
-            for r in conn.execute(
-                select(
-                    schema.stock_ledger.c.sku,
-                    schema.stock_ledger.c.qty,
-                    schema.stock_ledger.c.kind,
-                    schema.parts.c.name,
-                )
-                .join_from(
-                    schema.stock_ledger,
-                    schema.parts,
-                    schema.stock_ledger.c.sku == schema.parts.c.sku,
-                )
-                .where(schema.stock_ledger.c.job_id == job["id"])
-            ).mappings()
-        ]
+        parts = _parts(conn, job["id"])
         tech = conn.execute(
             select(schema.users.c.name).where(schema.users.c.id == job["technician_id"])
         ).scalar()
-        labels: dict[str, str] = {}
-        if job["template_id"]:
-            t = conn.execute(
-                select(schema.templates.c["items"]).where(
-                    schema.templates.c.id == job["template_id"],
-                    schema.templates.c.version == job["template_version"],
-                )
-            ).scalar()
-            items = json.loads(t) if t else _default_items(job["template_id"])
-            labels = {
-                i["key"]: i["label"] + (f" ({i['unit']})" if i.get("unit") else "") for i in items
-            }
+        labels = _item_labels(conn, job) if job["template_id"] else {}
     latest: dict[str, dict[str, Any]] = {}
     for r in job["readings"]:
         latest[r["item_key"]] = r
@@ -187,6 +156,35 @@ def _report_data(hq: HQ, p: Principal, job_id: str) -> dict[str, Any]:
         "technician": tech,
         "readings": readings,
     }
+
+
+def _one(conn: Connection, table: Table, row_id: str) -> RowMapping:
+    return conn.execute(select(table).where(table.c.id == row_id)).mappings().one()
+
+
+def _parts(conn: Connection, job_id: str) -> list[dict[str, Any]]:
+    """The job's ledger lines, each with its part's name."""
+    ledger, parts = schema.stock_ledger, schema.parts
+    return [
+        dict(r)
+        for r in conn.execute(
+            select(ledger.c.sku, ledger.c.qty, ledger.c.kind, parts.c.name)
+            .join_from(ledger, parts, ledger.c.sku == parts.c.sku)
+            .where(ledger.c.job_id == job_id)
+        ).mappings()
+    ]
+
+
+def _item_labels(conn: Connection, job: dict[str, Any]) -> dict[str, str]:
+    """Checklist item key -> its label (and unit), from the template version the job has."""
+    t = conn.execute(
+        select(schema.templates.c["items"]).where(
+            schema.templates.c.id == job["template_id"],
+            schema.templates.c.version == job["template_version"],
+        )
+    ).scalar()
+    items = json.loads(t) if t else _default_items(job["template_id"])
+    return {i["key"]: i["label"] + (f" ({i['unit']})" if i.get("unit") else "") for i in items}
 
 
 def _default_items(template_id: str) -> list[dict[str, Any]]:
