@@ -1,4 +1,5 @@
-"""What a batch of new jobs knows of HQ's rows before it plans them (fieldtech.hq.new_jobs).
+"""What a batch of new jobs knows of HQ's rows before it plans them (fieldtech.hq.new_jobs),
+and which of them a job's customer, site and appliance turn out to be.
 
 The customers, sites and appliances the batch names or may match, the technicians it names,
 the refs and job ids already taken: read in a few queries for the whole batch, 500 keys to
@@ -14,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from fieldtech.domain.customers import name_key
+from fieldtech.domain.customers import address_key, name_key, phone_digits, same_customer
 from fieldtech.hq import schema
 
 # (id, newest version, job kind, category) of a template at HQ.
@@ -79,6 +80,44 @@ class Known:
     refs: set[str] = field(default_factory=set)
     job_ids: set[str] = field(default_factory=set)
     technicians: dict[str, dict[str, Any]] = field(default_factory=dict[str, Any])
+
+    def customer_named(self, name: str, address: str, phone: str | None) -> dict[str, Any] | None:
+        """The customer known as this person (fieldtech.domain.customers): the one with the
+        same phone first, then one without a phone, the most recent first."""
+        fits = [
+            c
+            for c in self.customers.get(name_key(name), [])
+            if same_customer(
+                c["name"],
+                [s["address"] for s in self.sites[c["id"]]],
+                c["phone"],
+                name,
+                address,
+                phone,
+            )
+        ]
+        if phone_digits(phone):
+            fits.sort(key=lambda c: not phone_digits(c["phone"]))  # stable: recency kept
+        return fits[0] if fits else None
+
+    def site_at(self, customer_id: str, address: str) -> dict[str, Any] | None:
+        """The customer's site at this address, however it is written."""
+        for s in self.sites[customer_id]:
+            if address_key(s["address"]) == address_key(address):
+                return s
+        return None
+
+    def appliance_like(
+        self, customer_id: str, category: str, serial: str | None, model: str | None
+    ) -> dict[str, Any] | None:
+        """The customer's appliance of this category with this serial (or, without a
+        serial, this model)."""
+        for a in self.appliances[customer_id]:
+            if a["category"] != category:
+                continue
+            if (serial and a["serial"] == serial) or (not serial and a["model"] == model):
+                return a
+        return None
 
 
 def read_known(conn: Connection, specs: list[dict[str, Any]]) -> Known:

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, text, update
 
-from fieldtech.domain.customers import address_key, name_key, phone_digits, same_customer
+from fieldtech.domain.customers import name_key, phone_digits
 from fieldtech.domain.errors import BadInput, FieldtechError, NotFound
 from fieldtech.domain.ids import new_id
 from fieldtech.domain.jobs import Kind, Priority, Status, parse_kind, parse_priority
@@ -251,29 +251,13 @@ class Batch:
         return row
 
     def _customer(self, spec: dict[str, Any]) -> str:
-        """The customer HQ already knows as this person (fieldtech.domain.customers): the
-        one with the same phone first, then one without a phone, the most recent first.
-        A new phone fills a blank one. Else a new customer."""
+        """The customer HQ already knows as this person (Known.customer_named), a new phone
+        filling a blank one; else a new customer."""
         k = self.known
-        name, address = spec["customer_name"], spec.get("address") or ""
-        phone = spec.get("customer_phone")
+        name, phone = spec["customer_name"], spec.get("customer_phone")
         key = name_key(name)
-        fits = [
-            c
-            for c in k.customers.get(key, [])
-            if same_customer(
-                c["name"],
-                [s["address"] for s in k.sites[c["id"]]],
-                c["phone"],
-                name,
-                address,
-                phone,
-            )
-        ]
-        if phone_digits(phone):
-            fits.sort(key=lambda c: not phone_digits(c["phone"]))  # stable: recency kept
-        if fits:
-            found = fits[0]
+        found = k.customer_named(name, spec.get("address") or "", phone)
+        if found is not None:
             if phone and not phone_digits(found["phone"]):
                 found["phone"] = phone
                 self._set(schema.customers, found["id"], phone=phone)
@@ -308,12 +292,12 @@ class Batch:
     def _site(self, customer_id: str, spec: dict[str, Any]) -> str:
         address = spec["address"]
         phone = spec.get("customer_phone")
-        for s in self.known.sites[customer_id]:
-            if address_key(s["address"]) == address_key(address):
-                if phone and not s["contact_phone"]:
-                    s["contact_phone"] = phone
-                    self._set(schema.sites, s["id"], contact_phone=phone)
-                return str(s["id"])
+        s = self.known.site_at(customer_id, address)
+        if s is not None:
+            if phone and not s["contact_phone"]:
+                s["contact_phone"] = phone
+                self._set(schema.sites, s["id"], contact_phone=phone)
+            return str(s["id"])
         hazards = spec.get("hazards") or []
         if isinstance(hazards, str):
             hazards = [h.strip() for h in hazards.split(";") if h.strip()]
@@ -340,11 +324,9 @@ class Batch:
         if not category:
             return None
         serial, model = spec.get("appliance_serial"), spec.get("appliance_model")
-        for a in self.known.appliances[customer_id]:
-            if a["category"] != category:
-                continue
-            if (serial and a["serial"] == serial) or (not serial and a["model"] == model):
-                return str(a["id"])
+        found = self.known.appliance_like(customer_id, category, serial, model)
+        if found is not None:
+            return str(found["id"])
         aid = new_id()
         row = {
             "id": aid,
