@@ -97,12 +97,14 @@ def test_an_older_file_learns_the_set_from_its_reasons(tmp_path):
     held = [r for r in store.queue(limit=100) if r["status"] == "on_hold"]
     assert held
     store.close()
+    from fieldtech.store.migrations import MIGRATIONS, m009_hold_for
+
+    before = MIGRATIONS.index(m009_hold_for)  # the file as it was before hold_for came
     db = sqlite3.connect(path)
-    version = db.execute("PRAGMA user_version").fetchone()[0]
     db.execute("ALTER TABLE jobs DROP COLUMN hold_for")
     db.execute("UPDATE jobs SET hold_reason = 'customer departed' WHERE id = ?", [held[0]["id"]])
-    db.execute(f"PRAGMA user_version = {version - 1}")
-    db.execute("DELETE FROM schema_history WHERE version = ?", [version])
+    db.execute(f"PRAGMA user_version = {before}")
+    db.execute("DELETE FROM schema_history WHERE version > ?", [before])
     db.commit()
     db.close()
     store = open_store(path)

@@ -233,7 +233,11 @@ class JobRows:
                 where.append("f.rowid > ?")
                 params.append(after[0])
             sql = (
-                QUEUE_SQL.replace("FROM jobs j", "FROM jobs_fts f JOIN jobs j ON j.id = f.job_id")
+                # CROSS JOIN keeps the text index outermost, walking its matches in queue
+                # order so LIMIT stops the walk; each finds its job by the key (m010).
+                QUEUE_SQL.replace(
+                    "FROM jobs j", "FROM jobs_fts f CROSS JOIN jobs j ON j.search_key = f.rowid"
+                )
                 + " WHERE jobs_fts MATCH ?"
                 + "".join(f" AND {w}" for w in where)
                 + " ORDER BY f.rowid LIMIT ?"
