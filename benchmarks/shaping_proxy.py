@@ -17,8 +17,8 @@ Faults, each armed once and spent when it fires:
   The lost answer still takes its time on the link.
 - cut_after(up=n | down=n): the connection carrying the n-th byte from now, that way, is
   closed once exactly n bytes have been delivered.
-- sever() / down_after(seconds): the link goes down for good: open connections are
-  closed, new ones are accepted and reset at once.
+- sever() / down_after(seconds): the link goes down until restore(): open connections
+  are closed, new ones are accepted and reset at once.
 
 Counts: bytes delivered each way (TCP payload: HTTP heads and bodies, not IP overhead),
 connections accepted, and HTTP requests, counted from request heads parsed on the way up
@@ -337,6 +337,7 @@ class ShapingProxy:
         self._drop_at: int | None = None
         self._cut_at: dict[str, int | None] = {UP: None, DOWN: None}
         self._down = False
+        self._down_timer: asyncio.TimerHandle | None = None
         self._open: set[Connection] = set()
         self._handlers: set[asyncio.Task[Any]] = set()
         self._server: asyncio.Server | None = None
@@ -442,9 +443,20 @@ class ShapingProxy:
     def down_after(self, seconds: float) -> None:
         def arm() -> None:
             assert self._loop
-            self._loop.call_later(seconds, self.sever)
+            self._down_timer = self._loop.call_later(seconds, self.sever)
 
         self._call(arm)
+
+    def restore(self) -> None:
+        """The link is back up; a down_after that has not fired yet no longer will."""
+
+        def up() -> None:
+            self._down = False
+            if self._down_timer:
+                self._down_timer.cancel()
+                self._down_timer = None
+
+        self._call(up)
 
     # -- inside the loop ---------------------------------------------------------------------
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

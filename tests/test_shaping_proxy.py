@@ -294,7 +294,7 @@ def test_a_cut_on_the_way_up_delivers_exactly_n_bytes():
     assert len(server.received[0]) == 777
 
 
-def test_a_severed_link_closes_what_is_open_and_resets_what_comes(http_server):
+def test_a_severed_link_closes_what_is_open_and_resets_what_comes_until_restored(http_server):
     with ShapingProxy(http_server.address) as proxy:
         with connect(proxy) as c:
             c.sendall(http_request("/a"))
@@ -307,5 +307,10 @@ def test_a_severed_link_closes_what_is_open_and_resets_what_comes(http_server):
                 c.sendall(http_request("/b"))
             assert read_all(c) == b""
         counts = proxy.snapshot()
+        proxy.restore()
+        with connect(proxy) as c:
+            c.sendall(http_request("/c"))
+            answer = answer_for("/c", b"")
+            assert read_answer(c, answer) == answer
     assert counts.refused == 1
-    assert http_server.received == [b""]
+    assert http_server.received == [b"", b""]  # /a, then /c once the link was back
