@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from fieldtech.app import SyncLink
+    from fieldtech.app_sync import SyncLink
     from fieldtech.sync.summary import SyncSummary
 
 

@@ -1,0 +1,258 @@
+"""The app's side of sync: building the agent after the first frame, syncing in the
+background and by hand, saying how it went, and the status bar that shows the link.
+
+The sync agent does the I/O in a thread worker that posts `SyncFinished`; only these
+handlers, on the app's loop, touch widgets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from textual import on, work
+from textual.app import App
+
+from fieldtech import logs
+from fieldtech.domain.text import plain
+from fieldtech.failures import one_line
+from fieldtech.paths import Locations
+from fieldtech.screens.link_state import LinkState
+from fieldtech.screens.messages import AgentReady, SyncFinished
+from fieldtech.screens.status_bar import StatusBar
+from fieldtech.store import Store
+
+if TYPE_CHECKING:
+    from textual.timer import Timer
+
+    from fieldtech.screens.base import FieldScreen
+    from fieldtech.sync.summary import Reassignment, SyncSummary
+
+PIECE_GAP = 0.01  # seconds between two pieces of the sync stack's import, for keys and frames
+SYNC_EVERY = 30.0  # seconds between syncs while online
+SYNC_AFTER_CHANGE = 2.0  # a change goes out soon after it is saved
+MAX_BACKOFF = 300.0
+
+
+class SyncLink(Protocol):
+    """What the app needs of its sync agent (fieldtech.sync.agent.SyncAgent, or a test's)."""
+
+    @property
+    def online(self) -> bool: ...
+
+    def sync_once(self) -> SyncSummary: ...
+
+
+class SwitchableSyncLink(SyncLink, Protocol):
+    """The demo's agent: its signal can be cut and restored."""
+
+    def set_online(self, online: bool) -> None: ...
+
+
+class SyncingApp(App[None]):
+    """FieldtechApp's sync wiring (a base of its own so app.py stays about screens)."""
+
+    store: Store
+    locations: Locations | None
+    sync_agent: SyncLink | None
+    agent_coming: bool
+    wants_background_sync: bool
+
+    def _init_sync(self) -> None:
+        self._sync_asked = False
+        self.link = LinkState()
+        self.backoff = SYNC_EVERY
+        self._soon: Timer | None = None
+        self._retry: Timer | None = None
+        self._by_hand = False  # the sync running was asked for with Ctrl+Y: say how it went
+        self._pieces: Iterator[str] = iter(())
+
+    def now(self) -> datetime:
+        """The app's clock (FieldtechApp's, injected by tests)."""
+        raise NotImplementedError
+
+    @property
+    def background_sync(self) -> bool:
+        """Sync soon after changes and on an interval: asked for, and there is an agent."""
+        return self.wants_background_sync and self.sync_agent is not None
+
+    @property
+    def can_toggle_link(self) -> bool:
+        return self.sync_agent is not None and hasattr(self.sync_agent, "set_online")
+
+    @property
+    def syncing(self) -> bool:
+        return self.link.syncing
+
+    # -- the agent ----------------------------------------------------------------------------
+    def _start_background_sync(self) -> None:
+        self.set_timer(0.5, self.action_sync_now)
+        self.set_interval(SYNC_EVERY, self._on_interval)
+
+    def _build_agent(self) -> None:
+        """Import the sync stack a piece per turn of the loop, between frames and keys
+        (fieldtech.sync.preload), then build the agent from the profile's credential. Not in
+        a thread: an import holds the interpreter whole, and quitting would wait for it."""
+        from fieldtech.sync import preload
+
+        self._pieces = preload.pieces()
+        self._next_piece()
+
+    def _next_piece(self) -> None:
+        try:
+            if next(self._pieces, None) is not None:
+                self.set_timer(PIECE_GAP, self._next_piece)
+                return
+            from fieldtech.sync.agent import SyncAgent
+
+            locations = cast(Locations, self.locations)  # agent_coming: there are locations
+            agent = SyncAgent.from_profile(locations.device_db, locations.credential)
+        except Exception as exc:
+            logs.log.error("the sync agent could not start", exc_info=exc)
+            self.post_message(AgentReady(None, f"sync cannot start here: {one_line(exc)}"))
+            return
+        self.post_message(AgentReady(agent))
+
+    @on(AgentReady)
+    def _agent_ready(self, message: AgentReady) -> None:
+        self.agent_coming = False
+        if message.error:
+            self.notify(message.error, severity="error", timeout=10)
+        self.sync_agent = message.agent
+        if self.background_sync:
+            self._start_background_sync()
+        if self._sync_asked:
+            self.action_sync_now()
+        self.update_status()
+
+    def _on_interval(self) -> None:
+        if self.sync_agent is not None and self.sync_agent.online:
+            self.action_sync_now()
+
+    def on_unmount(self) -> None:
+        if self.sync_agent is not None and hasattr(self.sync_agent, "close"):
+            self.sync_agent.close()
+
+    def data_changed(self) -> None:
+        self.update_status()
+        if self.background_sync and cast(SyncLink, self.sync_agent).online:
+            if self._soon is not None:
+                self._soon.stop()
+            self._soon = self.set_timer(SYNC_AFTER_CHANGE, self.action_sync_now)
+
+    # -- sync -----------------------------------------------------------------------------------
+    def action_sync_by_hand(self) -> None:
+        """Asked for by a person: every outcome is said, even a link that is down."""
+        if self.sync_agent is not None and not self.sync_agent.online:
+            self.notify("no signal: your changes wait here and go when the link is back (F5)")
+            return
+        if self.sync_agent is not None:
+            self._by_hand = True
+            if not self.syncing:
+                self.notify("syncing…", timeout=2)
+        self.action_sync_now()
+
+    def action_sync_now(self) -> None:
+        if self.sync_agent is None and self.agent_coming:
+            self._sync_asked = True  # asked for before the agent was ready: sync when it is
+            return
+        if self.sync_agent is None:
+            self.notify("not enrolled with HQ: run `fieldtech enroll URL CODE`", severity="warning")
+            return
+        if self.syncing:
+            return
+        self.link.syncing = True
+        self.update_status()
+        self._sync_worker()
+
+    @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
+    def _sync_worker(self) -> None:
+        summary = cast(SyncLink, self.sync_agent).sync_once()
+        self.post_message(SyncFinished(summary))
+
+    @on(SyncFinished)
+    def _sync_finished(self, message: SyncFinished) -> None:
+        self.link.syncing = False
+        s = message.summary
+        by_hand, self._by_hand = self._by_hand, False
+        if by_hand:
+            self._say_outcome(s)
+        if s.get("ok"):
+            self.link.succeeded()
+            self.backoff = SYNC_EVERY
+            if s.get("rejected"):
+                self.notify(
+                    f"HQ refused {len(s['rejected'])} change(s): see Sync (F2)", severity="warning"
+                )
+            for moved in s.get("reassigned") or ():
+                self.notify(_reassigned_words(moved), severity="warning", timeout=12)
+        else:
+            self._sync_failed(str(s.get("error") or "sync failed"), bool(s.get("unreachable")))
+        self.update_status()
+        refresh = getattr(self.screen, "refresh_data", None)
+        if refresh and s.get("pulled"):
+            refresh()
+        elif type(self.screen).__name__ == "SyncScreen":
+            cast("FieldScreen[None]", self.screen).refresh_data()
+
+    def _say_outcome(self, s: Mapping[str, Any]) -> None:
+        if s.get("ok"):
+            self.notify(f"synced: {s.get('acknowledged', 0)} sent, {s.get('pulled', 0)} received")
+        elif s.get("unreachable"):  # refusals and other failures are said in any case
+            self.notify(plain(str(s.get("error") or "")), severity="warning", timeout=10)
+
+    def _sync_failed(self, error: str, unreachable: bool) -> None:
+        first = self.link.failing_since is None
+        self.link.failed(error, unreachable=unreachable, at=self.now())
+        if first and not unreachable:
+            # HQ answered but refused, or something broke: worth saying once, not every try.
+            self.notify(error, severity="error", timeout=10)
+        if self.background_sync and cast(SyncLink, self.sync_agent).online:
+            # Try again later, less and less often; one retry pending at a time.
+            self.backoff = min(self.backoff * 2, MAX_BACKOFF)
+            if self._retry is not None:
+                self._retry.stop()
+            self._retry = self.set_timer(self.backoff, self.action_sync_now)
+
+    # -- the link ------------------------------------------------------------------------------
+    def action_toggle_link(self) -> None:
+        if not self.can_toggle_link:
+            self.notify("there is no link to switch here (demo only)", severity="warning")
+            return
+        agent = cast(SwitchableSyncLink, self.sync_agent)  # can_toggle_link: it can
+        online = not agent.online
+        agent.set_online(online)
+        self.notify(
+            "signal back: syncing" if online else "signal lost: work stays here",
+            severity="information" if online else "warning",
+        )
+        if online:
+            self.action_sync_now()
+        self.update_status()
+
+    def update_status(self) -> None:
+        bars = list(self.screen.query(StatusBar))
+        if not bars:
+            return
+        counts = self.store.outbox_counts()
+        self.link.enrolled = self.sync_agent is not None or self.agent_coming
+        self.link.switched_off = self.sync_agent is not None and not self.sync_agent.online
+        for bar in bars:
+            bar.show(
+                link=self.link,
+                pending=counts.get("pending", 0),
+                rejected=counts.get("rejected", 0),
+                last_ok=self.store.meta("last_sync_ok"),
+                conflicts=self.store.count_conflicts(),
+                now=self.now(),
+            )
+
+
+def _reassigned_words(moved: Reassignment) -> str:
+    from fieldtech.domain.text import plain
+    from fieldtech.domain.timefmt import local_time
+
+    to = f" to {plain(moved['to'])}" if moved.get("to") else ""
+    when = f" at {local_time(moved['at'])}" if moved.get("at") else ""
+    return f"{plain(moved.get('ref') or 'a job')} was reassigned{to}{when}: it left this device"
