@@ -17,6 +17,11 @@ WIDTHS = (9, 11, 10, 15, 9, 14)  # the queue's; the summary takes the rest, as t
 
 
 class Floor(App):
+    BINDINGS = [("slash", "focus_filter", "Filter")]  # as the queue's `/`
+
+    def action_focus_filter(self) -> None:
+        self.query_one(Input).focus()
+
     def compose(self):
         yield Input(id="filter")
         yield Static("", id="filters")
