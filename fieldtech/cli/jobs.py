@@ -6,23 +6,21 @@ from typing import Any
 
 import click
 
-from fieldtech.cli.common import Context, emit_json, json_option, pass_ctx, say, table, when
+from fieldtech.cli.common import Context, emit_json, json_option, pass_ctx, say, table
+from fieldtech.cli.job_card import show_card, status_words
 from fieldtech.domain.errors import BadInput, CloseRefused
 from fieldtech.domain.jobs import (
     OUTCOMES,
-    STATUS_WORDS,
     HoldFor,
     Kind,
     Priority,
     Status,
-    hold_words,
     parse_outcome,
     parse_rating,
     sla_words,
 )
 from fieldtech.domain.parts import Movement
 from fieldtech.domain.text import plain
-from fieldtech.domain.timefmt import local_time
 from fieldtech.services import jobs as job_service
 from fieldtech.store.jobs import QueueFilter
 
@@ -43,10 +41,6 @@ class Words(click.Choice):
 
     def normalize_choice(self, choice, ctx):  # type: ignore[no-untyped-def]
         return super().normalize_choice(choice, ctx).strip().replace(" ", "_").replace("-", "_")
-
-
-def _status_words(status: str) -> str:
-    return STATUS_WORDS[Status(status)]
 
 
 @click.command("jobs")
@@ -96,7 +90,7 @@ def jobs_cmd(ctx: Context, text, status, kind, priority, show_all, limit, as_jso
             (
                 r["ref"],
                 (r["priority"], PRIORITY_STYLE[r["priority"]]),
-                _status_words(r["status"]),
+                status_words(r["status"]),
                 r["customer"],
                 r["city"],
                 r["sla"],
@@ -135,119 +129,7 @@ def show_cmd(ctx: Context, job_id: str, as_json: bool) -> None:
     if as_json:
         emit_json(card)
         return
-    _show_card(ctx, card, demo_code)
-
-
-def _show_card(ctx: Context, card: dict, demo_code: str | None) -> None:
-    _say_heading(ctx, card)
-    _say_customer_and_site(card)
-    _say_visit(card, demo_code)
-    _customer_file_table(card["customer_file"]["jobs"])
-    _history_table(card["history"])
-    if card["conflicts"]:
-        _conflicts_table(card["conflicts"])
-
-
-def _say_heading(ctx: Context, card: dict) -> None:
-    """The job's reference, kind, priority, status and time left, then its summary."""
-    is_open = Status(card["status"]).is_open
-    sla = sla_words(card["sla_due"], ctx.device.at()) if is_open else ""
-    say(
-        (card["ref"], "bold"),
-        f"  {card['kind']} · {card['priority']} · ",
-        (_status_words(card["status"]), "bold"),
-        f"  {sla}",
-    )
-    say(card["summary"])
-
-
-def _say_customer_and_site(card: dict) -> None:
-    """Who, where, how to get in, what to watch for, and the appliance."""
-    site, cust, app = card["site"] or {}, card["customer"] or {}, card["appliance"]
-    say(
-        f"Customer: {cust.get('name') or ''}  {cust.get('phone') or ''}",
-        ("  VIP", "magenta") if cust.get("vip") else None,
-    )
-    say(
-        f"Site: {site.get('address') or ''}, {site.get('city') or ''}  "
-        f"contact {site.get('contact_name') or '-'}"
-    )
-    if site.get("access_notes"):
-        say(f"Access: {site['access_notes']}")
-    if site.get("hazards"):
-        say(("Hazards:", "bold red"), " " + "; ".join(site["hazards"]))
-    if app:
-        say(
-            f"Appliance: {app['category']} {app['brand'] or ''} {app['model'] or ''} "
-            f"serial {app['serial'] or '-'}"
-        )
-
-
-def _say_visit(card: dict, demo_code: str | None) -> None:
-    """When the visit is, and where it stands: on hold, signed off, closed."""
-    window = when(card["window_start"])
-    if card["window_end"]:
-        window += " – " + local_time(card["window_end"], date=False)
-    say(f"Window: {window}  SLA {when(card['sla_due'])}")
-    if demo_code:
-        say(
-            ("demo: ", "bold cyan"),
-            f"the customer's phone shows code {demo_code}",
-            ("  (a real customer gets it from HQ)", "dim"),
-        )
-    if card["status"] == Status.ON_HOLD:
-        say(f"On hold: {hold_words(card.get('hold_for'), card['hold_reason'])}")
-    if card["outcome"]:
-        say(
-            f"Outcome: {card['outcome']}, signed by {card['signoff_name']}, rating {card['rating']}"
-        )
-    if card["closed_at"]:
-        say(f"Closed: {when(card['closed_at'])}")
-
-
-def _customer_file_table(earlier: list[dict]) -> None:
-    table(
-        "Customer file: earlier jobs",
-        ["job", "kind", "status", ("summary", {"squeeze": 1, "least": 0}), "created"],
-        [
-            (j["ref"], j["kind"], _status_words(j["status"]), j["summary"], when(j["created_at"]))
-            for j in earlier[:10]
-        ],
-        empty="no earlier jobs for this customer",
-    )
-
-
-def _history_table(history: list[dict]) -> None:
-    table(
-        "History",
-        ["when", ("what", {"squeeze": 2, "wrap": True}), ("by", {"squeeze": 1, "least": 8})],
-        [(when(e["at"]), _event_words(e), e["actor"]) for e in history],
-        empty="no history yet",
-    )
-
-
-def _conflicts_table(conflicts: list[dict]) -> None:
-    table(
-        "Conflicts seen at sync (both versions are on record)",
-        [
-            "field",
-            ("mine", {"squeeze": 1, "wrap": True}),
-            ("HQ's", {"squeeze": 1, "wrap": True}),
-            ("by", {"squeeze": 1, "least": 8}),
-            "when",
-        ],
-        [
-            (c["field"], c["mine"], c["theirs"], c["theirs_by"], when(c["detected_at"]))
-            for c in conflicts
-        ],
-    )
-
-
-def _event_words(e: dict) -> str:
-    if e["kind"] == "status":
-        words = f"{_status_words(e['from_status'])} → {_status_words(e['to_status'])}"
-        return words + (f": {e['body']}" if e["body"] else "")
-    return f"{e['kind']}: {e['body'] or ''}"
+    show_card(ctx, card, demo_code)
 
 
 def _done(ctx: Context, job: dict, as_json: bool) -> None:
@@ -256,7 +138,7 @@ def _done(ctx: Context, job: dict, as_json: bool) -> None:
     if as_json:
         emit_json(job)
     else:
-        say(f"{job['ref']}: ", (_status_words(job["status"]), "bold"), " (saved)")
+        say(f"{job['ref']}: ", (status_words(job["status"]), "bold"), " (saved)")
 
 
 @job_group.command("start")
