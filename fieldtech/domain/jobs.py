@@ -75,7 +75,6 @@ STATUS_MEANING = {
 }
 
 TERMINAL = frozenset({Status.COMPLETED, Status.CANNOT_COMPLETE, Status.CANCELLED})
-WORKING = frozenset({Status.ON_SITE, Status.IN_PROGRESS})
 
 # Transitions a technician makes in the field. Cancelling is HQ's (see HQ_TRANSITIONS).
 FIELD_TRANSITIONS: dict[Status, frozenset[Status]] = {
