@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from fieldtech.cli.status import COLUMNS
 from fieldtech.domain.demo_data import demo_code
 from fieldtech.domain.parts import RequestStatus
 from fieldtech.services import checklists, escalations, jobs, parts, supervision
@@ -37,6 +38,8 @@ def a_fitting_value(item) -> object:
     ("table", "shape"),
     [
         ("jobs", rows.JobRow),
+        ("customers", rows.CustomerRow),
+        ("sites", rows.SiteRow),
         ("appliances", rows.ApplianceRow),
         ("job_events", rows.JobEvent),
         ("readings", rows.ReadingRow),
@@ -46,6 +49,7 @@ def a_fitting_value(item) -> object:
         ("callbacks", rows.CallbackRow),
         ("conflicts", rows.Conflict),
         ("notices", rows.Notice),
+        ("outbox", rows.OutboxRow),
     ],
 )
 def test_a_table_row_type_names_every_column_of_its_table(store, table, shape):
@@ -58,6 +62,13 @@ def test_the_readers_hand_up_rows_of_their_declared_shape(device):
     assert set(st.job(job["id"])) == keys(rows.JobRow)
     card = st.job_card(job["id"])
     assert set(card) == keys(rows.JobCard)
+    assert set(card["customer"]) == keys(rows.CustomerRow)
+    assert set(card["site"]) == keys(rows.SiteRow)
+    assert isinstance(card["site"]["hazards"], list)
+    with_appliance = next(
+        r["id"] for r in st.queue(limit=10_000) if st.job(r["id"])["appliance_id"]
+    )
+    assert set(st.job_card(with_appliance)["appliance"]) == keys(rows.ApplianceRow)
     queue = st.queue(limit=3)
     assert queue and all(set(r) == keys(rows.QueueRow) for r in queue)
     file = st.customer_history(card["customer_id"])
@@ -71,6 +82,8 @@ def test_the_readers_hand_up_rows_of_their_declared_shape(device):
     assert set(st.part("AC-CAP-35")) == keys(rows.PartRow)
     ledger = st.ledger(sku="AC-CAP-35")
     assert ledger and all(set(m) == keys(rows.LedgerLine) for m in ledger)
+    stock = st.van_stock()
+    assert stock and all(set(s) == keys(rows.VanStockLine) for s in stock)
 
 
 def test_what_a_technician_records_comes_back_in_its_declared_shape(device):
@@ -100,11 +113,27 @@ def test_what_a_technician_records_comes_back_in_its_declared_shape(device):
     assert set(made) - {"name"} == keys(rows.PartRequest)
     stepped = parts.step_request(device, made["id"], RequestStatus.SUBMITTED)
     assert set(stepped) == keys(rows.PartRequestRow)
+    listed = st.part_requests(job["id"])
+    assert listed and all(set(r) == keys(rows.PartRequestLine) for r in listed)
+
+    waiting = st.outbox()
+    assert waiting and all(set(o) == keys(rows.OutboxRow) for o in waiting)
+    assert all(isinstance(o["payload"], dict) for o in waiting)
 
 
 def test_what_a_supervisor_sees_and_records_comes_back_in_its_declared_shape(device):
     st = device.store
     job = job_with(st, "in_progress", kind="repair")
+    st.db["users"].insert({"id": "u-ana", "name": "Ana", "role": "technician", "team": "north"})
+    roster = st.roster()
+    assert roster and all(set(p) == keys(rows.RosterRow) for p in roster)
+    board = st.team_status(device.at())
+    assert board and all(set(r) == keys(rows.TeamStatusRow) for r in board)
+    st.update_job(job["id"], {"escalation_level": 1})
+    escalations.escalate(device, job["id"], "the customer is upset")
+    raised = st.escalations()
+    assert raised and all(set(r) == keys(rows.EscalatedJob) for r in raised)
+
     parts.request_part(device, "AC-FAN-MTR", 1, job_id=job["id"])
     waiting = st.team_requests()
     assert waiting and all(set(r) == keys(rows.TeamRequest) for r in waiting)
@@ -124,3 +153,7 @@ def test_what_a_supervisor_sees_and_records_comes_back_in_its_declared_shape(dev
     recorded = supervision.record_callback(device, job["id"], skill=5, attitude=4, adherence=5)
     assert set(recorded) - {"job"} == keys(rows.Callback)
     assert [set(c) for c in st.callbacks(job["id"])] == [keys(rows.CallbackRow)]
+
+
+def test_the_team_status_command_reads_the_columns_its_row_type_names():
+    assert set(COLUMNS) <= keys(rows.TeamStatusRow)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Literal, get_args
 
 import click
 
 from fieldtech.cli.common import Context, emit_json, pass_ctx, say, table, when
 from fieldtech.domain.jobs import Status, age_words
 
-COLUMNS = (
+# The team picture's columns, as store.rows.TeamStatusRow names them: CSV and the table
+# read each row by them.
+Column = Literal[
     "technician",
     "name",
     "open",
@@ -21,7 +24,8 @@ COLUMNS = (
     "escalated",
     "avg_rating",
     "avg_callback",
-)
+]
+COLUMNS: tuple[Column, ...] = get_args(Column)
 
 
 NUMBER = {"justify": "right", "min_width": 4}
@@ -76,7 +80,9 @@ def status_cmd(
         emit_json(rows)
     elif as_csv:
         buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n", extrasaction="ignore")
+        w: csv.DictWriter[str] = csv.DictWriter(
+            buf, fieldnames=COLUMNS, lineterminator="\n", extrasaction="ignore"
+        )
         w.writeheader()
         w.writerows(rows)
         click.echo(buf.getvalue(), nl=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -15,9 +17,12 @@ from fieldtech.screens.shown import data, line, lines, status_words
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.services import supervision
 
+if TYPE_CHECKING:
+    from fieldtech.store.rows import EscalatedJob
+
 
 class EscalationsScreen(FieldScreen):
-    rows: list[dict] = []
+    rows: list[EscalatedJob] = []
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="escalations.back"),

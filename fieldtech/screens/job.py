@@ -174,7 +174,8 @@ class JobScreen(FieldScreen):
         self.app.push_screen(
             PickTechnician(
                 line("Who takes ", data(job["ref"]), "?"),
-                self.app.store.roster(),
+                # PickTechnician (team_dialogs) still takes plain dicts: the same rows, copied.
+                [dict(person) for person in self.app.store.roster()],
                 job["technician_id"],
             ),
             done,

@@ -4,8 +4,8 @@ as markup."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
@@ -15,9 +15,7 @@ from fieldtech.domain.timefmt import local_time
 from fieldtech.screens.shown import cut, data, line, lines, status_words, when
 
 if TYPE_CHECKING:
-    from fieldtech.store.rows import JobCard
-
-Row = Mapping[str, Any]
+    from fieldtech.store.rows import CallbackRow, Conflict, CustomerFile, JobCard, JobEvent
 
 FEW_LINES = 3 * 76  # three lines at 80 columns: what one field of text may take on screen
 
@@ -44,23 +42,24 @@ def hazards(card: JobCard) -> Text | str:
     """The site's hazards on one line, or nothing. At most a few lines: an endless hazard
     note must not push the customer panel off the screen; `fieldtech job show` prints it
     whole."""
-    found = (card["site"] or {}).get("hazards") or []
+    site = card["site"]
+    found = (site["hazards"] if site else None) or []
     return line("⚠ ", cut(" · ".join(plain(h) for h in found), FEW_LINES)) if found else ""
 
 
 def customer_lines(card: JobCard, code: str | None) -> list[Text]:
     """Who, where, what, when; and the demo's stand-in for the customer's phone."""
-    site, cust, app = card["site"] or {}, card["customer"] or {}, card["appliance"]
+    cust, site, app = card["customer"], card["site"], card["appliance"]
     out = [
         line(
-            data(cust.get("name"), "bold"),
+            data(cust["name"] if cust else None, "bold"),
             "  ",
-            data(cust.get("phone")),
-            ("  VIP", "magenta") if cust.get("vip") else "",
+            data(cust["phone"] if cust else None),
+            ("  VIP", "magenta") if cust and cust["vip"] else "",
         ),
-        line(data(site.get("address")), ", ", data(site.get("city"))),
+        line(data(site["address"] if site else None), ", ", data(site["city"] if site else None)),
     ]
-    if site.get("access_notes"):
+    if site and site["access_notes"]:
         out.append(line("Access: ", cut(site["access_notes"], FEW_LINES)))
     if app:
         out.append(
@@ -88,7 +87,9 @@ def customer_lines(card: JobCard, code: str | None) -> list[Text]:
     return out
 
 
-def supervisor_lines(card: JobCard, technician: str, callbacks: Sequence[Row]) -> list[Text]:
+def supervisor_lines(
+    card: JobCard, technician: str, callbacks: Sequence[CallbackRow]
+) -> list[Text]:
     """What a supervisor decides on: whose job it is, the escalation, the call-backs."""
     out = [line("Technician: ", data(technician))]
     if card["escalation_ack_level"]:
@@ -116,7 +117,7 @@ def standing_lines(card: JobCard, technician_filter: str | None) -> list[Text]:
     return out
 
 
-def customer_file(history: Row) -> Text:
+def customer_file(history: CustomerFile) -> Text:
     """The customer's earlier jobs and the appliances on record."""
     earlier: list[Text | str] = [
         line(
@@ -149,7 +150,7 @@ def customer_file(history: Row) -> Text:
     )
 
 
-def event_words(e: Row) -> Text:
+def event_words(e: JobEvent) -> Text:
     """One history entry in words: a status move with its reason, or a note, escalation…"""
     body = e["body"]
     if e["kind"] == "status":
@@ -158,7 +159,7 @@ def event_words(e: Row) -> Text:
     return line(data(e["kind"]), ": ", data(body))
 
 
-def history(events: Sequence[Row], conflicts: Sequence[Row]) -> Text | str:
+def history(events: Sequence[JobEvent], conflicts: Sequence[Conflict]) -> Text | str:
     """The job's history, then the conflicts sync found on it."""
     text = [line(when(e["at"]), "  ", event_words(e)) for e in events]
     text += [

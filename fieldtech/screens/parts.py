@@ -83,7 +83,7 @@ class PartsScreen(FieldScreen):
         width = self._built_for = self.app.size.width
         reqs_width = width * 40 // 100  # #requests-side
         rows = st.van_stock()
-        sku = min(16, max((len(plain(r["sku"])) for r in rows), default=3))
+        sku = min(16, max((len(plain(held["sku"])) for held in rows), default=3))
         # Each column takes 2 cells of padding, and a scrollbar 2 more.
         name = max(8, width - reqs_width - 2 - (sku + 2) - (7 + 2) - 2)
         stock = self.query_one("#stock", DataTable)
@@ -92,8 +92,13 @@ class PartsScreen(FieldScreen):
         stock.add_column("sku", width=sku)
         stock.add_column("part", width=name)
         stock.add_column("on hand", width=7)
-        for r in rows:
-            stock.add_row(cut(r["sku"], sku), cut(r["name"], name), str(r["on_hand"]), key=r["sku"])
+        for held in rows:
+            stock.add_row(
+                cut(held["sku"], sku),
+                cut(held["name"], name),
+                str(held["on_hand"]),
+                key=held["sku"],
+            )
         if row < stock.row_count:
             stock.move_cursor(row=row)
         status = max(len(s.value) for s in RequestStatus)
@@ -104,8 +109,10 @@ class PartsScreen(FieldScreen):
         reqs.add_column("qty", width=3)
         reqs.add_column("status", width=status)
         requests = st.part_requests()
-        for r in requests:
-            reqs.add_row(cut(r["name"], req_name), data(r["qty"]), data(r["status"]), key=r["id"])
+        for req in requests:
+            reqs.add_row(
+                cut(req["name"], req_name), data(req["qty"]), data(req["status"]), key=req["id"]
+            )
         self.query_one("#no-requests", Static).display = not requests
 
     @on(Input.Submitted, "#scan")

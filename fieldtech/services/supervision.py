@@ -22,7 +22,7 @@ from fieldtech.services.context import (
 )
 
 if TYPE_CHECKING:
-    from fieldtech.store.rows import PartRequestRow
+    from fieldtech.store.rows import PartRequestRow, RosterRow
 
 MAX_REASON = 500
 
@@ -71,7 +71,7 @@ def reject(dev: Device, request_id: str, reason: str) -> dict[str, Any]:
     return plain(decide_request(dev, request_id, RequestStatus.REJECTED, reason))
 
 
-def _technician(dev: Device, who: str) -> dict[str, Any]:
+def _technician(dev: Device, who: str) -> RosterRow:
     wanted = (who or "").strip().lower()
     if not wanted:
         raise BadInput("say who takes the job")
@@ -93,7 +93,7 @@ def reassign(dev: Device, job_id: str, who: str) -> dict[str, Any]:
         tech = _technician(dev, who)
         if tech["id"] == job["technician_id"]:
             raise BadInput(f"job {job['ref']} is already with {tech['name']}")
-        payload = {"to": tech["id"], "name": tech["name"], "from": status.value}
+        payload: dict[str, Any] = {"to": tech["id"], "name": tech["name"], "from": status.value}
         if status is not Status.ASSIGNED:
             payload["reset"] = 1
         urgent = job["priority"] in ("emergency", "vip")

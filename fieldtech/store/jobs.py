@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from fieldtech.store.rows import (
         CustomerFile,
         JobCard,
+        JobEvent,
         JobRow,
         QueueCursor,
         QueueRow,
@@ -170,8 +171,9 @@ class JobRows:
         )
         return cast("JobCard", job)
 
-    def job_events(self, job_id: str) -> list[dict[str, Any]]:
-        return self._all("SELECT * FROM job_events WHERE job_id = ? ORDER BY hlc, id", [job_id])
+    def job_events(self, job_id: str) -> list[JobEvent]:
+        rows = self._all("SELECT * FROM job_events WHERE job_id = ? ORDER BY hlc, id", [job_id])
+        return cast("list[JobEvent]", rows)
 
     def customer_history(self, customer_id: str, exclude_job: str | None = None) -> CustomerFile:
         """The customer file: earlier jobs and every appliance on record. Jobs on this

@@ -11,7 +11,13 @@ if TYPE_CHECKING:
     import sqlite3
 
     from fieldtech.store.database import Database
-    from fieldtech.store.rows import LedgerLine, PartRequestRow, PartRow
+    from fieldtech.store.rows import (
+        LedgerLine,
+        PartRequestLine,
+        PartRequestRow,
+        PartRow,
+        VanStockLine,
+    )
 
 # Van stock is a sum over the ledger; the sign of each movement lives in the domain.
 _SIGNED = "CASE kind " + " ".join(f"WHEN '{k.value}' THEN {v}" for k, v in SIGN.items()) + " END"
@@ -68,12 +74,12 @@ class PartRows:
         ).fetchone()
         return int(row[0])
 
-    def van_stock(self) -> list[dict[str, Any]]:
+    def van_stock(self) -> list[VanStockLine]:
         cur = self.db.execute(
             f"SELECT p.sku, p.name, p.unit, sum({_SIGNED} * l.qty) AS on_hand "
             "FROM stock_ledger l JOIN parts p ON p.sku = l.sku GROUP BY p.sku ORDER BY p.sku"
         )
-        return _rows(cur)
+        return cast("list[VanStockLine]", _rows(cur))
 
     def ledger(self, sku: str | None = None, job_id: str | None = None) -> list[LedgerLine]:
         where, params = [], []
@@ -105,14 +111,14 @@ class PartRows:
         row = dict(zip([d[0] for d in cur.description], rows[0], strict=True))
         return cast("PartRequestRow", row)
 
-    def part_requests(self, job_id: str | None = None) -> list[dict[str, Any]]:
+    def part_requests(self, job_id: str | None = None) -> list[PartRequestLine]:
         sql = "SELECT r.*, p.name FROM part_requests r JOIN parts p ON p.sku = r.sku"
         params: list[Any] = []
         if job_id:
             sql += " WHERE r.job_id = ?"
             params.append(job_id)
         cur = self.db.execute(sql + " ORDER BY r.created_at, r.id", params)
-        return _rows(cur)
+        return cast("list[PartRequestLine]", _rows(cur))
 
 
 def _rows(cur: sqlite3.Cursor) -> list[dict[str, Any]]:

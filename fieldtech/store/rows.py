@@ -77,13 +77,32 @@ class JobRow(TypedDict):
     confirmation_hash: str | None
 
 
-class JobCard(JobRow):
-    """A job with its customer, site and appliance, as the job screen and `job show` need
-    (the site's `hazards` decoded to a list)."""
+class CustomerRow(TypedDict):
+    """A customer (the `customers` table); `history` is HQ's customer file as it sent it
+    (JSON text), read by the store's customer_history."""
 
-    customer: dict[str, Any] | None
-    site: dict[str, Any] | None
-    appliance: dict[str, Any] | None
+    id: str
+    name: str
+    phone: str | None
+    email: str | None
+    vip: int
+    notes: str | None
+    created_at: str | None
+    history: str | None
+
+
+class SiteRow(TypedDict):
+    """A customer's site (the `sites` table), its `hazards` decoded to a list."""
+
+    id: str
+    customer_id: str
+    address: str
+    city: str | None
+    contact_name: str | None
+    contact_phone: str | None
+    access_notes: str | None
+    hazards: list[str]
+    altitude_m: int | None
 
 
 class ApplianceRow(TypedDict):
@@ -97,6 +116,15 @@ class ApplianceRow(TypedDict):
     model: str | None
     serial: str | None
     installed_on: str | None
+
+
+class JobCard(JobRow):
+    """A job with its customer, site and appliance, as the job screen and `job show` need.
+    Each is None when this device does not hold it."""
+
+    customer: CustomerRow | None
+    site: SiteRow | None
+    appliance: ApplianceRow | None
 
 
 class JobEvent(TypedDict):
@@ -277,3 +305,78 @@ class Notice(TypedDict):
     work_kept: int
     created_at: str
     seen: int
+
+
+class OutboxRow(TypedDict):
+    """An operation waiting for HQ, or refused by it (the `outbox` table), its `payload`
+    decoded from JSON: an object for every operation this device writes, whatever a file
+    salvaged after damage held."""
+
+    id: str
+    hlc: str
+    device_id: str
+    op: str
+    entity: str
+    entity_id: str
+    payload: Any
+    priority: int
+    created_at: str
+    state: str
+    reason: str | None
+    attempts: int
+
+
+class RosterRow(TypedDict):
+    """A technician a job can go to (the active technicians of the `users` table)."""
+
+    id: str
+    name: str
+    team: str | None
+
+
+class TeamStatusRow(TypedDict):
+    """One technician's line of the team picture (store.team.TeamRows.team_status): counts
+    of their jobs, and averages that are None until there is something to average."""
+
+    technician: str
+    name: str
+    open: int
+    in_progress: int
+    on_hold_for_parts: int
+    completed_today: int
+    overdue: int
+    escalated: int
+    avg_rating: float | None
+    avg_callback: float | None
+    callbacks: int
+
+
+class EscalatedJob(TypedDict):
+    """An open escalated job as a supervisor lists it: the technician's name (their id when
+    the team does not know them) and the latest escalation's words."""
+
+    id: str
+    ref: str
+    priority: str
+    status: str
+    summary: str
+    sla_due: str
+    escalation_level: int
+    escalation_ack_level: int
+    technician: str | None
+    note: str | None
+
+
+class VanStockLine(TypedDict):
+    """A part the van's ledger has moved, with what it holds now."""
+
+    sku: str
+    name: str
+    unit: str
+    on_hand: int
+
+
+class PartRequestLine(PartRequestRow):
+    """A request with its part's name, as the technician's list shows it."""
+
+    name: str

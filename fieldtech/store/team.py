@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from fieldtech.store.database import Database
-    from fieldtech.store.rows import CallbackRow, TeamRequest
+    from fieldtech.store.rows import (
+        CallbackRow,
+        EscalatedJob,
+        RosterRow,
+        TeamRequest,
+        TeamStatusRow,
+    )
 
 OPEN = "('assigned','en_route','on_site','in_progress','on_hold')"
 CALLBACK_SCORE = "(cb.skill + cb.attitude + cb.adherence) / 3.0"
@@ -22,7 +28,7 @@ class TeamRows:
 
     def team_status(
         self, now_iso: str, *, technician: str | None = None, status: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[TeamStatusRow]:
         """Per technician (everyone on the roster, and anyone holding a job): open, in
         progress, on hold for parts, completed today, overdue, escalated, average customer
         rating and average call-back score."""
@@ -68,13 +74,14 @@ class TeamRows:
         {"WHERE " + " AND ".join(where) if where else ""}
         ORDER BY name
         """
-        return self._rows(sql, params)
+        return cast("list[TeamStatusRow]", self._rows(sql, params))
 
-    def roster(self) -> list[dict[str, Any]]:
+    def roster(self) -> list[RosterRow]:
         """The technicians a job can go to: this device's team as HQ last sent it."""
-        return self._rows(
+        rows = self._rows(
             "SELECT id, name, team FROM users WHERE role = 'technician' AND active ORDER BY name"
         )
+        return cast("list[RosterRow]", rows)
 
     def person(self, user_id: str | None) -> str:
         if not user_id:
@@ -95,7 +102,7 @@ class TeamRows:
             params.append(status)
         return cast("list[TeamRequest]", self._rows(sql + " ORDER BY r.created_at, r.id", params))
 
-    def escalations(self, *, unacknowledged_only: bool = False) -> list[dict[str, Any]]:
+    def escalations(self, *, unacknowledged_only: bool = False) -> list[EscalatedJob]:
         """Open escalated jobs, highest level first; whether each level was acknowledged."""
         sql = (
             "SELECT j.id, j.ref, j.priority, j.status, j.summary, j.sla_due, "
@@ -108,7 +115,8 @@ class TeamRows:
         )
         if unacknowledged_only:
             sql += " AND j.escalation_level > j.escalation_ack_level"
-        return self._rows(sql + " ORDER BY j.escalation_level DESC, j.sla_due, j.id")
+        rows = self._rows(sql + " ORDER BY j.escalation_level DESC, j.sla_due, j.id")
+        return cast("list[EscalatedJob]", rows)
 
     def add_callback(self, row: dict[str, Any]) -> bool:
         cur = self.db.execute(
