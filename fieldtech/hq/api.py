@@ -24,6 +24,7 @@ from fieldtech.hq.routers import (
     planning,
     reports,
     sync,
+    wait,
 )
 
 __all__ = ["TemplateIn", "create_app", "tidy_openapi"]  # TemplateIn: older imports
@@ -91,6 +92,7 @@ def create_app(hq: HQ) -> FastAPI:
     app.openapi = openapi  # type: ignore[method-assign]
     app.exception_handler(FieldtechError)(domain_error)
     app.exception_handler(RequestValidationError)(invalid)
-    for area in (meta, enrollment, sync, people, jobs, catalogue, parts, planning, reports):
+    areas = (meta, enrollment, sync, wait, people, jobs, catalogue, parts, planning, reports)
+    for area in areas:
         app.include_router(area.router)
     return app
