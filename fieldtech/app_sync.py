@@ -2,12 +2,14 @@
 background and by hand, saying how it went, and the status bar that shows the link.
 
 The sync agent does the I/O in a thread worker that posts `SyncFinished`; only these
-handlers, on the app's loop, touch widgets.
+handlers, on the app's loop, touch widgets. Between syncs the agent holds a wait at HQ
+(fieldtech.sync.waiter, on a thread of its own that only posts `HQChanged`), so work
+dispatched to this device arrives within seconds; the interval remains the fallback.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -19,7 +21,7 @@ from fieldtech.domain.text import plain
 from fieldtech.failures import one_line
 from fieldtech.paths import Locations
 from fieldtech.screens.link_state import LinkState
-from fieldtech.screens.messages import AgentReady, SyncFinished
+from fieldtech.screens.messages import AgentReady, HQChanged, SyncFinished
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.store import Store
 
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from fieldtech.sync.summary import Reassignment, SyncSummary
 
 PIECE_GAP = 0.01  # seconds between two pieces of the sync stack's import, for keys and frames
-SYNC_EVERY = 30.0  # seconds between syncs while online
+SYNC_EVERY = 30.0  # seconds between syncs while online (when HQ's wait says nothing)
 SYNC_AFTER_CHANGE = 2.0  # a change goes out soon after it is saved
 MAX_BACKOFF = 300.0
 
@@ -48,6 +50,12 @@ class SwitchableSyncLink(SyncLink, Protocol):
     """The demo's agent: its signal can be cut and restored."""
 
     def set_online(self, online: bool) -> None: ...
+
+
+class WatchingSyncLink(SyncLink, Protocol):
+    """An agent that can hold a wait at HQ and call back when HQ has changes."""
+
+    def watch_for_work(self, on_changes: Callable[[], None]) -> None: ...
 
 
 class SyncingApp(App[None]):
@@ -89,6 +97,19 @@ class SyncingApp(App[None]):
     def _start_background_sync(self) -> None:
         self.set_timer(0.5, self.action_sync_now)
         self.set_interval(SYNC_EVERY, self._on_interval)
+        if hasattr(self.sync_agent, "watch_for_work"):
+            cast(WatchingSyncLink, self.sync_agent).watch_for_work(self._hq_has_changes)
+
+    def _hq_has_changes(self) -> None:
+        """Called on the waiter's thread: only a message crosses to the app's loop."""
+        self.post_message(HQChanged())
+
+    @on(HQChanged)
+    def _sync_for_changes(self, _message: HQChanged) -> None:
+        # A sync already running arms the next wait when it ends: that wait answers at
+        # once if what HQ announced came after it.
+        if self.sync_agent is not None and self.sync_agent.online:
+            self.action_sync_now()
 
     def _build_agent(self) -> None:
         """Import the sync stack a piece per turn of the loop, between frames and keys

@@ -19,6 +19,11 @@ class SyncFinished(Message):
         self.summary = summary
 
 
+class HQChanged(Message):
+    """HQ said, answering a held wait, that something in this device's scope changed
+    since the last sync: time to sync (posted from the waiter's thread)."""
+
+
 class AgentReady(Message):
     """The sync agent was built from the profile (None: not enrolled, or `error` says why
     it could not be built)."""

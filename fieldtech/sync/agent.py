@@ -1,11 +1,14 @@
 """What the app holds to sync in the background: one call, one plain answer.
 
 The agent opens its own connection to the device file, so the sync worker thread never
-shares a connection with the screens (WAL lets both read while one writes).
+shares a connection with the screens (WAL lets both read while one writes). Asked to watch
+for work, it also holds a wait at HQ (fieldtech.sync.waiter) after each sync that went
+well, so new work is heard of in seconds rather than at the next poll.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
@@ -18,6 +21,7 @@ from fieldtech.sync.client import Backoff, SyncClient, SyncError
 from fieldtech.sync.http import httpx
 from fieldtech.sync.link import SwitchableLink
 from fieldtech.sync.summary import SyncSummary
+from fieldtech.sync.waiter import Waiter
 
 log = logs.log
 
@@ -31,6 +35,7 @@ class SyncAgent:
         self._hq_url = hq_url
         self._token = token
         self._client: SyncClient | None = None
+        self._waiter: Waiter | None = None
 
     @classmethod
     def from_profile(cls, db_path: Path, credential_path: Path) -> SyncAgent | None:
@@ -46,6 +51,14 @@ class SyncAgent:
 
     def set_online(self, online: bool) -> None:
         self.link.set_online(online)
+        if not online and self._waiter is not None:
+            self._waiter.pause()  # the sync that follows the link's return arms it again
+
+    def watch_for_work(self, on_changes: Callable[[], None]) -> None:
+        """From now on, after each sync that went well, hold a wait at HQ for changes past
+        the new cursor; `on_changes` is called (from the waiter's thread) when HQ has some."""
+        if self._waiter is None:
+            self._waiter = Waiter(self._hq_url, self._token, on_changes)
 
     def _ensure(self) -> SyncClient:
         # Created on first use, in the worker thread that will use it.
@@ -79,11 +92,20 @@ class SyncAgent:
             }
         else:
             summary = cast(SyncSummary, {"ok": True, **report.as_dict()})
+            self._wait_for_work()
         # Jobs HQ moved from this technician to someone else in this sync: [{ref, to, at,
         # work_kept}] (also kept in the store: Store.notices()). Empty when none or failed.
         summary.setdefault("reassigned", [])
         logs.sync_outcome(summary)
         return summary
+
+    def _wait_for_work(self) -> None:
+        if self._waiter is None or not self.online:
+            return
+        try:
+            self._waiter.arm(self._ensure().store.pull_cursor())
+        except Exception:  # the sync went well; the next one arms the wait again
+            log.exception("holding a wait at HQ")
 
     def _reset(self) -> None:
         """After an unexpected failure, start the next attempt with a fresh connection."""
@@ -96,6 +118,8 @@ class SyncAgent:
                 log.exception("closing the failed sync connection")
 
     def close(self) -> None:
+        if self._waiter is not None:
+            self._waiter.close()  # drops a held wait; its thread is not waited for
         if self._client is not None:
             self._client.close()
             self._client.device.store.close()
