@@ -6,6 +6,7 @@ first sync of thousands of jobs to a handful of requests.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -101,9 +102,15 @@ ECHOED = ("jobs", "job_events", "readings", "stock_ledger", "part_requests")
 
 
 def pull(
-    hq: HQ, p: Principal, cursor: int, limit: int, device_id: str | None = None
+    hq: HQ,
+    p: Principal,
+    cursor: int,
+    limit: int,
+    device_id: str | None = None,
+    max_bytes: int | None = None,
 ) -> dict[str, Any]:
-    """Changes since `cursor`, at most `limit` rows, in seq order across tables.
+    """Changes since `cursor`, at most `limit` rows (and about `max_bytes` of JSON), in seq
+    order across tables.
 
     Rows this very device wrote, as HQ took them, are not sent back to it: they still move
     the cursor, but cost nothing on the wire."""
@@ -114,6 +121,10 @@ def pull(
         found.sort(key=lambda r: r[0])
         more = len(found) > limit
         page = found[:limit]
+        if max_bytes is not None:
+            kept = _within(page, max_bytes)
+            more = more or kept < len(page)
+            page = page[:kept]
         new_cursor = page[-1][0] if page else cursor
         if more:
             # Emergency and VIP jobs jump the queue: they come now, with their customer
@@ -131,6 +142,18 @@ def pull(
         block = changes.setdefault(name, {"cols": list(row), "rows": []})
         block["rows"].append([row[c] for c in block["cols"]])
     return {"changes": changes, "cursor": new_cursor, "more": more}
+
+
+def _within(page: Page, max_bytes: int) -> int:
+    """How many of the page's rows (in seq order) fit `max_bytes` of JSON; at least one,
+    so a page always moves the cursor."""
+    size = 0
+    for n, (_, _, row) in enumerate(page):
+        if row is not None:
+            size += len(json.dumps(list(row.values()), default=str))
+        if size > max_bytes and n:
+            return n
+    return len(page)
 
 
 URGENT_LANE = 100

@@ -36,6 +36,10 @@ class SyncError(FieldtechError):
         self.unreachable = unreachable
 
 
+class _LinkFailed(Exception):
+    """This try did not get through (the link, or HQ mid-restart): worth another."""
+
+
 class BatchTooLarge(SyncError):
     """HQ's body cap: the round goes again with fewer operations."""
 
@@ -85,16 +89,21 @@ class SyncClient:
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
-        batch: int = 1000,
+        batch: int = protocol.MAX_OPS,
+        batch_bytes: int = protocol.BATCH_BYTES,
         page: int = protocol.DEFAULT_PAGE,
+        page_bytes: int = protocol.PAGE_BYTES,
         backoff: Backoff | None = None,
     ):
         self.device = device
         self.store: Store = device.store
         self.base_url = base_url.rstrip("/")
         self.batch = min(batch, protocol.MAX_OPS)
+        self.batch_bytes = batch_bytes
         self.page = page
+        self.page_bytes = page_bytes
         self.backoff = backoff or Backoff()
+        self.timeout = timeout
         self.http = httpx.Client(
             base_url=self.base_url,
             transport=transport,
@@ -116,10 +125,10 @@ class SyncClient:
         report = SyncReport()
         try:
             for _ in range(max_rounds):
-                more, sent = self._round(report)
+                more = self._round(report)
                 if progress:
                     progress(report)
-                if not more and (sent < self.batch or not self._pending()):
+                if not more and not self._pending():
                     break
         except SyncError as exc:
             self._remember(LAST_ERROR, exc.message)
@@ -130,7 +139,7 @@ class SyncClient:
         return report
 
     def dry_run(self) -> dict[str, Any]:
-        ops = self.store.outbox("pending", limit=self.batch)
+        ops = self._batch(self.batch)
         body = self._body(ops)
         return {
             "url": self.base_url + "/v1/sync",
@@ -143,6 +152,18 @@ class SyncClient:
     def _pending(self) -> bool:
         return bool(self.store.outbox("pending", limit=1))
 
+    def _batch(self, limit: int) -> list[dict[str, Any]]:
+        """The next operations to go, in outbox order: up to `limit` of them and about
+        `batch_bytes` of JSON, so a routine week goes in one request and a batch lost on
+        the way costs a bounded resend."""
+        ops = self.store.outbox("pending", limit=limit)
+        size = 0
+        for n, o in enumerate(ops):
+            size += len(json.dumps(protocol.to_wire(o), separators=(",", ":")))
+            if size > self.batch_bytes and n:
+                return ops[:n]
+        return ops
+
     def _body(self, ops: list[dict[str, Any]]) -> dict[str, Any]:
         cursor = self.store.pull_cursor()
         # A first sync primes from a few large pages rather than many small ones.
@@ -151,6 +172,8 @@ class SyncClient:
             "device": self.device.device_id,
             "cursor": cursor,
             "limit": protocol.MAX_PAGE if cursor == 0 else self.page,
+            "page_bytes": self.page_bytes,
+            "stream": True,
             "clock": self.device.clock.last,
             "ops": [protocol.to_wire(o) for o in ops],
         }
@@ -158,74 +181,112 @@ class SyncClient:
             body["rebuild"] = True  # a rebuilt file: send this device's own rows back too
         return body
 
-    def _round(self, report: SyncReport) -> tuple[bool, int]:
-        ops = self.store.outbox("pending", limit=self.batch)
-        halved = False
-        while True:
+    def _round(self, report: SyncReport) -> bool:
+        """One request, tried again on a failed link (each try built afresh: what an earlier
+        try's frames settled is not sent again). True: HQ has more, or operations wait."""
+        last = ""
+        limit = self.batch
+        attempt = 0
+        while attempt < self.backoff.attempts:
+            if attempt:
+                self.backoff.sleep(self.backoff.delay(attempt))
+            ops = self._batch(limit)
             body = protocol.encode(self._body(ops))
             try:
-                answer, down = self._post(body)
-                break
+                return self._exchange(body, ops, report)
             except BatchTooLarge:
                 if len(ops) <= 1:
                     raise SyncError(
                         "HQ refused the sync: one change is larger than HQ accepts"
                     ) from None
-                ops = ops[: len(ops) // 2]  # fewer operations in this round; the rest follow
-                halved = True
-        report.requests += 1
-        report.bytes_up += len(body)
-        report.bytes_down += down
-        report.pushed += len(ops)
-        self.apply(answer, report)
-        return bool(answer.get("more")) or halved, len(ops)
-
-    def _post(self, body: bytes) -> tuple[dict[str, Any], int]:
-        last: str = ""
-        for attempt in range(self.backoff.attempts):
-            if attempt:
-                self.backoff.sleep(self.backoff.delay(attempt))
-            try:
-                r = self.http.post(
-                    "/v1/sync",
-                    content=body,
-                    headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
-                )
-            except httpx.TimeoutException:
-                last = f"HQ at {self.base_url} did not answer in time"
+                limit = len(ops) // 2  # fewer operations in this round; the rest follow
                 continue
-            except httpx.RequestError as exc:  # transport failures, garbled bodies
-                last = f"HQ cannot be reached at {self.base_url} ({_short(exc)})"
-                continue
-            if r.status_code >= 500:
-                last = f"HQ had a problem (HTTP {r.status_code}); it will be retried"
-                continue
-            if r.status_code in (401, 403):
-                raise SyncError(f"HQ refused this device: {_detail(r)}")
-            if r.status_code == 413:
-                raise BatchTooLarge(f"HQ refused the sync: {_detail(r)}")
-            if r.status_code >= 400:
-                raise SyncError(f"HQ refused the sync: {_detail(r)}")
-            down = int(r.headers.get("content-length") or len(r.content))
-            try:
-                return r.json(), down
-            except json.JSONDecodeError:
-                last = "HQ's answer was cut off; it will be retried"
-                continue
+            except _LinkFailed as exc:
+                last = str(exc)
+                attempt += 1
         raise SyncError(
             last + "; your work is safe on this device and will go at the next sync",
             unreachable=True,
         )
 
+    def _exchange(self, body: bytes, ops: list[dict[str, Any]], report: SyncReport) -> bool:
+        """Send one request and apply its answer, frame by frame as each arrives."""
+        sent = [o["id"] for o in ops]
+        report.requests += 1
+        report.bytes_up += len(body)
+        # HQ applies ~1,000 operations a second before its first byte: waiting longer than
+        # that (plus a slow link's round trip) for a byte means the link is dead.
+        timeout = httpx.Timeout(self.timeout, read=10.0 + 0.002 * len(ops))
+        try:
+            with self.http.stream(
+                "POST",
+                "/v1/sync",
+                content=body,
+                headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+                timeout=timeout,
+            ) as r:
+                try:
+                    return self._answer(r, sent, report)
+                finally:
+                    report.bytes_down += r.num_bytes_downloaded
+        except httpx.TimeoutException:
+            raise _LinkFailed(f"HQ at {self.base_url} did not answer in time") from None
+        except httpx.RequestError as exc:  # transport failures, garbled bodies
+            raise _LinkFailed(f"HQ cannot be reached at {self.base_url} ({_short(exc)})") from None
+
+    def _answer(self, r: httpx.Response, sent: list[str], report: SyncReport) -> bool:
+        if r.status_code >= 500:
+            raise _LinkFailed(f"HQ had a problem (HTTP {r.status_code}); it will be retried")
+        if r.status_code >= 400:
+            r.read()
+            if r.status_code in (401, 403):
+                raise SyncError(f"HQ refused this device: {_detail(r)}")
+            if r.status_code == 413:
+                raise BatchTooLarge(f"HQ refused the sync: {_detail(r)}")
+            raise SyncError(f"HQ refused the sync: {_detail(r)}")
+        if protocol.FRAMES_TYPE not in r.headers.get("content-type", ""):
+            try:
+                answer = json.loads(r.read())
+            except json.JSONDecodeError:
+                raise _LinkFailed("HQ's answer was cut off; it will be retried") from None
+            self.apply(answer, report, sent=sent)
+            return bool(answer.get("more"))
+        frames = protocol.Frames(limit=protocol.MAX_INFLATED)
+        unsent = self.store.pending_job_ids()  # before any frame settles this request's ops
+        more: bool | None = None
+        try:
+            for chunk in r.iter_bytes():  # "identity": the frames as they came
+                for answer in frames.feed(chunk):
+                    self.apply(answer, report, sent=sent, unsent=unsent)  # one transaction each
+                    if "more" in answer:
+                        more = bool(answer["more"])
+        except ValueError as exc:
+            raise _LinkFailed(f"HQ's answer was garbled ({exc}); it will be retried") from None
+        if frames.partial or more is None:
+            raise _LinkFailed("HQ's answer was cut off; it will be retried")
+        return more
+
     # -- applying an answer ------------------------------------------------------------------
-    def apply(self, answer: dict[str, Any], report: SyncReport | None = None) -> None:
+    def apply(
+        self,
+        answer: dict[str, Any],
+        report: SyncReport | None = None,
+        *,
+        sent: list[str] | None = None,
+        unsent: set[str] | None = None,
+    ) -> None:
+        """Apply one answer (or one frame of a streamed answer) in one local transaction.
+        `sent`: the ids of the operations the request carried, in order, which a version 2
+        outcome settles up to its watermark. `unsent`: the jobs this device had work on
+        before the request (a streamed answer settles the ops before its pages arrive)."""
         report = report or SyncReport()
         st = self.store
         with st.transaction():
             # Work this device had on a job before HQ acknowledged it: a job reassigned away
             # meanwhile is told as "your work was kept" rather than a plain move.
-            unsent = st.pending_job_ids()
-            acks = list(answer.get("acks") or [])
+            if unsent is None:
+                unsent = st.pending_job_ids()
+            acks = _settled(answer, sent or [])
             st.forget_acknowledged(acks)
             report.acknowledged += len(acks)
             for rej in answer.get("rejected") or []:
@@ -314,6 +375,18 @@ def apply_changes(
     if changed:
         st.refresh_search(changed)
     return n
+
+
+def _settled(answer: dict[str, Any], sent: list[str]) -> list[str]:
+    """The operations an answer acknowledges: version 1 lists them; version 2 gives the
+    watermark `through` (every op sent up to it is settled) and the rejected among them."""
+    if "acks" in answer:
+        return list(answer.get("acks") or [])
+    through = answer.get("through")
+    if through is None or through not in sent:
+        return []
+    refused = {r["id"] for r in answer.get("rejected") or []}
+    return [i for i in sent[: sent.index(through) + 1] if i not in refused]
 
 
 def _utc_now() -> str:

@@ -1,9 +1,24 @@
-"""The sync wire protocol (version 1): one request carries the outbox batch and the cursor.
+"""The sync wire protocol: one request carries the outbox batch and the cursor.
 
-Request  {"v": 1, "device": id, "cursor": n, "limit": rows, "clock": hlc,
-          "ops": [{"i": op id, "h": hlc, "o": operation, "e": entity id, "p": payload}]}
-Response {"acks": [op id], "rejected": [{"id", "reason"}], "changes": {table: {"cols", "rows"}},
-          "cursor": n, "more": bool, "clock": hlc}
+Request  {"v": 2, "device": id, "cursor": n, "limit": rows, "page_bytes": n, "stream": bool,
+          "clock": hlc, "ops": [{"i": op id, "h": hlc, "o": operation, "e": entity id,
+          "p": payload}]}
+
+Version 2 answers (what devices of this release speak):
+- the push's outcome as a watermark: {"through": the last op id of the request, all of
+  whose ops HQ has settled, "rejected": [{"id", "reason"}] (the exceptions), "clock": hlc};
+  every other op up to `through` was applied (or had been before). ~40 bytes, however many
+  operations went up, where version 1 echoed every id back.
+- the changes since the cursor in pages of at most `page_bytes` of JSON each, {"changes":
+  {table: {"cols", "rows"}}, "cursor": n, "more": bool}. With "stream": true the answer is a
+  stream of frames (FRAMES_TYPE): the push's outcome, then page after page, each frame a
+  4-byte big-endian length and that many bytes of gzip'd JSON. The device applies each
+  page in its own transaction as it arrives, so a link that drops at 90% keeps 90%; HQ
+  stops after about STREAM_BYTES and says "more" for the device to ask again.
+  Without "stream", one page comes in one JSON body, with the outcome's keys beside it.
+
+Version 1 (devices of earlier releases) gets {"acks": [op id], "rejected", "changes",
+"cursor", "more", "clock"} in one body, as it always did.
 
 Bodies are gzip'd both ways. Keys are one letter in the op list because there are many ops.
 The device speaks it with plain JSON; HQ checks what it receives against the models in
@@ -17,10 +32,19 @@ import json
 import math
 from typing import Any
 
-PROTOCOL = 1
-MAX_OPS = 2000
+PROTOCOL = 2
+MAX_OPS = 10000  # per request; what bounds a request is its size (MAX_BODY, MAX_INFLATED)
 DEFAULT_PAGE = 2000
 MAX_PAGE = 20000
+# JSON bytes of changes in one page: ~40 KB gzip'd, a few seconds at 2G rates, so a cut
+# costs at most that much. A stream carries pages up to STREAM_BYTES (on the wire) at once.
+PAGE_BYTES = 256 * 1024
+MIN_PAGE_BYTES = 4 * 1024
+MAX_PAGE_BYTES = 4 * 1024 * 1024
+STREAM_BYTES = 4 * 1024 * 1024
+FRAMES_TYPE = "application/vnd.fieldtech.frames"
+# What a device sends in one request: operations up to this much JSON (~60 KB gzip'd).
+BATCH_BYTES = 512 * 1024
 MAX_BODY = 8 * 1024 * 1024  # compressed bytes HQ accepts in one request
 # What a gzip'd body may inflate to: the same order as the cap on the wire, so memory per
 # request stays bounded once decompressed too (a sync batch of 2,000 long notes fits).
@@ -89,3 +113,37 @@ def inflate(body: bytes, limit: int = MAX_INFLATED) -> bytes:
     if not d.eof:
         raise ValueError("truncated gzip body")
     return out
+
+
+def frame(obj: Any) -> bytes:
+    """One frame of a streamed answer: its length, then its gzip'd JSON."""
+    data = encode(obj)
+    return len(data).to_bytes(4, "big") + data
+
+
+class Frames:
+    """Reads frames out of a byte stream as it arrives: feed chunks, take whole frames.
+    Bytes of a frame not yet complete are kept; a frame larger than `limit` is refused."""
+
+    def __init__(self, limit: int = MAX_BODY) -> None:
+        self.buffer = bytearray()
+        self.limit = limit
+
+    def feed(self, chunk: bytes) -> list[Any]:
+        self.buffer += chunk
+        out = []
+        while len(self.buffer) >= 4:
+            size = int.from_bytes(self.buffer[:4], "big")
+            if size > self.limit:
+                raise ValueError(f"a frame of {size} bytes is larger than {self.limit}")
+            if len(self.buffer) < 4 + size:
+                break
+            data = bytes(self.buffer[4 : 4 + size])
+            del self.buffer[: 4 + size]
+            out.append(json.loads(inflate(data)))
+        return out
+
+    @property
+    def partial(self) -> bool:
+        """Bytes of an unfinished frame are waiting: the stream was cut inside it."""
+        return bool(self.buffer)

@@ -8,7 +8,15 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from fieldtech.sync.protocol import DEFAULT_PAGE, MAX_INT, MAX_OPS, MAX_PAGE, PROTOCOL
+from fieldtech.sync.protocol import (
+    DEFAULT_PAGE,
+    MAX_INT,
+    MAX_OPS,
+    MAX_PAGE,
+    MAX_PAGE_BYTES,
+    MIN_PAGE_BYTES,
+    PROTOCOL,
+)
 
 
 def printable(text: str) -> str:
@@ -43,6 +51,15 @@ class SyncRequest(BaseModel):
     device: Id
     cursor: int = Field(0, ge=0, le=MAX_INT)
     limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE)
+    page_bytes: int | None = Field(
+        None,
+        ge=MIN_PAGE_BYTES,
+        le=MAX_PAGE_BYTES,
+        description="version 2: JSON bytes of changes per page at most",
+    )
+    stream: bool = Field(
+        False, description="version 2: answer as a stream of frames, page after page"
+    )
     clock: str | None = Field(None, max_length=64)
     ops: list[WireOpIn] = Field(default_factory=list, max_length=MAX_OPS)
     rebuild: bool = Field(
@@ -56,7 +73,10 @@ class Rejection(BaseModel):
 
 
 class SyncResponse(BaseModel):
-    acks: list[str]
+    acks: list[str] | None = Field(None, description="version 1: every settled op's id")
+    through: str | None = Field(
+        None, description="version 2: every op of the request up to this one is settled"
+    )
     rejected: list[Rejection]
     changes: dict[str, dict[str, Any]]
     cursor: int

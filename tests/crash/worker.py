@@ -95,12 +95,14 @@ class RecordingDevice(Device):
 class LoudClient(SyncClient):
     """The real sync client; it says when it starts and finishes applying HQ's answer."""
 
-    def apply(self, answer: dict[str, Any], report=None) -> None:
+    def apply(self, answer: dict[str, Any], report=None, **kwargs: Any) -> None:
+        from fieldtech.sync.client import _settled
+
         changes = sum(len(b.get("rows") or []) for b in (answer.get("changes") or {}).values())
-        acks = len(answer.get("acks") or [])
+        acks = len(_settled(answer, kwargs.get("sent") or []))
         emit("APPLYING", acks, changes)
         t0 = time.perf_counter()
-        super().apply(answer, report)
+        super().apply(answer, report, **kwargs)
         emit("APPLIED", f"{(time.perf_counter() - t0) * 1000:.3f}", acks)
 
 

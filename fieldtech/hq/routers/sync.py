@@ -1,10 +1,11 @@
 """Sync: the outbox batch in, the changes since the cursor out, in one round trip."""
 
+from collections.abc import Iterator
 from contextlib import suppress
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -37,10 +38,20 @@ TOO_LARGE = "sync body too large: send fewer operations"
 @router.post(
     "/sync",
     response_model=wire_models.SyncResponse,
-    responses=refusals(400, 403, 413, 422),
+    response_model_exclude_none=True,
+    responses={
+        **refusals(400, 403, 413, 422),
+        200: {
+            "description": "The push's outcome and the changes since the cursor: one JSON "
+            'body, or with "stream": true a stream of frames (see fieldtech.sync.protocol)',
+            "content": {protocol.FRAMES_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        },
+    },
     openapi_extra=SYNC_BODY,
 )
-async def sync(request: Request, p: Who, hq: Store) -> dict[str, Any] | JSONResponse:
+async def sync(
+    request: Request, p: Who, hq: Store
+) -> dict[str, Any] | JSONResponse | StreamingResponse:
     """Push the outbox batch and pull the changes since the cursor, in one round trip.
 
     The body may be gzip'd (Content-Encoding: gzip)."""
@@ -64,6 +75,15 @@ async def sync(request: Request, p: Who, hq: Store) -> dict[str, Any] | JSONResp
         return JSONResponse({"detail": f"sync body unreadable: {exc}"}, 400)
     if p.device_id and req.device != p.device_id:
         raise Forbidden("this credential belongs to another device")
+    if req.v >= 2 and req.stream:
+        outcome = await run_in_threadpool(_push, hq, p, req)
+        # Frames are gzip'd one by one; "identity" keeps HQ's gzip layer off the stream, which
+        # would hold frames back until its buffer fills.
+        return StreamingResponse(
+            _frames(hq, p, req, outcome),
+            media_type=protocol.FRAMES_TYPE,
+            headers={"Content-Encoding": "identity"},
+        )
     return await run_in_threadpool(_sync, hq, p, req)
 
 
@@ -73,12 +93,44 @@ def sync_checksum(p: Who, hq: Store) -> dict[str, int]:
     return checksum(hq, p)
 
 
-def _sync(hq: HQ, p: Principal, req: wire_models.SyncRequest) -> dict[str, Any]:
+def _push(hq: HQ, p: Principal, req: wire_models.SyncRequest) -> dict[str, Any]:
+    """The request's operations applied; their outcome in the request's version."""
     if req.clock:
         with suppress(FieldtechError):  # a bad clock is judged per operation, by push
             bounded_stamp(hq, req.clock)
     result = push(hq, p, [WireOp(o.i, o.h, o.o, o.e, o.p) for o in req.ops], cursor=req.cursor)
-    # Rows this device wrote are not echoed back, unless its file was rebuilt and lost them.
-    page = pull(hq, p, req.cursor, req.limit, device_id=None if req.rebuild else p.device_id)
     auth.touch(hq, p)
-    return {"acks": result.acks, "rejected": result.rejected, **page, "clock": hq.stamp()}
+    if req.v >= 2:
+        # A watermark: push settles every op of the request, in order, or none (it raises).
+        through = req.ops[-1].i if req.ops else None
+        return {"through": through, "rejected": result.rejected, "clock": hq.stamp()}
+    return {"acks": result.acks, "rejected": result.rejected, "clock": hq.stamp()}
+
+
+def _page(hq: HQ, p: Principal, req: wire_models.SyncRequest, cursor: int) -> dict[str, Any]:
+    # Rows this device wrote are not echoed back, unless its file was rebuilt and lost them.
+    device = None if req.rebuild else p.device_id
+    max_bytes = (req.page_bytes or protocol.PAGE_BYTES) if req.v >= 2 else None
+    return pull(hq, p, cursor, req.limit, device_id=device, max_bytes=max_bytes)
+
+
+def _sync(hq: HQ, p: Principal, req: wire_models.SyncRequest) -> dict[str, Any]:
+    outcome = _push(hq, p, req)
+    return {**outcome, **_page(hq, p, req, req.cursor), "clock": outcome["clock"]}
+
+
+def _frames(
+    hq: HQ, p: Principal, req: wire_models.SyncRequest, outcome: dict[str, Any]
+) -> Iterator[bytes]:
+    """The push's outcome, then pages until there are no more or the stream has carried
+    about STREAM_BYTES (the device asks again). Each page reads its own snapshot."""
+    yield protocol.frame(outcome)
+    cursor, sent = req.cursor, 0
+    while True:
+        page = _page(hq, p, req, cursor)
+        data = protocol.frame(page)
+        sent += len(data)
+        yield data
+        if not page["more"] or sent >= protocol.STREAM_BYTES or page["cursor"] == cursor:
+            return
+        cursor = page["cursor"]
