@@ -12,8 +12,10 @@ from fieldtech.cli.status import COLUMNS
 from fieldtech.domain.demo_data import demo_code
 from fieldtech.domain.parts import RequestStatus
 from fieldtech.services import checklists, escalations, jobs, parts, supervision
-from fieldtech.services.checklists import Checklist, RecordedReading
+from fieldtech.services.checklists import Checklist, ChecklistItem, RecordedReading
+from fieldtech.services.jobs import ClosedJob
 from fieldtech.services.parts import RequestMade, StockCount, StockMoved
+from fieldtech.services.supervision import RecordedCallback
 from fieldtech.store import rows
 from tests.conftest import job_with
 
@@ -32,6 +34,12 @@ def a_fitting_value(item) -> object:
     if item.type.value == "number":
         return item.min if item.min is not None else 1
     return item.choices[0] if item.choices else "ok"
+
+
+def read_every_item(device, job_id: str) -> None:
+    for entry in checklists.checklist(device, job_id)["items"]:
+        item = entry["item"]
+        checklists.record_reading(device, job_id, item.key, a_fitting_value(item))
 
 
 @pytest.mark.parametrize(
@@ -98,6 +106,7 @@ def test_what_a_technician_records_comes_back_in_its_declared_shape(device):
 
     cl = checklists.checklist(device, job["id"])
     assert set(cl) == keys(Checklist)
+    assert cl["items"] and all(set(e) == keys(ChecklistItem) for e in cl["items"])
     item = cl["items"][0]["item"]
     reading = checklists.record_reading(device, job["id"], item.key, a_fitting_value(item))
     assert set(reading) == keys(RecordedReading)
@@ -135,12 +144,11 @@ def test_what_a_supervisor_sees_and_records_comes_back_in_its_declared_shape(dev
     assert raised and all(set(r) == keys(rows.EscalatedJob) for r in raised)
 
     parts.request_part(device, "AC-FAN-MTR", 1, job_id=job["id"])
+    parts.request_part(device, "AC-CAP-35", 1, job_id=job["id"])
     waiting = st.team_requests()
-    assert waiting and all(set(r) == keys(rows.TeamRequest) for r in waiting)
+    assert len(waiting) == 2 and all(set(r) == keys(rows.TeamRequest) for r in waiting)
 
-    for entry in checklists.checklist(device, job["id"])["items"]:
-        item = entry["item"]
-        checklists.record_reading(device, job["id"], item.key, a_fitting_value(item))
+    read_every_item(device, job["id"])
     jobs.close(
         device,
         job["id"],
@@ -151,8 +159,45 @@ def test_what_a_supervisor_sees_and_records_comes_back_in_its_declared_shape(dev
     )
     st.set_meta("role", "supervisor")
     recorded = supervision.record_callback(device, job["id"], skill=5, attitude=4, adherence=5)
+    assert set(recorded) == keys(RecordedCallback)
     assert set(recorded) - {"job"} == keys(rows.Callback)
     assert [set(c) for c in st.callbacks(job["id"])] == [keys(rows.CallbackRow)]
+
+    first, second = (r["id"] for r in waiting)
+    assert set(supervision.approve(device, first)) == keys(rows.PartRequestRow)
+    assert set(supervision.reject(device, second, "use the van's")) == keys(rows.PartRequestRow)
+    moving = job_with(st, "assigned")
+    assert set(supervision.reassign(device, moving["id"], "Ana")) == keys(rows.JobRow)
+    assert set(supervision.acknowledge(device, raised[0]["id"])) == keys(rows.JobRow)
+
+
+def test_a_job_moved_through_its_day_comes_back_in_its_declared_shape(device):
+    st = device.store
+    job = job_with(st, "assigned", kind="survey")
+    for step in (jobs.start, jobs.arrive):
+        assert set(step(device, job["id"])) == keys(rows.JobRow)
+    assert set(jobs.hold(device, job["id"], None, waits_for="customer")) == keys(rows.JobRow)
+    assert set(jobs.resume(device, job["id"])) == keys(rows.JobRow)
+
+    read_every_item(device, job["id"])
+    closed = jobs.close(
+        device,
+        job["id"],
+        outcome="surveyed",
+        signoff_name="A Customer",
+        code=demo_code(job["ref"]),
+        rating=4,
+        spawn_install=True,
+    )
+    assert set(closed) == keys(ClosedJob)
+    assert set(closed["spawned"]) == keys(rows.JobRow)
+
+    stuck = job_with(st, "on_site", kind="repair")
+    alone = jobs.cannot_complete(device, stuck["id"], "no access")
+    assert set(alone) == keys(ClosedJob) - {"spawned"} == keys(rows.JobRow)
+    other = job_with(st, "in_progress", kind="repair")
+    followed = jobs.cannot_complete(device, other["id"], "no access", follow_up=True)
+    assert set(followed) == keys(ClosedJob)
 
 
 def test_the_team_status_command_reads_the_columns_its_row_type_names():

@@ -3,26 +3,38 @@ history and the conflicts sync saw."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from fieldtech.cli.common import Context, say, table, when
 from fieldtech.domain.jobs import STATUS_WORDS, Status, hold_words, sla_words
 from fieldtech.domain.timefmt import local_time
 
+if TYPE_CHECKING:
+    from fieldtech.store.rows import Conflict, CustomerFile, JobCard, JobEvent, PastJob
 
-def status_words(status: str) -> str:
-    return STATUS_WORDS[Status(status)]
+
+def status_words(status: str | None) -> str:
+    return STATUS_WORDS[Status(cast(str, status))]  # Status refuses what is not one
 
 
-def show_card(ctx: Context, card: dict, demo_code: str | None) -> None:
+def show_card(
+    ctx: Context,
+    card: JobCard,
+    customer_file: CustomerFile,
+    history: list[JobEvent],
+    conflicts: list[Conflict],
+    demo_code: str | None,
+) -> None:
     _say_heading(ctx, card)
     _say_customer_and_site(card)
     _say_visit(card, demo_code)
-    _customer_file_table(card["customer_file"]["jobs"])
-    _history_table(card["history"])
-    if card["conflicts"]:
-        _conflicts_table(card["conflicts"])
+    _customer_file_table(customer_file["jobs"])
+    _history_table(history)
+    if conflicts:
+        _conflicts_table(conflicts)
 
 
-def _say_heading(ctx: Context, card: dict) -> None:
+def _say_heading(ctx: Context, card: JobCard) -> None:
     """The job's reference, kind, priority, status and time left, then its summary."""
     is_open = Status(card["status"]).is_open
     sla = sla_words(card["sla_due"], ctx.device.at()) if is_open else ""
@@ -35,20 +47,21 @@ def _say_heading(ctx: Context, card: dict) -> None:
     say(card["summary"])
 
 
-def _say_customer_and_site(card: dict) -> None:
+def _say_customer_and_site(card: JobCard) -> None:
     """Who, where, how to get in, what to watch for, and the appliance."""
-    site, cust, app = card["site"] or {}, card["customer"] or {}, card["appliance"]
+    cust, site, app = card["customer"], card["site"], card["appliance"]
+    name, phone = (cust["name"], cust["phone"]) if cust else (None, None)
     say(
-        f"Customer: {cust.get('name') or ''}  {cust.get('phone') or ''}",
-        ("  VIP", "magenta") if cust.get("vip") else None,
+        f"Customer: {name or ''}  {phone or ''}",
+        ("  VIP", "magenta") if cust and cust["vip"] else None,
     )
-    say(
-        f"Site: {site.get('address') or ''}, {site.get('city') or ''}  "
-        f"contact {site.get('contact_name') or '-'}"
+    address, city, contact = (
+        (site["address"], site["city"], site["contact_name"]) if site else (None, None, None)
     )
-    if site.get("access_notes"):
+    say(f"Site: {address or ''}, {city or ''}  contact {contact or '-'}")
+    if site and site["access_notes"]:
         say(f"Access: {site['access_notes']}")
-    if site.get("hazards"):
+    if site and site["hazards"]:
         say(("Hazards:", "bold red"), " " + "; ".join(site["hazards"]))
     if app:
         say(
@@ -57,7 +70,7 @@ def _say_customer_and_site(card: dict) -> None:
         )
 
 
-def _say_visit(card: dict, demo_code: str | None) -> None:
+def _say_visit(card: JobCard, demo_code: str | None) -> None:
     """When the visit is, and where it stands: on hold, signed off, closed."""
     window = when(card["window_start"])
     if card["window_end"]:
@@ -79,7 +92,7 @@ def _say_visit(card: dict, demo_code: str | None) -> None:
         say(f"Closed: {when(card['closed_at'])}")
 
 
-def _customer_file_table(earlier: list[dict]) -> None:
+def _customer_file_table(earlier: list[PastJob]) -> None:
     table(
         "Customer file: earlier jobs",
         ["job", "kind", "status", ("summary", {"squeeze": 1, "least": 0}), "created"],
@@ -91,7 +104,7 @@ def _customer_file_table(earlier: list[dict]) -> None:
     )
 
 
-def _history_table(history: list[dict]) -> None:
+def _history_table(history: list[JobEvent]) -> None:
     table(
         "History",
         ["when", ("what", {"squeeze": 2, "wrap": True}), ("by", {"squeeze": 1, "least": 8})],
@@ -100,7 +113,7 @@ def _history_table(history: list[dict]) -> None:
     )
 
 
-def _conflicts_table(conflicts: list[dict]) -> None:
+def _conflicts_table(conflicts: list[Conflict]) -> None:
     table(
         "Conflicts seen at sync (both versions are on record)",
         [
@@ -117,7 +130,7 @@ def _conflicts_table(conflicts: list[dict]) -> None:
     )
 
 
-def _event_words(e: dict) -> str:
+def _event_words(e: JobEvent) -> str:
     if e["kind"] == "status":
         words = f"{status_words(e['from_status'])} → {status_words(e['to_status'])}"
         return words + (f": {e['body']}" if e["body"] else "")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,6 +23,11 @@ from fieldtech.domain.parts import Movement
 from fieldtech.domain.text import plain
 from fieldtech.services import jobs as job_service
 from fieldtech.store.jobs import QueueFilter
+from fieldtech.store.rows import QueueRow
+
+if TYPE_CHECKING:
+    from fieldtech.services.jobs import ClosedJob
+    from fieldtech.store.rows import JobRow
 
 PRIORITY_STYLE = {
     "emergency": "bold red",
@@ -31,6 +36,13 @@ PRIORITY_STYLE = {
     "normal": "",
     "low": "dim",
 }
+
+
+class ListedJob(QueueRow):
+    """A line of `fieldtech jobs`: the queue's row and its time left in words (empty once
+    the job is closed)."""
+
+    sla: str
 
 
 class Words(click.Choice):
@@ -64,12 +76,12 @@ def jobs_cmd(ctx: Context, text, status, kind, priority, show_all, limit, as_jso
         open_only=not show_all and not status,
         technician_id=ctx.store.meta("user_id") if ctx.store.meta("role") == "technician" else None,
     )
-    # Each row gains its SLA in words for the listing.
-    rows: list[dict[str, Any]] = [dict(r) for r in ctx.store.queue(flt, limit=limit)]
-    total = ctx.store.count_jobs(flt) if rows else 0
     now = ctx.device.at()
-    for r in rows:
-        r["sla"] = sla_words(r["sla_due"], now) if Status(r["status"]).is_open else ""
+    rows: list[ListedJob] = [
+        {**r, "sla": sla_words(r["sla_due"], now) if Status(r["status"]).is_open else ""}
+        for r in ctx.store.queue(flt, limit=limit)
+    ]
+    total = ctx.store.count_jobs(flt) if rows else 0
     if as_json:
         emit_json({"total": total, "jobs": rows})
         return
@@ -115,28 +127,32 @@ def show_cmd(ctx: Context, job_id: str, as_json: bool) -> None:
     """The job with its customer file, site hazards, appliance and history.
 
     Times are this device's local time; JSON keeps them in UTC."""
-    card: dict[str, Any] = dict(ctx.store.job_card(job_id))  # and what `show` adds to it
-    card["history"] = ctx.store.job_events(card["id"])
-    card["customer_file"] = ctx.store.customer_history(card["customer_id"], card["id"])
-    card["parts_used"] = [
-        m for m in ctx.store.ledger(job_id=card["id"]) if m["kind"] == Movement.USED.value
-    ]
-    card["conflicts"] = ctx.store.conflicts(card["id"])
-    card.pop("stamps", None)
+    card = ctx.store.job_card(job_id)
+    history = ctx.store.job_events(card["id"])
+    customer_file = ctx.store.customer_history(card["customer_id"], card["id"])
+    conflicts = ctx.store.conflicts(card["id"])
     # A seeded demo profile shows the code its customer's phone would; a real one never can.
     demo_code = job_service.seeded_demo_code(ctx.store, card)
-    card.pop("confirmation_hash", None)  # the customer gives the code at sign-off
     if as_json:
-        emit_json(card)
+        # Not the stamps (sync's own), nor the code's hash: the customer gives the code.
+        shown = {k: v for k, v in card.items() if k not in ("stamps", "confirmation_hash")}
+        used = [m for m in ctx.store.ledger(job_id=card["id"]) if m["kind"] == Movement.USED.value]
+        emit_json(
+            {
+                **shown,
+                "history": history,
+                "customer_file": customer_file,
+                "parts_used": used,
+                "conflicts": conflicts,
+            }
+        )
         return
-    show_card(ctx, card, demo_code)
+    show_card(ctx, card, customer_file, history, conflicts, demo_code)
 
 
-def _done(ctx: Context, job: dict, as_json: bool) -> None:
-    job.pop("stamps", None)
-    job.pop("confirmation_code", None)
+def _done(ctx: Context, job: JobRow, as_json: bool) -> None:
     if as_json:
-        emit_json(job)
+        emit_json({k: v for k, v in job.items() if k != "stamps"})  # the stamps are sync's own
     else:
         say(f"{job['ref']}: ", (status_words(job["status"]), "bold"), " (saved)")
 
@@ -250,7 +266,7 @@ def close_cmd(
         say(f"install job {spawned['ref']} created")
 
 
-def _close(ctx: Context, job_id, outcome, signoff_name, code, rating, spawn_install) -> dict:
+def _close(ctx: Context, job_id, outcome, signoff_name, code, rating, spawn_install) -> ClosedJob:
     """The service's close; a rating out of range is refused with everything else missing."""
     try:
         parse_rating(rating)

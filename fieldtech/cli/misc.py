@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, cast
 
 import click
 
@@ -11,6 +12,9 @@ from fieldtech.domain import ops
 from fieldtech.domain.errors import NotFound
 from fieldtech.domain.jobs import STATUS_WORDS, Status
 from fieldtech.services.seed import seed
+
+if TYPE_CHECKING:
+    from fieldtech.store.rows import OutboxRow
 
 
 @click.command("locate")
@@ -39,7 +43,8 @@ def outbox_cmd(ctx: Context, state, as_json) -> None:
     """Changes made here that HQ has not acknowledged yet, in the order they will go.
 
     Times are this device's local time; JSON keeps them in UTC with the wire names."""
-    rows = ctx.store.outbox(state)
+    # The outbox table's rows: store.outbox hands them to the sync client as plain dicts.
+    rows = cast("list[OutboxRow]", ctx.store.outbox(state))
     if as_json:
         emit_json(rows)
         return
@@ -94,7 +99,7 @@ def _outbox_empty(state: str | None, waiting: int, refused: int) -> str:
     return "outbox empty: nothing waits to go to HQ"
 
 
-def _change_detail(row: dict) -> str:
+def _change_detail(row: OutboxRow) -> str:
     p = row["payload"] if isinstance(row["payload"], dict) else {}
     try:
         if row["op"] in (ops.JOB_STATUS, ops.JOB_CLOSE) and p.get("to"):
@@ -108,7 +113,7 @@ def _change_detail(row: dict) -> str:
     return ""
 
 
-def _entity_words(ctx: Context, row: dict, refs: dict[str, str]) -> str:
+def _entity_words(ctx: Context, row: OutboxRow, refs: dict[str, str]) -> str:
     entity, eid = row["entity"], row["entity_id"] or ""
     if entity == "job":
         if eid not in refs:

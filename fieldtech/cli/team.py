@@ -3,6 +3,8 @@ synced like any change: part requests, reassignment, escalations, call-backs."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import click
 
 from fieldtech.cli.common import Context, emit_json, json_option, pass_ctx, say, table
@@ -156,7 +158,7 @@ def callback_cmd(ctx: Context, job_id, skill, attitude, adherence, comment, as_j
     _done(as_json, row, f"call-back for {row['job']} saved; goes to HQ with the next sync")
 
 
-def _done(as_json: bool, data: dict, message: str) -> None:
+def _done(as_json: bool, data: Mapping[str, object], message: str) -> None:
     if as_json:
         emit_json(data)
     else:

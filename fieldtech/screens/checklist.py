@@ -3,6 +3,8 @@ A reading is saved the moment it is entered."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -17,6 +19,9 @@ from fieldtech.screens.dialogs import AskText, perform_saying_why
 from fieldtech.screens.shown import data, line
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.services import checklists as checklist_service
+
+if TYPE_CHECKING:
+    from fieldtech.services.checklists import ChecklistItem
 
 HOW = {
     ItemType.TICK: "yes/no",
@@ -47,7 +52,7 @@ class ChecklistScreen(FieldScreen):
     def __init__(self, job_id: str):
         super().__init__()
         self.job_id = job_id
-        self.items: dict[str, dict] = {}
+        self.items: dict[str, ChecklistItem] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")

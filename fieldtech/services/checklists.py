@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from fieldtech.domain import ops
 from fieldtech.domain.checklists import Verdict, judge
@@ -12,7 +12,7 @@ from fieldtech.services.jobs import _priority, begin_work_if_on_site, require_wo
 from fieldtech.store.rows import ReadingRow
 
 if TYPE_CHECKING:
-    from fieldtech.domain.checklists import Template
+    from fieldtech.domain.checklists import Item, Template
     from fieldtech.store.rows import JobRow
 
 
@@ -23,15 +23,24 @@ class RecordedReading(ReadingRow):
     warning: bool
 
 
+class ChecklistItem(TypedDict):
+    """A template's item with its current reading's value, verdict and comment (None when
+    not read yet), and whether it is done."""
+
+    item: Item
+    value: str | None
+    verdict: str | None
+    comment: str | None
+    done: bool
+
+
 class Checklist(TypedDict):
     """A job's checklist: its template's items with their current readings. A job without a
     checklist has no template and no items."""
 
     job: JobRow
     template: Template | None
-    # Per item: the template's `item`, its reading's `value`, `verdict` and `comment` (None
-    # when not read yet) and whether it is `done`. Plain dicts: the checklist screen keeps them.
-    items: list[dict[str, Any]]
+    items: list[ChecklistItem]
     progress: tuple[int, int]  # (done, total) over the required items
 
 
@@ -68,7 +77,7 @@ def checklist(dev: Device, job_id: str) -> Checklist:
         return {"job": job, "template": None, "items": [], "progress": (0, 0)}
     template = dev.store.template(job["template_id"], job["template_version"])
     readings = dev.store.current_readings(job["id"])
-    items: list[dict[str, Any]] = []
+    items: list[ChecklistItem] = []
     for item in template.items:
         r = readings.get(item.key)
         items.append(

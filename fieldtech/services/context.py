@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -44,12 +44,6 @@ def named_job(exp: Expanded, op: str) -> str:
     if exp.job_id is None:
         raise BadInput(f"a {op} operation changes a job but names none")
     return exp.job_id
-
-
-def plain(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A typed row as a plain dict of the same keys and values, for the commands and screens
-    whose helpers still take one."""
-    return dict(row)
 
 
 # The row an operation of each kind always writes, as the store keeps it. `expand` builds

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NotRequired, cast
 
 from fieldtech.domain import ops
 from fieldtech.domain.checklists import missing_for_close
@@ -26,15 +26,22 @@ from fieldtech.services.context import (
     PRIORITY_URGENT,
     Device,
     history_line,
-    plain,
 )
+from fieldtech.store.rows import JobRow
 
 if TYPE_CHECKING:
     from fieldtech.store import Store
-    from fieldtech.store.rows import JobEvent, JobRow
+    from fieldtech.store.rows import JobEvent
 
 URGENT = {Priority.EMERGENCY.value, Priority.VIP.value}
 MAX_NOTE = 4000
+
+
+class ClosedJob(JobRow):
+    """A job as closing left it, with the job it spawned when one was asked for (the install
+    after a survey, a follow-up after a job that could not be completed)."""
+
+    spawned: NotRequired[JobRow]
 
 
 def _priority(job: JobRow) -> int:
@@ -61,44 +68,40 @@ def _change_status(
     return dev.store.job(job["id"])
 
 
-def start(dev: Device, job_id: str) -> dict[str, Any]:
+def start(dev: Device, job_id: str) -> JobRow:
     """Set off for the site."""
     with dev.store.transaction():
-        return plain(_change_status(dev, dev.store.job(job_id), Status.EN_ROUTE))
+        return _change_status(dev, dev.store.job(job_id), Status.EN_ROUTE)
 
 
-def arrive(dev: Device, job_id: str) -> dict[str, Any]:
+def arrive(dev: Device, job_id: str) -> JobRow:
     with dev.store.transaction():
-        return plain(_change_status(dev, dev.store.job(job_id), Status.ON_SITE))
+        return _change_status(dev, dev.store.job(job_id), Status.ON_SITE)
 
 
-def hold(
-    dev: Device, job_id: str, reason: str | None, *, waits_for: str | None = None
-) -> dict[str, Any]:
+def hold(dev: Device, job_id: str, reason: str | None, *, waits_for: str | None = None) -> JobRow:
     """On hold, waiting for parts, the customer or something else (`waits_for`, from the
     fixed set the board counts by), with free text. Without `waits_for` only the set's own
     words in `reason` say it; anything else is 'other'."""
     kind = parse_hold_for(waits_for) if waits_for else hold_for_reason(reason)
     text = (reason or "").strip() or (kind.words if waits_for else "")
     with dev.store.transaction():
-        return plain(
-            _change_status(
-                dev,
-                dev.store.job(job_id),
-                Status.ON_HOLD,
-                reason=text,
-                extra={"hold_for": kind.value},
-            )
+        return _change_status(
+            dev,
+            dev.store.job(job_id),
+            Status.ON_HOLD,
+            reason=text,
+            extra={"hold_for": kind.value},
         )
 
 
-def resume(dev: Device, job_id: str) -> dict[str, Any]:
+def resume(dev: Device, job_id: str) -> JobRow:
     with dev.store.transaction():
         job = dev.store.job(job_id)
         if job["status"] != Status.ON_HOLD:
             raise RuleBroken(f"the job is {Status(job['status']).words}, not on hold")
         target = resume_target(bool(job["arrived_at"]))
-        return plain(_change_status(dev, job, target))
+        return _change_status(dev, job, target)
 
 
 def begin_work_if_on_site(dev: Device, job: JobRow) -> JobRow:
@@ -170,7 +173,7 @@ def close(
     code: str | None,
     rating: object,
     spawn_install: bool = False,
-) -> dict[str, Any]:
+) -> ClosedJob:
     """Close with the customer's sign-off. Refuses, listing everything missing, until complete."""
     outcome_code = parse_outcome(outcome)
     rating_n = parse_rating(rating)
@@ -183,35 +186,38 @@ def close(
             raise CloseRefused(missing)
         if spawn_install and job["kind"] != Kind.SURVEY:
             raise RuleBroken("only a survey job can spawn its install job")
-        closed = plain(
-            _change_status(
-                dev,
-                job,
-                Status.COMPLETED,
-                op=ops.JOB_CLOSE,
-                extra={
-                    "outcome": outcome_code,
-                    "name": (signoff_name or "").strip(),
-                    "rating": rating_n,
-                },
-            )
+        closed = _change_status(
+            dev,
+            job,
+            Status.COMPLETED,
+            op=ops.JOB_CLOSE,
+            extra={
+                "outcome": outcome_code,
+                "name": (signoff_name or "").strip(),
+                "rating": rating_n,
+            },
         )
-        if spawn_install:
-            closed["spawned"] = _spawn(dev, job, Kind.INSTALL, "Install after survey")
-        return closed
+        spawned = _spawn(dev, job, Kind.INSTALL, "Install after survey") if spawn_install else None
+        return _closed(closed, spawned)
 
 
-def cannot_complete(
-    dev: Device, job_id: str, reason: str, *, follow_up: bool = False
-) -> dict[str, Any]:
+def cannot_complete(dev: Device, job_id: str, reason: str, *, follow_up: bool = False) -> ClosedJob:
     with dev.store.transaction():
         job = dev.store.job(job_id)
-        done = plain(_change_status(dev, job, Status.CANNOT_COMPLETE, reason=reason))
-        if follow_up:
-            done["spawned"] = _spawn(
-                dev, job, Kind(job["kind"]), f"Follow-up: {(reason or '').strip()}"[:200]
-            )
-        return done
+        done = _change_status(dev, job, Status.CANNOT_COMPLETE, reason=reason)
+        spawned = (
+            _spawn(dev, job, Kind(job["kind"]), f"Follow-up: {(reason or '').strip()}"[:200])
+            if follow_up
+            else None
+        )
+        return _closed(done, spawned)
+
+
+def _closed(job: JobRow, spawned: JobRow | None) -> ClosedJob:
+    closed = cast("ClosedJob", job)  # every key of the job's; `spawned` only when there is one
+    if spawned is not None:
+        closed["spawned"] = spawned
+    return closed
 
 
 def _spawn(dev: Device, parent: JobRow, kind: Kind, summary: str) -> JobRow:

@@ -18,13 +18,19 @@ from fieldtech.services.context import (
     PRIORITY_URGENT,
     Device,
     callback_row,
-    plain,
 )
+from fieldtech.store.rows import Callback
 
 if TYPE_CHECKING:
-    from fieldtech.store.rows import PartRequestRow, RosterRow
+    from fieldtech.store.rows import JobRow, PartRequestRow, RosterRow
 
 MAX_REASON = 500
+
+
+class RecordedCallback(Callback):
+    """A call-back as recorded, with its job's ref (`job_id` is the job's id)."""
+
+    job: str
 
 
 def is_supervisor(dev: Device) -> bool:
@@ -63,12 +69,12 @@ def decide_request(
         return dev.store.part_request(req["id"])
 
 
-def approve(dev: Device, request_id: str, note: str | None = None) -> dict[str, Any]:
-    return plain(decide_request(dev, request_id, RequestStatus.APPROVED, note))
+def approve(dev: Device, request_id: str, note: str | None = None) -> PartRequestRow:
+    return decide_request(dev, request_id, RequestStatus.APPROVED, note)
 
 
-def reject(dev: Device, request_id: str, reason: str) -> dict[str, Any]:
-    return plain(decide_request(dev, request_id, RequestStatus.REJECTED, reason))
+def reject(dev: Device, request_id: str, reason: str) -> PartRequestRow:
+    return decide_request(dev, request_id, RequestStatus.REJECTED, reason)
 
 
 def _technician(dev: Device, who: str) -> RosterRow:
@@ -81,7 +87,7 @@ def _technician(dev: Device, who: str) -> RosterRow:
     raise NotFound(f"{who!r} is not a technician of this team (sync to refresh the team)")
 
 
-def reassign(dev: Device, job_id: str, who: str) -> dict[str, Any]:
+def reassign(dev: Device, job_id: str, who: str) -> JobRow:
     """Give an open job to another technician of the team. Work in progress goes back to
     'assigned' in the new technician's queue, as it does when HQ reassigns."""
     require_supervisor(dev, "reassign jobs")
@@ -103,10 +109,10 @@ def reassign(dev: Device, job_id: str, who: str) -> dict[str, Any]:
             payload,
             priority=PRIORITY_URGENT if urgent else PRIORITY_NORMAL,
         )
-        return plain(dev.store.job(job["id"]))
+        return dev.store.job(job["id"])
 
 
-def acknowledge(dev: Device, job_id: str, note: str | None = None) -> dict[str, Any]:
+def acknowledge(dev: Device, job_id: str, note: str | None = None) -> JobRow:
     """The supervisor has seen the escalation and owns it now."""
     require_supervisor(dev, "acknowledge escalations")
     text = _reason(note, required=False, what="")
@@ -121,7 +127,7 @@ def acknowledge(dev: Device, job_id: str, note: str | None = None) -> dict[str, 
         if text:
             payload["note"] = text
         dev.apply(ops.ESCALATION_ACK, job["id"], payload, priority=PRIORITY_URGENT)
-        return plain(dev.store.job(job["id"]))
+        return dev.store.job(job["id"])
 
 
 def record_callback(
@@ -132,7 +138,7 @@ def record_callback(
     attitude: object,
     adherence: object,
     comment: str | None = None,
-) -> dict[str, Any]:
+) -> RecordedCallback:
     """The customer's call-back after a closed job: three scores of 1–5 and a comment."""
     require_supervisor(dev, "record call-backs")
     scores = check_scores(skill, attitude, adherence)
