@@ -102,9 +102,10 @@ def frame_ends(client: SyncClient) -> list[tuple[int, int, frozenset[str]]]:
     )
     data, out, at, cursor = r.content, [], 0, 0
     jobs_so_far: set[str] = set()
+    reader = protocol.Frames()
     while at < len(data):
         size = int.from_bytes(data[at : at + 4], "big")
-        frame = json.loads(protocol.inflate(data[at + 4 : at + 4 + size]))
+        (frame,) = reader.feed(data[at : at + 4 + size])
         at += 4 + size
         block = (frame.get("changes") or {}).get("jobs")
         if block:

@@ -124,11 +124,12 @@ def _frames(
 ) -> Iterator[bytes]:
     """The push's outcome, then pages until there are no more or the stream has carried
     about STREAM_BYTES (the device asks again). Each page reads its own snapshot."""
-    yield protocol.frame(outcome)
+    writer = protocol.FrameWriter()
+    yield writer.frame(outcome)
     cursor, sent = req.cursor, 0
     while True:
         page = _page(hq, p, req, cursor)
-        data = protocol.frame(page)
+        data = writer.frame(page)
         sent += len(data)
         yield data
         if not page["more"] or sent >= protocol.STREAM_BYTES or page["cursor"] == cursor:
