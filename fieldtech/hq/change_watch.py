@@ -14,12 +14,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, event, exists, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Integer,
+    Select,
+    String,
+    column,
+    event,
+    exists,
+    false,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.pool import ConnectionPoolEntry
 from starlette.concurrency import run_in_threadpool
 
@@ -182,18 +199,80 @@ class ChangeWatch:
         """The waits that now have something, each checked only past where it was last
         checked and only in the tables that moved since; the rest move their mark on."""
         self.looks += 1
-        due: list[Waiting] = []
         with self.hq.snapshot() as conn:
             tops = feed_tops(conn)
-            top = max(tops.values())
-            for w in waiting:
-                tables = moved(tops, w.checked_to)
-                if not tables:
-                    continue
-                if changed_in_scope(conn, w.who, w.device_id, w.checked_to, tables):
-                    due.append(w)
-                w.checked_to = top
+            behind = [w for w in waiting if moved(tops, w.checked_to)]
+            due = due_among(conn, behind, tops) if behind else []
+        top = max(tops.values())
+        for w in behind:
+            w.checked_to = top
         return due
+
+
+# Scopes whose rules read only the user and the team: checked all at once, one statement
+# for every waiting technician (the fleet), one for every admin.
+AT_ONCE = ("technician", "admin")
+
+
+def due_among(conn: Connection, waiting: list[Waiting], tops: Tops) -> list[Waiting]:
+    """Which of these waits have something in their scope past their marks: one statement
+    per role for technicians and admins, one per wait for supervisors (one device each)."""
+    due: list[Waiting] = []
+    together: dict[str, list[Waiting]] = {}
+    for w in waiting:
+        if w.who.role in AT_ONCE:
+            together.setdefault(w.who.role, []).append(w)
+        elif changed_in_scope(conn, w.who, w.device_id, w.checked_to, moved(tops, w.checked_to)):
+            due.append(w)
+    for role, group in together.items():
+        tables = tuple(moved(tops, min(w.checked_to for w in group)))
+        statement = _due_statement(conn.dialect.name, role, tables)
+        listed = [
+            [i, w.who.user_id, w.who.team, w.device_id, w.checked_to] for i, w in enumerate(group)
+        ]
+        hits = conn.execute(statement, {"waiting": json.dumps(listed)}).scalars()
+        due.extend(group[int(i)] for i in hits)
+    return due
+
+
+# The waits as rows (i, who, team, device, since), from one JSON parameter: the statement
+# is the same whatever the waits, so it is built and compiled once.
+WAITING_ROWS = {
+    "postgresql": "SELECT (r->>0)::int AS i, r->>1 AS who, r->>2 AS team, r->>3 AS device, "
+    "(r->>4)::bigint AS since FROM jsonb_array_elements(CAST(:waiting AS jsonb)) AS r",
+    "sqlite": "SELECT json_extract(value, '$[0]') AS i, json_extract(value, '$[1]') AS who, "
+    "json_extract(value, '$[2]') AS team, json_extract(value, '$[3]') AS device, "
+    "json_extract(value, '$[4]') AS since FROM json_each(:waiting)",
+}
+
+
+@functools.lru_cache(maxsize=256)
+def _due_statement(dialect: str, role: str, tables: tuple[str, ...]) -> Select[Any]:
+    """changed_in_scope for every wait of one role at once: the pull's own scope rules,
+    given each row's user and team.
+
+    Those are plain `waiting.<name>` references rather than the rows' columns, so that a
+    rule's subquery at any depth finds its row by SQL's own name resolution (SQLAlchemy
+    correlates a subquery with the query just above it only)."""
+
+    def row(name: str, kind: type[Integer] | type[String] | type[BigInteger]) -> Any:
+        return literal_column(f"waiting.{name}", kind)
+
+    listed = text(WAITING_ROWS[dialect]).columns(column("i", Integer)).cte("waiting")
+    # The rules of these roles read the user and the team, nothing else of who asks.
+    who = Principal(row("who", String), "", role, row("team", String), None, "")
+    device = row("device", String)
+    found: list[ColumnElement[bool]] = []
+    for name in tables:
+        t = schema.metadata.tables[name]
+        where: list[ColumnElement[bool]] = [t.c.seq > row("since", BigInteger)]
+        scope = scope_where(name, who)
+        if scope is not None:
+            where.append(scope)
+        if name in ECHOED:
+            where.append(or_(device.is_(None), t.c.origin.is_distinct_from(device)))
+        found.append(exists().where(*where))
+    return select(listed.c.i).where(or_(*found) if found else false())
 
 
 def _mark_written(conn: Connection) -> None:

@@ -376,5 +376,73 @@ def test_on_postgresql_a_wait_hears_its_own_work_and_only_that(tmp_path, pg_url)
         threading.Timer(0.3, lambda: world.job(tenzin.user_id)).start()
         answer, held = hold(world.server.url, token, cursor, 10)
         assert answer == {"changes": True} and held < FEW_SECONDS
+        answers = scope_answers_agree(world)
+        assert any(answers) and not all(answers)
     finally:
         world.stop()
+
+
+def scope_answers_agree(world) -> list[bool]:
+    """Technicians' and admins' waits are checked all in one statement; that must answer
+    what the check of one wait at a time (the pull's scope, as it is) answers, for every
+    kind of change and every mark. Returns the answers."""
+    import asyncio
+
+    from fieldtech.hq import dispatch
+    from fieldtech.hq.auth import Principal
+    from fieldtech.hq.change_watch import Waiting, changed_in_scope, due_among, feed_tops, moved
+    from fieldtech.services import jobs
+    from tests.integration.world import ADMIN
+
+    def top() -> int:
+        with world.hq.engine.connect() as conn:
+            return max(feed_tops(conn).values())
+
+    a, b = world.phone("Ana Tech"), world.phone("Ben Tech")
+    south = world.phone("Sol Tech", team="south")
+    boss = world.phone("Nora Sup", role="supervisor")
+    job = world.job(a.user_id)
+    for phone in (a, b, south, boss):
+        phone.client.sync()
+    marks = [0, top()]
+    world.job(b.user_id)  # news to Ben and the north's supervisor
+    marks.append(top())
+    jobs.start(a.device, job["id"])
+    a.client.sync()  # Ana's own work: news to her supervisor, not to her
+    marks.append(top())
+    dispatch.assign(world.hq, ADMIN, job["id"], b.user_id)  # Ana's job goes to Ben
+    marks.append(top())
+    world.job(south.user_id)
+    marks.append(top())
+
+    def who(phone, role: str, team: str) -> Principal:
+        return Principal(phone.user_id, phone.name, role, team, phone.device.device_id, "c")
+
+    people = [
+        (who(a, "technician", "north"), a.device.device_id),
+        (who(b, "technician", "north"), b.device.device_id),
+        (who(south, "technician", "south"), south.device.device_id),
+        (who(boss, "supervisor", "north"), boss.device.device_id),
+        (ADMIN, None),
+    ]
+    loop = asyncio.new_event_loop()
+    try:
+        waits = [
+            Waiting(p, device, mark, loop.create_future()) for p, device in people for mark in marks
+        ]
+        with world.hq.snapshot() as conn:
+            tops = feed_tops(conn)
+            one_by_one = [
+                changed_in_scope(conn, w.who, w.device_id, w.checked_to, moved(tops, w.checked_to))
+                for w in waits
+            ]
+            together = set(due_among(conn, waits, tops))
+    finally:
+        loop.close()
+    assert [w in together for w in waits] == one_by_one
+    return one_by_one
+
+
+def test_all_waits_checked_at_once_answer_as_each_checked_alone(world):
+    answers = scope_answers_agree(world)
+    assert any(answers) and not all(answers)
