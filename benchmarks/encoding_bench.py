@@ -10,21 +10,24 @@ as they cross:
   week push        a technician's week offline on 60 dispatched jobs (link_bench's week:
                    set off, arrive, readings, notes, holds for parts, part requests), the
                    whole outbox as one request body (SyncClient._body)
-  priming          every frame of the answers to a new device's first sync, for 2,000 and
-                   10,000 jobs (pages of ~256 KB of JSON, each frame compressed on its own)
-  routine answer   the frames answering a sync that sends 3 notes and has nothing to pull
+  priming          every answer to a new device's first sync, for 2,000 and 10,000 jobs
+  routine answer   the answer to a sync that sends 3 notes and has nothing to pull
   status push      100 jobs set off, as one request
-Today a request, and each frame of an answer, is gzip'd JSON at level 6 (protocol.encode).
+Today a request is gzip'd JSON at level 6 (protocol.encode), and an answer is frames (the
+push's outcome, then pages of ~64 KB of JSON) in ONE gzip stream at level 6, flushed at the
+end of every frame so each can be read as it arrives (protocol.FrameWriter). Each other
+encoding is held to the same: a request compressed whole; an answer one stream flushed per
+frame, every frame with its 4-byte length. xz (the standard library's lzma: stronger, no new
+package) cannot flush mid-stream from Python, so its answers compress each frame alone.
 The dictionaries (one for JSON, one for msgpack: each device would carry the one used) are
 trained on bodies of the same kinds from other technicians, other jobs and another demo
-seed than those measured. CPU is process time, encode and decode each, median of --runs;
-a compressor or decompressor is built per body, as one `fieldtech sync` process would.
-Seconds at 50 kbit/s are the bodies' bytes alone (HTTP heads, the frames' 4-byte lengths
-and round trips come on top). xz (the standard library's lzma) is measured beside them: a
-stronger compression that needs no new package. What each package costs a device: wheel
-(with --wheels, a folder of downloaded wheels), installed bytes, import time
-(-X importtime) and the peak RSS it adds (VmHWM), median of fresh processes; and the peak
-RSS of compressing and of decompressing the week push and the largest priming frame.
+seed than those measured. CPU is process time of encoding and of decoding a whole body
+(serialising included), median of --runs; compressors are built per body, as one
+`fieldtech sync` would. Seconds at 50 kbit/s are the bodies' bytes alone (HTTP heads and
+round trips come on top). What each package costs a device: wheel (with --wheels, a folder
+of downloaded wheels), installed bytes, import time (-X importtime) and the peak RSS it
+adds (VmHWM), median of fresh processes; and the peak RSS that compressing and
+decompressing the week push and the first priming answer add (the compression alone).
 """
 
 from __future__ import annotations
@@ -58,8 +61,9 @@ from fieldtech.store import open_store
 from fieldtech.sync import credentials, protocol
 from fieldtech.sync.client import SyncClient
 
+ROOT = Path(__file__).resolve().parents[1]
 LINK_BITS = 50_000  # 50 kbit/s
-TODAY = "json+gzip6 (today)"  # protocol.encode: a request, and each frame of an answer
+TODAY = "json+gzip6 (today)"
 XZ_1MIB = [{"id": lzma.FILTER_LZMA2, "preset": 6, "dict_size": 1 << 20}]  # xz6, a 1 MiB window
 # A training body larger than this is cut into pieces of it: the trainer learns from many
 # samples, and what a dictionary can hold is the short strings every body repeats.
@@ -69,17 +73,23 @@ SEED, TRAIN_SEED = 7, 11  # demo data: the primed technicians take 7, 8, ...; tr
 QUICK = {"week_jobs": 20, "week_ops": 500, "prime": [300, 1000], "train_ops": 350}
 QUICK |= {"train_prime": 300}
 
+Packed = list[list[bytes]]  # a body's values serialised, stream by stream
+
 
 @dataclass
 class Body:
-    """What one side sends: a request's JSON value, or an answer's frames (each compressed on
-    its own, as HQ frames them). `wire`: its bytes on the wire today, the frames' 4-byte
-    lengths included (HTTP heads aside)."""
+    """What one side sends. A request: one stream of one value, compressed whole. An answer:
+    one stream per HTTP answer, of its frames. `wire`: its bytes on the wire today (the
+    frames' lengths included, HTTP heads aside)."""
 
     name: str
-    values: list[Any]
+    streams: list[list[Any]]
     answer: bool
     wire: int
+
+    @property
+    def values(self) -> list[Any]:
+        return [v for s in self.streams for v in s]
 
 
 @dataclass
@@ -155,22 +165,22 @@ def measured_bodies(b: Bench, techs: dict[str, dict[str, Any]], a: argparse.Name
     client, outbox = week(b, root / "week", techs["week"]["enrollment_code"], a.week_ops)
     push = client._body(outbox)
     client.close()
-    bodies = [Body(f"week push: {len(outbox):,} ops", [push], False, len(protocol.encode(push)))]
+    bodies = [Body(f"week push: {len(outbox):,} ops", [[push]], False, len(protocol.encode(push)))]
     status: list[Body] = []
     for n in a.prime:
         client = device(b, root / f"prime{n}", techs[f"prime{n}"]["enrollment_code"])
         seen = exchanges(client)
-        frames = [f for x in seen for f in x.frames]
-        name = f"priming {n:,} jobs: {len(frames)} frames, {len(seen)} answer(s)"
-        bodies.append(Body(name, frames, True, sum(x.down for x in seen)))
+        frames = sum(len(x.frames) for x in seen)
+        name = f"priming {n:,} jobs: {len(seen)} answer(s), {frames} frames"
+        bodies.append(Body(name, [x.frames for x in seen], True, sum(x.down for x in seen)))
         if n == a.prime[0]:
             notes(client, 3)
             x = exchanges(client)[0]
             name = f"routine answer to {len(x.request['ops'])} ops: {len(x.frames)} frames"
-            bodies.append(Body(name, x.frames, True, x.down))
+            bodies.append(Body(name, [x.frames], True, x.down))
             made = set_off(client, STATUS_CHANGES)
             x = exchanges(client)[0]
-            status = [Body(f"status push: {made} jobs set off", [x.request], False, x.up)]
+            status = [Body(f"status push: {made} jobs set off", [[x.request]], False, x.up)]
         client.close()
     return bodies + status
 
@@ -184,9 +194,8 @@ def training_bodies(b: Bench, techs: dict[str, dict[str, Any]], a: argparse.Name
         for x in exchanges(client):
             out.extend([x.request, *x.frames])
 
-    client, outbox = week(
-        b, root / "train-week", techs["train_week"]["enrollment_code"], a.train_ops
-    )
+    code = techs["train_week"]["enrollment_code"]
+    client, outbox = week(b, root / "train-week", code, a.train_ops)
     at = 0
     for size in (1000, 200, 50, 10, 3, 1, 1, 2, 5, 20):  # batches of the sizes a device sends
         out.append(client._body(outbox[at : at + size]))
@@ -207,7 +216,7 @@ def training_bodies(b: Bench, techs: dict[str, dict[str, Any]], a: argparse.Name
 
 # -- the encodings ------------------------------------------------------------------------------
 def as_json(value: Any) -> bytes:
-    """JSON as protocol.encode writes it, before gzip."""
+    """JSON as protocol.encode and FrameWriter write it, before gzip."""
     return json.dumps(value, separators=(",", ":")).encode()
 
 
@@ -224,61 +233,134 @@ def samples(values: list[Any], fmt: str) -> list[bytes | bytearray | memoryview]
     return out
 
 
-Codec = tuple[str, Callable[[Any], bytes], Callable[[bytes], Any]]
+Squeeze = Callable[[bytes], bytes]
 
 
-def zstd(
-    name: str, level: int, dumps: Callable[[Any], bytes], loads: Callable[[bytes], Any], d: bytes
-) -> Codec:
+@dataclass
+class Codec:
+    """A serialisation and a compression: `whole` for a request, `stream` for a new answer's
+    stream (each call compresses one frame and flushes)."""
+
+    name: str
+    pack: Callable[[Any], bytes]
+    unpack: Callable[[bytes], Any]
+    whole: Squeeze
+    unwhole: Squeeze
+    stream: Callable[[], Squeeze]
+    unstream: Callable[[], Squeeze]
+
+    def compress(self, packed: Packed, answer: bool) -> list[bytes]:
+        if not answer:
+            return [self.whole(packed[0][0])]
+        out = []
+        for frames in packed:
+            put = self.stream()
+            out.append(b"".join(_framed(put(f)) for f in frames))
+        return out
+
+    def decompress(self, encoded: list[bytes], answer: bool) -> Packed:
+        if not answer:
+            return [[self.unwhole(encoded[0])]]
+        out = []
+        for data in encoded:
+            take, frames, at = self.unstream(), [], 0
+            while at < len(data):
+                size = int.from_bytes(data[at : at + 4], "big")
+                frames.append(take(data[at + 4 : at + 4 + size]))
+                at += 4 + size
+            out.append(frames)
+        return out
+
+    def encode(self, body: Body) -> list[bytes]:
+        return self.compress([[self.pack(v) for v in s] for s in body.streams], body.answer)
+
+    def decode(self, body: Body, encoded: list[bytes]) -> list[list[Any]]:
+        return [[self.unpack(v) for v in s] for s in self.decompress(encoded, body.answer)]
+
+
+def _framed(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + data
+
+
+def gzip_codec(name: str, level: int, pack: Callable, unpack: Callable) -> Codec:
+    """FrameWriter's stream at `level` (today: 6), and protocol.encode's whole body."""
+
+    def stream() -> Squeeze:
+        z = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        return lambda data: z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH)
+
+    def unstream() -> Squeeze:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress
+
+    return Codec(name, pack, unpack, lambda d: gzip.compress(d, level), gunzip, stream, unstream)
+
+
+def xz_codec(name: str, filters: list[dict[str, Any]] | None) -> Codec:
+    """xz: a request whole; each frame of an answer alone (no flush mid-stream in lzma)."""
+
+    def squeeze(data: bytes) -> bytes:
+        return lzma.compress(data, filters=filters)
+
+    return Codec(
+        name,
+        as_json,
+        json.loads,
+        squeeze,
+        lzma.decompress,
+        lambda: squeeze,
+        lambda: lzma.decompress,
+    )
+
+
+def zstd_codec(name: str, level: int, pack: Callable, unpack: Callable, d: bytes) -> Codec:
     zd = zstandard.ZstdCompressionDict(d) if d else None
 
-    def enc(v: Any) -> bytes:
-        return zstandard.ZstdCompressor(level=level, dict_data=zd).compress(dumps(v))
+    def whole(data: bytes) -> bytes:
+        return zstandard.ZstdCompressor(level=level, dict_data=zd).compress(data)
 
-    def dec(data: bytes) -> Any:
-        return loads(zstandard.ZstdDecompressor(dict_data=zd).decompress(data))
+    def unwhole(data: bytes) -> bytes:
+        return zstandard.ZstdDecompressor(dict_data=zd).decompress(data)
 
-    return name, enc, dec
+    def stream() -> Squeeze:
+        z = zstandard.ZstdCompressor(level=level, dict_data=zd).compressobj()
+        return lambda data: z.compress(data) + z.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+
+    def unstream() -> Squeeze:
+        return zstandard.ZstdDecompressor(dict_data=zd).decompressobj().decompress
+
+    return Codec(name, pack, unpack, whole, unwhole, stream, unstream)
 
 
 def codecs(dicts: dict[str, bytes]) -> list[Codec]:
     """Today's encoding first, then the others."""
-    packb, unpackb = msgpack.packb, msgpack.unpackb
+    mp, unmp, js, unjs = msgpack.packb, msgpack.unpackb, as_json, json.loads
     return [
-        (TODAY, protocol.encode, lambda d: json.loads(gunzip(d))),
-        ("json+gzip9", lambda v: gzip.compress(as_json(v), 9), lambda d: json.loads(gunzip(d))),
-        (
-            "json+xz6 (stdlib)",
-            lambda v: lzma.compress(as_json(v)),
-            lambda d: json.loads(lzma.decompress(d)),
-        ),
-        (
-            "json+xz6 1MiB (stdlib)",
-            lambda v: lzma.compress(as_json(v), filters=XZ_1MIB),
-            lambda d: json.loads(lzma.decompress(d)),
-        ),
-        zstd("json+zstd3", 3, as_json, json.loads, b""),
-        zstd("json+zstd9", 9, as_json, json.loads, b""),
-        zstd("json+zstd19", 19, as_json, json.loads, b""),
-        zstd("json+zstd3+dict", 3, as_json, json.loads, dicts["json"]),
-        zstd("json+zstd19+dict", 19, as_json, json.loads, dicts["json"]),
-        ("msgpack+gzip6", lambda v: gzip.compress(packb(v), 6), lambda d: unpackb(gunzip(d))),
-        zstd("msgpack+zstd3", 3, packb, unpackb, b""),
-        zstd("msgpack+zstd3+dict", 3, packb, unpackb, dicts["msgpack"]),
+        gzip_codec(TODAY, 6, js, unjs),
+        gzip_codec("json+gzip9", 9, js, unjs),
+        xz_codec("json+xz6 (stdlib)", None),
+        xz_codec("json+xz6 1MiB (stdlib)", XZ_1MIB),
+        zstd_codec("json+zstd3", 3, js, unjs, b""),
+        zstd_codec("json+zstd9", 9, js, unjs, b""),
+        zstd_codec("json+zstd19", 19, js, unjs, b""),
+        zstd_codec("json+zstd3+dict", 3, js, unjs, dicts["json"]),
+        zstd_codec("json+zstd19+dict", 19, js, unjs, dicts["json"]),
+        gzip_codec("msgpack+gzip6", 6, mp, unmp),
+        zstd_codec("msgpack+zstd3", 3, mp, unmp, b""),
+        zstd_codec("msgpack+zstd3+dict", 3, mp, unmp, dicts["msgpack"]),
     ]
 
 
-def cpu_seconds(fn: Callable[[Any], Any], arg: Any, runs: int) -> float:
+def cpu_seconds(runs: int, fn: Callable[..., Any], *args: Any) -> float:
     """Median process time of one call; small calls are repeated to ~20 ms per run."""
     t0 = time.process_time()
-    fn(arg)
+    fn(*args)
     once = time.process_time() - t0
     repeat = max(1, int(0.02 / max(once, 1e-6)))
     times = []
     for _ in range(runs if once < 1 else max(3, runs // 2)):
         t0 = time.process_time()
         for _ in range(repeat):
-            fn(arg)
+            fn(*args)
         times.append((time.process_time() - t0) / repeat)
     return statistics.median(times)
 
@@ -287,17 +369,17 @@ def measure(bodies: list[Body], dicts: dict[str, bytes], runs: int) -> list[dict
     rows = []
     for body in bodies:
         today: dict[str, Any] = {}
-        for name, enc, dec in codecs(dicts):
-            encoded = [enc(v) for v in body.values]
-            assert [dec(e) for e in encoded] == body.values, f"{name} changed {body.name}"
-            size = sum(len(e) for e in encoded)
-            enc_s = sum(cpu_seconds(enc, v, runs) for v in body.values)
-            dec_s = sum(cpu_seconds(dec, e, runs) for e in encoded)
+        for c in codecs(dicts):
+            encoded = c.encode(body)
+            assert c.decode(body, encoded) == body.streams, f"{c.name} changed {body.name}"
+            size = sum(map(len, encoded))
+            enc_s = cpu_seconds(runs, c.encode, body)
+            dec_s = cpu_seconds(runs, c.decode, body, encoded)
             today = today or {"bytes": size, "cpu": enc_s + dec_s}
             rows.append(
                 {
                     "body": body.name,
-                    "encoding": name,
+                    "encoding": c.name,
                     "bytes": size,
                     "x_today": size / today["bytes"],
                     "encode_ms": enc_s * 1000,
@@ -310,13 +392,12 @@ def measure(bodies: list[Body], dicts: dict[str, bytes], runs: int) -> list[dict
     return rows
 
 
-# The summary's columns: the seconds saved by each, against today's encoding of that side.
+# The summary's columns: the seconds saved by each, against today's encoding.
 SUMMARY = {
     "json+gzip9": "gzip9",
     "json+xz6 (stdlib)": "xz6",
-    "json+xz6 1MiB (stdlib)": "xz6 1MiB",
-    "json+zstd9": "zstd9",
     "json+zstd3": "zstd3",
+    "json+zstd9": "zstd9",
     "json+zstd19": "zstd19",
     "json+zstd3+dict": "zstd3+dict",
     "msgpack+gzip6": "mp+gzip6",
@@ -342,7 +423,7 @@ def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # -- what a dependency costs --------------------------------------------------------------------
 def in_fresh_python(code: str, *flags: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, *flags, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, *flags, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
 
 
@@ -384,56 +465,41 @@ def install_costs(wheels: Path | None) -> list[dict[str, Any]]:
     return rows
 
 
-# How each way compresses `data` and decompresses `blob`, as one process would (z: zstandard,
-# d: the JSON dictionary), for the peak RSS of each step on its own.
-WAYS = {
-    TODAY: ("gzip.compress(data, 6)", "zlib.decompress(blob, 31)"),
-    "json+gzip9": ("gzip.compress(data, 9)", "zlib.decompress(blob, 31)"),
-    "json+xz6 (stdlib)": ("lzma.compress(data)", "lzma.decompress(blob)"),
-    "json+xz6 1MiB (stdlib)": ("lzma.compress(data, filters=XZ_1MIB)", "lzma.decompress(blob)"),
-    "json+zstd3": (
-        "z.ZstdCompressor(level=3).compress(data)",
-        "z.ZstdDecompressor().decompress(blob)",
-    ),
-    "json+zstd9": (
-        "z.ZstdCompressor(level=9).compress(data)",
-        "z.ZstdDecompressor().decompress(blob)",
-    ),
-    "json+zstd19": (
-        "z.ZstdCompressor(level=19).compress(data)",
-        "z.ZstdDecompressor().decompress(blob)",
-    ),
-    "json+zstd3+dict": (
-        "z.ZstdCompressor(level=3, dict_data=d).compress(data)",
-        "z.ZstdDecompressor(dict_data=d).decompress(blob)",
-    ),
-}
+# One compression or decompression in a fresh process, its input ready: the peak RSS it adds
+# (the peak is reset just before, through /proc/self/clear_refs).
+STEP = """
+import json, sys
+from benchmarks import encoding_bench as e
+saved = json.load(open({body!r}))
+body = e.Body("", saved["streams"], saved["answer"], 0)
+dicts = {{k: open({folder!r} + "/" + k, "rb").read() for k in ("json", "msgpack")}}
+c = next(c for c in e.codecs(dicts) if c.name == {name!r})
+packed = [[c.pack(v) for v in s] for s in body.streams]
+encoded = c.compress(packed, body.answer)
+status = lambda key: int(open("/proc/self/status").read().split(key + ":")[1].split()[0])
+open("/proc/self/clear_refs", "w").write("5")
+before = status("VmRSS")
+out = c.{step}
+print(status("VmHWM") - before)
+"""
 
 
-def use_costs(bodies: dict[str, bytes], json_dict: bytes, folder: Path) -> list[dict[str, Any]]:
-    """Peak RSS added by compressing each body, and by decompressing it, each in a fresh
-    process that has the input read and the module imported already."""
-    (folder / "dict").write_bytes(json_dict)
-    setup = (
-        "import gzip, lzma, zlib\nimport zstandard as z\n"
-        f"XZ_1MIB = {XZ_1MIB!r}\n"
-        f"d = z.ZstdCompressionDict(open({str(folder / 'dict')!r}, 'rb').read())\n"
-    )
+def use_costs(bodies: list[Body], dicts: dict[str, bytes], folder: Path) -> list[dict[str, Any]]:
+    for k, d in dicts.items():
+        (folder / k).write_bytes(d)
     rows = []
-    for way, (compress, decompress) in WAYS.items():
-        row: dict[str, Any] = {"way": way}
-        for label, data in bodies.items():
-            raw, packed = folder / "raw", folder / "packed"
-            raw.write_bytes(data)
-            read = setup + f"data = open({str(raw)!r}, 'rb').read()\n"
-            in_fresh_python(read + f"open({str(packed)!r}, 'wb').write({compress})")
-            unread = setup + f"blob = open({str(packed)!r}, 'rb').read()\n"
-            row[f"{label}: compress_kib"] = peak_kib(f"{read}out = {compress}", 3) - peak_kib(
-                read, 3
-            )
-            row[f"{label}: decompress_kib"] = peak_kib(f"{unread}out = {decompress}", 3) - peak_kib(
-                unread, 3
-            )
+    for c in codecs(dicts):
+        row: dict[str, Any] = {"encoding": c.name}
+        for n, body in enumerate(bodies):
+            saved = folder / f"body{n}.json"
+            saved.write_text(json.dumps({"streams": body.streams, "answer": body.answer}))
+            for step, call in (
+                ("compress", "compress(packed, body.answer)"),
+                ("decompress", "decompress(encoded, body.answer)"),
+            ):
+                code = STEP.format(body=str(saved), folder=str(folder), name=c.name, step=call)
+                runs = [int(in_fresh_python(code).stdout) for _ in range(3)]
+                row[f"{body.name.split(':')[0]}: {step}_kib"] = int(statistics.median(runs))
         rows.append(row)
     return rows
 
@@ -449,13 +515,29 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--prime", type=int, nargs="+", default=[2000, 10_000], help="jobs each")
     ap.add_argument("--train-ops", type=int, default=2000, help="the training week")
     ap.add_argument("--train-prime", type=int, default=1000, help="the training priming")
-    ap.add_argument("--quick", action="store_true", help="smaller sizes: about a minute")
+    ap.add_argument("--quick", action="store_true", help="smaller sizes: about two minutes")
     args = ap.parse_args(argv)
     if args.quick:
         for key, value in QUICK.items():
             if getattr(args, key) == ap.get_default(key):
                 setattr(args, key, value)
     return args
+
+
+def seed(b: Bench, tech: dict[str, Any], count: int, prefix: str, drawn: int) -> None:
+    """`count` demo jobs at HQ for `tech`, drawn from the demo data's seed `drawn`."""
+    tech_id = tech["user"]["id"]
+    b.server.hq(
+        "seed",
+        "--jobs",
+        str(count),
+        "--technician",
+        tech_id,
+        "--prefix",
+        prefix,
+        "--seed",
+        str(drawn),
+    )
 
 
 def main(argv: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
@@ -469,28 +551,8 @@ def main(argv: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
         techs = {n: b.technician(n.replace("_", " ").title()) for n in names}
         b.dispatch(a.week_jobs, techs["week"], techs["train_week"])
         for i, n in enumerate(a.prime):  # a seed draws its own customers: one seed each
-            b.server.hq(
-                "seed",
-                "--jobs",
-                str(n),
-                "--technician",
-                techs[f"prime{n}"]["user"]["id"],
-                "--prefix",
-                f"P{n}-",
-                "--seed",
-                str(SEED + i),
-            )
-        b.server.hq(
-            "seed",
-            "--jobs",
-            str(a.train_prime),
-            "--technician",
-            techs["train_prime"]["user"]["id"],
-            "--prefix",
-            "T-",
-            "--seed",
-            str(TRAIN_SEED),
-        )
+            seed(b, techs[f"prime{n}"], n, f"P{n}-", SEED + i)
+        seed(b, techs["train_prime"], a.train_prime, "T-", TRAIN_SEED)
         b.server.start(b.token)
         try:
             bodies = measured_bodies(b, techs, a)
@@ -513,40 +575,34 @@ def main(argv: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
                     "train_seconds": time.perf_counter() - t0,
                 }
             )
+        today = codecs(dicts)[0]
         body_rows = [
             {
                 "body": body.name,
                 "way": "HQ -> device" if body.answer else "device -> HQ",
-                "values": len(body.values),
                 "json_bytes": sum(len(as_json(v)) for v in body.values),
                 "msgpack_bytes": sum(len(msgpack.packb(v)) for v in body.values),
                 "wire_bytes_today": body.wire,
+                "modelled_today": sum(map(len, today.encode(body))),
             }
             for body in bodies
         ]
         rows = measure(bodies, dicts, a.runs)
-
-        # What a device compresses most (its week) and what HQ does (a priming answer).
-        largest = {"week push": as_json(bodies[0].values[0])}
+        # What a device compresses most (its week) and HQ most (a priming answer).
         priming = next(body for body in bodies if body.name.startswith("priming"))
-        largest[f"priming {a.prime[0]:,}"] = as_json(
-            max(priming.values, key=lambda v: len(as_json(v)))
-        )
+        first = Body(priming.name, priming.streams[:1], True, 0)
         installs = install_costs(a.wheels)
-        uses = use_costs(largest, dicts["json"], Path(tmp))
+        uses = use_costs([bodies[0], first], dicts, Path(tmp))
 
     show(f"the bodies (commit {commit})", body_rows)
     show("trained dictionaries (every device carries the one its encoding uses)", dict_rows)
     show("encodings per body: bytes, CPU (encode + decode), seconds at 50 kbit/s", rows)
     show("seconds each encoding saves at 50 kbit/s, per body (bodies only)", summary(rows))
     show("what each package costs a device", installs)
-    show("peak RSS added by one compression or decompression (KiB)", uses)
+    show("peak RSS added by compressing, and by decompressing, one body (KiB)", uses)
     meta = {
         "commit": commit,
-        "runs": a.runs,
-        "dict_kb": a.dict_kb,
-        "quick": a.quick,
-        **{k: v for k, v in vars(a).items() if k not in ("runs", "dict_kb", "quick", "wheels")},
+        **{k: v for k, v in vars(a).items() if k != "wheels"},
         "seeds": {"primed": SEED, "training": TRAIN_SEED},
         "status_changes": {"measured": STATUS_CHANGES, "training": TRAIN_STATUS_CHANGES},
         "zstd": ".".join(map(str, zstandard.ZSTD_VERSION)),
