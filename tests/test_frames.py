@@ -4,6 +4,7 @@ a cut inside a frame is noticed, and a frame cannot inflate past its ceiling."""
 from __future__ import annotations
 
 import json
+import random
 import zlib
 
 import pytest
@@ -22,7 +23,7 @@ JSON = st.recursive(
 @given(st.lists(JSON, min_size=1, max_size=6), st.data())
 def test_frames_come_back_whole_however_the_bytes_are_split(objs, data):
     w = protocol.FrameWriter()
-    wire = b"".join(w.frame(o) for o in objs)
+    wire = b"".join(w.frame(o) or b"" for o in objs)
     cuts = sorted(data.draw(st.lists(st.integers(0, len(wire)), max_size=8)))
     reader, got, at = protocol.Frames(), [], 0
     for cut in [*cuts, len(wire)]:
@@ -35,7 +36,7 @@ def test_frames_come_back_whole_however_the_bytes_are_split(objs, data):
 @given(st.lists(JSON, min_size=2, max_size=5), st.data())
 def test_a_cut_inside_a_frame_keeps_the_frames_before_it_only(objs, data):
     w = protocol.FrameWriter()
-    frames = [w.frame(o) for o in objs]
+    frames = [w.frame(o) or b"" for o in objs]
     ends = [sum(len(f) for f in frames[: i + 1]) for i in range(len(frames))]
     wire = b"".join(frames)
     cut = data.draw(st.integers(0, len(wire) - 1))
@@ -64,3 +65,12 @@ def test_a_frame_that_inflates_past_the_limit_is_refused():
 def test_garbage_is_a_clear_error():
     with pytest.raises(ValueError, match="gzip"):
         protocol.Frames().feed((4).to_bytes(4, "big") + b"\x00\x01\x02\x03")
+
+
+def test_a_frame_that_would_not_fit_leaves_the_stream_as_it_was():
+    w = protocol.FrameWriter()
+    first = w.frame({"through": "a"}) or b""
+    noise = random.Random(7).randbytes(3000).hex()  # does not compress below 100 bytes
+    assert w.frame({"changes": noise}, within=100) is None  # not written
+    last = w.frame({"more": False}) or b""
+    assert protocol.Frames().feed(first + last) == [{"through": "a"}, {"more": False}]

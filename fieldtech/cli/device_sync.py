@@ -7,7 +7,9 @@ from rich.progress import BarColumn, Progress, TextColumn
 
 from fieldtech import logs
 from fieldtech.cli.common import Context, console, emit_json, json_option, pass_ctx, say
+from fieldtech.domain.errors import BadInput
 from fieldtech.domain.ops import OP_WORDS
+from fieldtech.domain.sending import CLASSES, parse_budget
 from fieldtech.sync import credentials
 from fieldtech.sync.client import SyncClient
 from fieldtech.sync.enroll import enroll
@@ -31,32 +33,47 @@ def enroll_cmd(ctx: Context, url: str, code: str, as_json: bool) -> None:
         )
 
 
-def client_for(ctx: Context) -> SyncClient:
+def client_for(ctx: Context, budget: str | None = None) -> SyncClient:
     cred = credentials.load(ctx.locations.credential)
-    return SyncClient(ctx.device, cred["hq_url"], cred["token"])
+    cap = parse_budget(budget) if budget else setting_budget(ctx)
+    return SyncClient(ctx.device, cred["hq_url"], cred["token"], budget=cap)
+
+
+def setting_budget(ctx: Context) -> int | None:
+    """`sync_budget = "50KB"` in settings.toml: every sync of this device stays within it."""
+    path = ctx.locations.settings
+    if not path.exists():
+        return None
+    import tomllib
+
+    try:
+        value = tomllib.loads(path.read_text()).get("sync_budget")
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path.name} cannot be read: {exc}") from None
+    return None if value is None else parse_budget(str(value))
 
 
 @click.command("sync")
 @click.option("--dry-run", is_flag=True, help="Show what would be sent, send nothing.")
+@click.option(
+    "--budget",
+    metavar="SIZE",
+    help="At most this much on the wire, both ways (e.g. 50KB); the most urgent goes first.",
+)
 @json_option
 @pass_ctx
-def sync_cmd(ctx: Context, dry_run: bool, as_json: bool) -> None:
+def sync_cmd(ctx: Context, dry_run: bool, budget: str | None, as_json: bool) -> None:
     """Send what waits in the outbox and receive what HQ has for this device."""
     ctx.check_home()
     logs.setup(ctx.locations.logs)
-    client = client_for(ctx)
+    client = client_for(ctx, budget)
     try:
         if dry_run:
-            plan = client.dry_run()
+            plan = {**client.dry_run(), **client.plan()}
             if as_json:
                 emit_json(plan)
             else:
-                say(
-                    f"would send {plan['ops']} operations "
-                    f"(~{plan['bytes_gzip']:,} bytes) to {plan['url']}"
-                )
-                for op, n in plan["by_kind"].items():
-                    say(f"  {n:>6}  {OP_WORDS.get(op, op)}")
+                _say_plan(plan)
             return
         out = console()
         with Progress(
@@ -86,6 +103,7 @@ def sync_cmd(ctx: Context, dry_run: bool, as_json: bool) -> None:
     say(
         f"synced: {report.acknowledged:,} sent, {report.pulled:,} received in "
         f"{report.requests} request(s); {report.pending} still waiting"
+        + (" (the budget was spent: the rest goes next time)" if report.budget_spent else "")
     )
     for rej in report.rejected:
         say(("refused by HQ", "red"), f" {rej['id'][-8:]}: {rej['reason']}")
@@ -98,6 +116,18 @@ def sync_cmd(ctx: Context, dry_run: bool, as_json: bool) -> None:
             f" {moved['ref']} to {moved['to']}, {local_time(moved['at'])}",
             kept if moved["work_kept"] else "",
         )
+
+
+def _say_plan(plan: dict) -> None:
+    cap = f" within {plan['budget']:,} bytes" if plan.get("budget") is not None else ""
+    fits = sum(plan["fits"].values())
+    say(f"would send {fits:,} of {plan['ops']:,} waiting operations{cap} to {plan['url']}")
+    for name in CLASSES:  # in the order they go
+        n, w = plan["fits"].get(name, 0), plan["waits"].get(name, 0)
+        if n or w:
+            say(f"  {n:>6} go" + (f", {w:,} wait" if w else "") + f"  {name}")
+    for op, n in plan["by_kind"].items():
+        say(f"  {n:>6}  {OP_WORDS.get(op, op)}")
 
 
 def register(cli: click.Group) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fieldtech.domain import sending
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.templates import template_from_json
 from fieldtech.services import Device
@@ -25,6 +26,8 @@ from fieldtech.sync.http import httpx
 REBUILD = REBUILD_PENDING  # set by `fieldtech repair` until one full pull has arrived
 LAST_OK = "last_sync_ok"
 LAST_ERROR = "last_sync_error"
+MIN_ROUND = 1024  # bytes of budget below which another round is not worth its headers
+JSON_PER_WIRE_BYTE = 3.0  # operations' JSON shrinks about this much gzip'd (first guess)
 
 
 class SyncError(FieldtechError):
@@ -57,6 +60,7 @@ class SyncReport:
     pending: int = 0
     # Jobs HQ moved from this technician to someone else: {ref, to, at, work_kept}.
     reassigned: list[dict[str, Any]] = field(default_factory=list)
+    budget_spent: bool = False  # the sync stopped at its byte budget; the rest waits
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -94,6 +98,7 @@ class SyncClient:
         page: int = protocol.DEFAULT_PAGE,
         page_bytes: int = protocol.PAGE_BYTES,
         backoff: Backoff | None = None,
+        budget: int | None = None,
     ):
         self.device = device
         self.store: Store = device.store
@@ -103,6 +108,8 @@ class SyncClient:
         self.page = page
         self.page_bytes = page_bytes
         self.backoff = backoff or Backoff()
+        self.budget = budget  # bytes on the wire, both ways, for one sync (None: no cap)
+        self.spent = 0
         self.timeout = timeout
         self.http = httpx.Client(
             base_url=self.base_url,
@@ -123,12 +130,21 @@ class SyncClient:
         self, *, max_rounds: int = 1000, progress: Callable[[SyncReport], None] | None = None
     ) -> SyncReport:
         report = SyncReport()
+        self.spent = 0
         try:
             for _ in range(max_rounds):
+                left = self._left()
+                if left is not None and left < MIN_ROUND:
+                    report.budget_spent = True
+                    break
+                before = report.acknowledged + len(report.rejected)
                 more = self._round(report)
                 if progress:
                     progress(report)
                 if not more and not self._pending():
+                    break
+                if not more and report.acknowledged + len(report.rejected) == before:
+                    report.budget_spent = self.budget is not None  # what waits did not fit
                     break
         except SyncError as exc:
             self._remember(LAST_ERROR, exc.message)
@@ -143,7 +159,8 @@ class SyncClient:
         body = self._body(ops)
         return {
             "url": self.base_url + "/v1/sync",
-            "ops": len(ops),
+            "ops": sum(self.store.outbox_by_op().values()),
+            "first_request_ops": len(ops),
             "by_kind": self.store.outbox_by_op(),
             "cursor": body["cursor"],
             "bytes_gzip": len(protocol.encode(body)),
@@ -152,17 +169,56 @@ class SyncClient:
     def _pending(self) -> bool:
         return bool(self.store.outbox("pending", limit=1))
 
+    def _left(self) -> int | None:
+        return None if self.budget is None else self.budget - self.spent
+
     def _batch(self, limit: int) -> list[dict[str, Any]]:
-        """The next operations to go, in outbox order: up to `limit` of them and about
-        `batch_bytes` of JSON, so a routine week goes in one request and a batch lost on
-        the way costs a bounded resend."""
-        ops = self.store.outbox("pending", limit=limit)
-        size = 0
-        for n, o in enumerate(ops):
-            size += len(json.dumps(protocol.to_wire(o), separators=(",", ":")))
-            if size > self.batch_bytes and n:
-                return ops[:n]
-        return ops
+        """The next operations to go, in the order they were made: up to `limit` of them and
+        about `batch_bytes` of JSON (a routine week goes in one request, a batch lost on
+        the way costs a bounded resend), and within what is left of the budget; what goes
+        first when not all fit is fixed (fieldtech.domain.sending)."""
+        ops, waiting = self._waiting(limit)
+        left = self._left()
+        room = self.batch_bytes
+        for _ in range(6):
+            if left is not None:
+                room = min(room, int(left * JSON_PER_WIRE_BYTE))
+            chosen = [ops[i] for i in sending.choose(waiting, room)]
+            if left is None or not chosen:
+                return chosen
+            size = len(protocol.encode(self._body(chosen)))
+            if size <= left:
+                return chosen
+            room = int(room * left / size * 0.9)  # the guess was off: aim lower
+        return []
+
+    def _waiting(self, limit: int) -> tuple[list[dict[str, Any]], list[sending.Waiting]]:
+        ops = sorted(self.store.outbox("pending", limit=limit), key=lambda o: o["id"])
+        return ops, [
+            sending.Waiting(
+                o["op"],
+                o["entity_id"],
+                o["payload"],
+                int(o["priority"]),
+                len(json.dumps(protocol.to_wire(o), separators=(",", ":"))),
+            )
+            for o in ops
+        ]
+
+    def plan(self) -> dict[str, Any]:
+        """What the next sync would send and what would wait, by class (for `--dry-run` and
+        the sync screen)."""
+        ops, waiting = self._waiting(self.batch)
+        chosen = set(sending.choose(waiting, 10**12))
+        if self.budget is not None:
+            chosen = {ops.index(o) for o in self._batch(self.batch)}
+        fits: dict[str, int] = {}
+        waits: dict[str, int] = {}
+        for i, w in enumerate(waiting):
+            into = fits if i in chosen else waits
+            name = sending.CLASSES[sending.rank(w)]
+            into[name] = into.get(name, 0) + 1
+        return {"fits": fits, "waits": waits, "budget": self.budget}
 
     def _body(self, ops: list[dict[str, Any]]) -> dict[str, Any]:
         cursor = self.store.pull_cursor()
@@ -191,7 +247,12 @@ class SyncClient:
             if attempt:
                 self.backoff.sleep(self.backoff.delay(attempt))
             ops = self._batch(limit)
-            body = protocol.encode(self._body(ops))
+            request = self._body(ops)
+            left = self._left()
+            if left is not None:  # what HQ may send back: the budget less this request
+                size = len(protocol.encode(request)) + 16
+                request["max_bytes"] = max(0, left - size)
+            body = protocol.encode(request)
             try:
                 return self._exchange(body, ops, report)
             except BatchTooLarge:
@@ -204,6 +265,8 @@ class SyncClient:
             except _LinkFailed as exc:
                 last = str(exc)
                 attempt += 1
+            finally:
+                self.spent = report.bytes_up + report.bytes_down
         raise SyncError(
             last + "; your work is safe on this device and will go at the next sync",
             unreachable=True,

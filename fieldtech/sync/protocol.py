@@ -123,9 +123,15 @@ class FrameWriter:
     def __init__(self) -> None:
         self.z = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
 
-    def frame(self, obj: Any) -> bytes:
-        data = self.z.compress(json.dumps(obj, separators=(",", ":")).encode())
-        data += self.z.flush(zlib.Z_SYNC_FLUSH)
+    def frame(self, obj: Any, *, within: int | None = None) -> bytes | None:
+        """The next frame; None (and the stream as it was) if it would take more than
+        `within` bytes, so a budget can end the stream cleanly before it."""
+        z = self.z.copy()
+        data = z.compress(json.dumps(obj, separators=(",", ":")).encode())
+        data += z.flush(zlib.Z_SYNC_FLUSH)
+        if within is not None and 4 + len(data) > within:
+            return None
+        self.z = z
         return len(data).to_bytes(4, "big") + data
 
 

@@ -57,6 +57,9 @@ class SyncRequest(BaseModel):
         le=MAX_PAGE_BYTES,
         description="version 2: JSON bytes of changes per page at most",
     )
+    max_bytes: int | None = Field(
+        None, ge=0, le=MAX_INT, description="version 2: a stream stops before this many bytes"
+    )
     stream: bool = Field(
         False, description="version 2: answer as a stream of frames, page after page"
     )

@@ -10,6 +10,7 @@ push's outcome is a watermark, not an echo of every id.
 from __future__ import annotations
 
 import json
+import random
 
 import httpx
 import pytest
@@ -21,6 +22,21 @@ from tests.integration.conftest import enroll_device
 
 pytestmark = pytest.mark.integration
 
+WORDS = [
+    "valve",
+    "hose",
+    "leak",
+    "drain",
+    "filter",
+    "pump",
+    "gasket",
+    "seal",
+    "bracket",
+    "wire",
+    "fuse",
+    "relay",
+    "motor",
+]
 JOBS = 120
 PAGE = 8 * 1024  # small pages, so a modest queue makes many of them
 
@@ -34,6 +50,7 @@ class Cut(httpx.BaseTransport):
         self.after: int | None = None
         self.lose = False
         self.requests = 0
+        self.delivered = b""  # the body bytes of the last cut answer that got through
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
@@ -47,14 +64,18 @@ class Cut(httpx.BaseTransport):
             return r
         after, self.after = self.after, None
 
+        self.delivered = b""
+
         def stream():
             left = after
             for chunk in r.stream:
                 if len(chunk) >= left:
+                    self.delivered += chunk[:left]
                     yield chunk[:left]
                     r.close()
                     raise httpx.ReadError("the link dropped")
                 left -= len(chunk)
+                self.delivered += chunk
                 yield chunk
 
         return httpx.Response(r.status_code, headers=r.headers, stream=_Stream(stream()))
@@ -100,11 +121,18 @@ def frame_ends(client: SyncClient) -> list[tuple[int, int, frozenset[str]]]:
         headers={**client.http.headers, "Content-Encoding": "gzip"},
         timeout=30,
     )
-    data, out, at, cursor = r.content, [], 0, 0
+    return read_ends(r.content)
+
+
+def read_ends(data: bytes) -> list[tuple[int, int, frozenset[str]]]:
+    """The same, of the whole frames in `data` (an answer, or what got through of one)."""
+    out, at, cursor = [], 0, 0
     jobs_so_far: set[str] = set()
     reader = protocol.Frames()
-    while at < len(data):
+    while at + 4 <= len(data):
         size = int.from_bytes(data[at : at + 4], "big")
+        if at + 4 + size > len(data):
+            break
         (frame,) = reader.feed(data[at : at + 4 + size])
         at += 4 + size
         block = (frame.get("changes") or {}).get("jobs")
@@ -123,22 +151,27 @@ def test_a_priming_cut_anywhere_keeps_every_whole_page_and_resumes(hq, tmp_path)
     ends = frame_ends(probe)
     assert len(ends) >= 5, ends  # the outcome, then several pages
     assert len(ends[-1][2]) == JOBS
-    # Cut at every page boundary, just before and just after it.
-    offsets = sorted({o + d for o, _, _ in ends[:-1] for d in (-1, 0, 1)})
-    for k, offset in enumerate(offsets[::2]):  # every other one keeps the test quick
+    # Cut at every page boundary, and one byte before or after it (in turn), aimed by the
+    # probe's answer. HQ's feed moves meanwhile (its escalation sweep, enrollments), so what
+    # must have been kept is read from the bytes that reached each device.
+    cases = [(b, (-1, 0, 1)[b % 3]) for b in range(len(ends) - 1)] + [(0, -1), (1, 1)]
+    kept_pages: list[int] = []
+    for k, (boundary, delta) in enumerate(cases):
         t = Cut()
         client = device(hq, tmp_path, f"cut{k}", fresh_code(hq, tech["user"]["id"]), t)
-        t.after = offset
+        t.after = ends[boundary][0] + delta
         with pytest.raises(SyncError):
             client.sync()
-        kept = max((c for o, c, _ in ends if o <= offset), default=0)
-        assert client.store.pull_cursor() == kept, offset
-        jobs_kept = max((j for o, _, j in ends if o <= offset), key=len, default=frozenset())
-        assert _jobs(client) == jobs_kept, offset
+        got = read_ends(t.delivered)
+        kept_pages.append(len(got) - 1)
+        assert client.store.pull_cursor() == (got[-1][1] if got else 0), (boundary, delta)
+        assert _jobs(client) == (got[-1][2] if got else frozenset()), (boundary, delta)
         client.sync()  # the link is back: resumes from the kept page
-        assert client.store.pull_cursor() == ends[-1][1]
-        assert _jobs(client) == ends[-1][2]
+        assert _jobs(client) >= ends[-1][2]
+        assert client.store.pull_cursor() >= ends[-1][1]
         client.close()
+    # The cuts fell all along the answer: from before the first page to the last one.
+    assert min(kept_pages) <= 0 and max(kept_pages) >= len(ends) - 3, kept_pages
 
 
 def _jobs(client: SyncClient) -> frozenset[str]:
@@ -181,3 +214,75 @@ def test_the_push_outcome_is_a_watermark_with_its_refusals(hq, tmp_path):
     assert first["through"] == ops[-1]["id"] and first["rejected"] == []
     assert len(json.dumps(first)) < 200  # not 30 ids echoed back
     client.close()
+
+
+def test_a_budget_stops_mid_outbox_urgent_first_nothing_reordered_on_a_job(hq, tmp_path):
+    from fieldtech.services.escalations import escalate
+
+    tech = hq.add_user("Di Wu")
+    dispatch_many(hq, tech["user"]["id"], 30)
+    client = device(hq, tmp_path, "di", tech["enrollment_code"], Cut())
+    client.sync()
+    # Jobs of normal urgency: an emergency's or a VIP's work would all go first.
+    rows = [r for r in client.store.queue(limit=100) if r["priority"] in ("normal", "low")]
+    b = next(r["id"] for r in rows if r["status"] == "assigned")
+    a, c = [r["id"] for r in rows if r["id"] != b and r["status"] != "completed"][:2]
+    made = []
+    rng = random.Random(5)
+    for i in range(30):  # notes on a, made first
+        words = " ".join(rng.choice(WORDS) for _ in range(25))
+        made.append(jobs.note(client.device, a, f"note {i} {words}")["id"])
+    jobs.start(client.device, b)  # a status change on b, after them
+    escalate(client.device, c, "gas smell, need a supervisor")  # the most urgent, made last
+    ordered = [o["id"] for o in sorted(client.store.outbox("pending"), key=lambda o: o["id"])]
+    kind_of = {o["id"]: o["op"] for o in client.store.outbox("pending")}
+    client.budget = 2500
+    report = client.sync()
+    assert report.budget_spent and report.bytes_up + report.bytes_down <= 2500
+    left = {o["id"] for o in client.store.outbox("pending")}
+    gone = [i for i in ordered if i not in left]
+    assert {"escalation.raise", "job.status"} <= {kind_of[i] for i in gone}  # urgent first
+    at_hq = _ops_at_hq(hq, set(gone), (a, b, c))
+    assert sorted(at_hq) == sorted(kind_of[i] for i in gone)  # and HQ holds them
+    notes_gone = [i for i in made if i not in left]
+    assert notes_gone == made[: len(notes_gone)] and len(notes_gone) < len(made)
+    # The rest waits, then goes, in the order it was made.
+    client.budget = None
+    client.sync()
+    assert not client.store.outbox("pending")
+    history = hq.api().get(f"/v1/jobs/{a}").json()["history"]
+    bodies = [e["body"] for e in history if e["kind"] == "note"]
+    assert [x.split()[1] for x in bodies] == [str(i) for i in range(30)]
+    client.close()
+
+
+def _ops_at_hq(hq, ids, job_ids):
+    """The kinds HQ holds of these operations, read back from the jobs' histories."""
+    kinds = {"note": "job.note", "escalation": "escalation.raise", "status": "job.status"}
+    found = []
+    for job_id in job_ids:
+        for e in hq.api().get(f"/v1/jobs/{job_id}").json()["history"]:
+            if e["id"] in ids:
+                found.append(kinds.get(e["kind"], e["kind"]))
+    return found
+
+
+def test_sync_budget_and_dry_run_on_the_command_line(hq, tmp_path):
+    from tests.integration.conftest import run
+
+    tech = hq.add_user("Eli Moss")
+    dispatch_many(hq, tech["user"]["id"], 3)
+    h = enroll_device(hq, tmp_path / "eli", tech["enrollment_code"])
+    h.sync()
+    job = h.store.queue(limit=1)[0]["id"]
+    rng = random.Random(6)
+    for i in range(20):
+        jobs.note(h.device, job, f"note {i} " + " ".join(rng.choice(WORDS) for _ in range(30)))
+    h.close()
+    plan = run(h.home, "sync", "--dry-run", "--budget", "1.5KB").stdout
+    assert "would send" in plan and "within 1,500 bytes" in plan and "wait" in plan
+    bad = run(h.home, "sync", "--budget", "lots", check=False)
+    assert bad.returncode != 0 and "50KB" in bad.stderr and bad.stderr.count("\n") == 1
+    out = run(h.home, "sync", "--budget", "1.5KB").stdout
+    assert "the budget was spent" in out
+    assert "0 still waiting" in run(h.home, "sync").stdout

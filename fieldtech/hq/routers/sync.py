@@ -125,13 +125,21 @@ def _frames(
     """The push's outcome, then pages until there are no more or the stream has carried
     about STREAM_BYTES (the device asks again). Each page reads its own snapshot."""
     writer = protocol.FrameWriter()
-    yield writer.frame(outcome)
-    cursor, sent = req.cursor, 0
+    first = writer.frame(outcome)
+    assert first is not None  # no `within`: always a frame
+    yield first
+    cursor, sent = req.cursor, len(first)
+    cap = protocol.STREAM_BYTES if req.max_bytes is None else req.max_bytes
     while True:
         page = _page(hq, p, req, cursor)
-        data = writer.frame(page)
+        within = None if req.max_bytes is None else req.max_bytes - sent
+        data = writer.frame(page, within=within)
+        if data is None:
+            # The device's budget ends before this page: say there is more, send none.
+            yield writer.frame({"changes": {}, "cursor": cursor, "more": True}) or b""
+            return
         sent += len(data)
         yield data
-        if not page["more"] or sent >= protocol.STREAM_BYTES or page["cursor"] == cursor:
+        if not page["more"] or sent >= cap or page["cursor"] == cursor:
             return
         cursor = page["cursor"]
