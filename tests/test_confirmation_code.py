@@ -240,3 +240,23 @@ def test_a_real_device_shows_no_code_and_a_seeded_one_shows_the_demos(tmp_path):
     )
     text = asyncio.run(job_screen(real, "J-000003"))
     assert "demo:" not in text and codes["J-000003"] not in text
+
+
+def test_job_commands_json_never_print_the_confirmation_hash(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    home = tmp_path / "dev"
+    run = [sys.executable, "-m", "fieldtech", "--home", str(home)]
+    subprocess.run([*run, "seed", "--jobs", "20"], check=True, capture_output=True)
+    listed = json.loads(
+        subprocess.run([*run, "jobs", "--json"], check=True, capture_output=True, text=True).stdout
+    )
+    assigned = next(j for j in listed["jobs"] if j["status"] == "assigned")
+    out = subprocess.run(
+        [*run, "job", "start", assigned["ref"], "--json"], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    shown = json.loads(out.stdout)
+    assert shown["status"] == "en_route" and "confirmation_hash" not in shown

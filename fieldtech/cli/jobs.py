@@ -152,7 +152,8 @@ def show_cmd(ctx: Context, job_id: str, as_json: bool) -> None:
 
 def _done(ctx: Context, job: JobRow, as_json: bool) -> None:
     if as_json:
-        emit_json({k: v for k, v in job.items() if k != "stamps"})  # the stamps are sync's own
+        # The stamps are sync's own; the confirmation hash is not for printing (as job show).
+        emit_json({k: v for k, v in job.items() if k not in ("stamps", "confirmation_hash")})
     else:
         say(f"{job['ref']}: ", (status_words(job["status"]), "bold"), " (saved)")
 
