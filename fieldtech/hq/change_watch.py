@@ -19,7 +19,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -94,13 +94,22 @@ def moved(tops: Tops, after: int) -> list[str]:
 
 
 @dataclass(eq=False)
-class Waiting:
-    """One held wait: whose, and up to which `seq` it has been found to have nothing."""
+class Mark:
+    """Whose scope, and up to which `seq` it has been found to have nothing new."""
 
     who: Principal
     device_id: str | None
     checked_to: int
+
+
+@dataclass(eq=False)
+class Waiting(Mark):
+    """One held wait."""
+
     answer: asyncio.Future[bool] = field(repr=False)
+
+
+M = TypeVar("M", bound=Mark)
 
 
 class ChangeWatch:
@@ -172,7 +181,7 @@ class ChangeWatch:
     def _first_look(self, who: Principal, device_id: str | None, cursor: int) -> tuple[bool, int]:
         with self.hq.snapshot() as conn:
             tops = feed_tops(conn)
-            changed = changed_in_scope(conn, who, device_id, cursor, moved(tops, cursor))
+            changed = bool(due_among(conn, [Mark(who, device_id, cursor)], tops))
             return changed, max(cursor, *tops.values())
 
     async def _watch(self) -> None:
@@ -214,12 +223,15 @@ class ChangeWatch:
 AT_ONCE = ("technician", "admin")
 
 
-def due_among(conn: Connection, waiting: list[Waiting], tops: Tops) -> list[Waiting]:
+def due_among(conn: Connection, waiting: Sequence[M], tops: Tops) -> list[M]:
     """Which of these waits have something in their scope past their marks: one statement
-    per role for technicians and admins, one per wait for supervisors (one device each)."""
-    due: list[Waiting] = []
-    together: dict[str, list[Waiting]] = {}
+    per role for technicians and admins, one per wait for supervisors (one device each).
+    Only tables that moved past a mark are looked at; none moved, no statement at all."""
+    due: list[M] = []
+    together: dict[str, list[M]] = {}
     for w in waiting:
+        if not moved(tops, w.checked_to):
+            continue
         if w.who.role in AT_ONCE:
             together.setdefault(w.who.role, []).append(w)
         elif changed_in_scope(conn, w.who, w.device_id, w.checked_to, moved(tops, w.checked_to)):
