@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
+from time import monotonic
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 
 from fieldtech import logs
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
     from fieldtech.sync.summary import Reassignment, SyncSummary
 
 PIECE_GAP = 0.01  # seconds between two pieces of the sync stack's import, for keys and frames
+# Starting sync (its imports, its first try) is work a person should not feel: it waits
+# while they type, until a pause this long, but no longer than DEFER_AT_MOST after start.
+TYPING_PAUSE = 0.4
+DEFER_AT_MOST = 10.0
 SYNC_EVERY = 30.0  # seconds between syncs while online (when HQ's wait says nothing)
 SYNC_AFTER_CHANGE = 2.0  # a change goes out soon after it is saved
 MAX_BACKOFF = 300.0
@@ -75,6 +80,18 @@ class SyncingApp(App[None]):
         self._retry: Timer | None = None
         self._by_hand = False  # the sync running was asked for with Ctrl+Y: say how it went
         self._pieces: Iterator[str] = iter(())
+        self._last_key = 0.0
+        self._sync_began = monotonic()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self._last_key = monotonic()
+        await super().on_event(event)
+
+    def _typing(self) -> bool:
+        """A person is typing (a key within TYPING_PAUSE), and starting sync may wait."""
+        now = monotonic()
+        return now - self._last_key < TYPING_PAUSE and now - self._sync_began < DEFER_AT_MOST
 
     def now(self) -> datetime:
         """The app's clock (FieldtechApp's, injected by tests)."""
@@ -95,10 +112,16 @@ class SyncingApp(App[None]):
 
     # -- the agent ----------------------------------------------------------------------------
     def _start_background_sync(self) -> None:
-        self.set_timer(0.5, self.action_sync_now)
+        self.set_timer(0.5, self._first_sync)
         self.set_interval(SYNC_EVERY, self._on_interval)
         if hasattr(self.sync_agent, "watch_for_work"):
             cast(WatchingSyncLink, self.sync_agent).watch_for_work(self._hq_has_changes)
+
+    def _first_sync(self) -> None:
+        if self._typing():
+            self.set_timer(TYPING_PAUSE, self._first_sync)
+            return
+        self.action_sync_now()
 
     def _hq_has_changes(self) -> None:
         """Called on the waiter's thread: only a message crosses to the app's loop."""
@@ -117,10 +140,14 @@ class SyncingApp(App[None]):
         a thread: an import holds the interpreter whole, and quitting would wait for it."""
         from fieldtech.sync import preload
 
+        self._sync_began = monotonic()
         self._pieces = preload.pieces()
         self._next_piece()
 
     def _next_piece(self) -> None:
+        if self._typing():
+            self.set_timer(TYPING_PAUSE / 4, self._next_piece)
+            return
         try:
             if next(self._pieces, None) is not None:
                 self.set_timer(PIECE_GAP, self._next_piece)

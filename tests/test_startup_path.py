@@ -158,3 +158,20 @@ def test_the_sync_stack_pieces_end_with_the_agent_imported():
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["True", "True", "True"]
     assert preload.PIECES[-1] == "fieldtech.sync.agent"
+
+
+async def test_sync_starts_when_the_person_pauses_typing_not_while(tmp_path):
+    import asyncio
+
+    credentials.save(
+        tmp_path / "config" / "credential.json", {"hq_url": "http://127.0.0.1:9", "token": "t"}
+    )
+    app = make_app(tmp_path, sync_agent="profile", background_sync=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("slash")
+        for ch in "lhasa shigatse lhasa":  # ~0.1 s a key, faster than the pause
+            await pilot.press(ch if ch != " " else "space")
+            await asyncio.sleep(0.1)
+            assert app.agent_coming and app.sync_agent is None  # not while typing
+        await until(pilot, lambda: app.sync_agent is not None, "the agent after the pause")
+        assert app.screen.query_one("#filter").value == "lhasa shigatse lhasa"
