@@ -188,12 +188,15 @@ class ChangeWatch:
         """Runs while anyone waits: sleeps until this process wrote or a second passed."""
         wrote = self._wrote
         assert wrote is not None  # set with the loop, before the first wait registers
+        loop = asyncio.get_running_loop()
+        due_at = loop.time() + self.every
         while self.waiting:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wrote.wait(), self.every)
+                await asyncio.wait_for(wrote.wait(), max(0.0, due_at - loop.time()))
             wrote.clear()
             if not self.waiting:
                 break
+            due_at = loop.time() + self.every  # a second from this look, however it came
             try:
                 due = await run_in_threadpool(self._look, list(self.waiting))
             except Exception:  # a database hiccup: the next look tries again
@@ -202,7 +205,7 @@ class ChangeWatch:
             for waiting in due:
                 if not waiting.answer.done():
                     waiting.answer.set_result(True)
-            await asyncio.sleep(self.min_gap)
+            await asyncio.sleep(self.min_gap)  # looks for writes here: at most one per gap
 
     def _look(self, waiting: list[Waiting]) -> list[Waiting]:
         """The waits that now have something, each checked only past where it was last
