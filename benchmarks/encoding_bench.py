@@ -10,7 +10,9 @@ as they cross:
   week push        a technician's week offline on 60 dispatched jobs (link_bench's week:
                    set off, arrive, readings, notes, holds for parts, part requests), the
                    whole outbox as one request body (SyncClient._body)
-  priming          every answer to a new device's first sync, for 2,000 and 10,000 jobs
+  priming          every answer to a new device's first sync, for 2,000 and 10,000 jobs;
+                   and, derived from it, the same frames with each row only once (HQ's
+                   pages repeat rows that earlier pages carried)
   routine answer   the answer to a sync that sends 3 notes and has nothing to pull
   status push      100 jobs set off, as one request
 Today a request is gzip'd JSON at level 6 (protocol.encode), and an answer is frames (the
@@ -171,8 +173,13 @@ def measured_bodies(b: Bench, techs: dict[str, dict[str, Any]], a: argparse.Name
         client = device(b, root / f"prime{n}", techs[f"prime{n}"]["enrollment_code"])
         seen = exchanges(client)
         frames = sum(len(x.frames) for x in seen)
-        name = f"priming {n:,} jobs: {len(seen)} answer(s), {frames} frames"
+        rows = sent([x.frames for x in seen])
+        name = f"priming {n:,} jobs: {len(seen)} answer(s), {frames} frames, {rows:,} rows"
         bodies.append(Body(name, [x.frames for x in seen], True, sum(x.down for x in seen)))
+        once = once_each([x.frames for x in seen])
+        bodies.append(
+            Body(f"  the same, each row once (derived): {sent(once):,} rows", once, True, 0)
+        )
         if n == a.prime[0]:
             notes(client, 3)
             x = exchanges(client)[0]
@@ -183,6 +190,35 @@ def measured_bodies(b: Bench, techs: dict[str, dict[str, Any]], a: argparse.Name
             status = [Body(f"status push: {made} jobs set off", [[x.request]], False, x.up)]
         client.close()
     return bodies + status
+
+
+def once_each(streams: list[list[Any]]) -> list[list[Any]]:
+    """A priming's frames with every row HQ had already sent in it dropped (by table and key;
+    the first copy kept): what a pull that sends each row once would send, in the same
+    frames. Derived from the captured answers, for what the encodings gain without repeats."""
+    seen: set[tuple[str, Any]] = set()
+    out = []
+    for frames in streams:
+        kept = []
+        for f in frames:
+            if f.get("changes"):
+                changes = {}
+                for table, block in f["changes"].items():
+                    key = "sku" if table == "parts" else "id"
+                    at = block["cols"].index(key) if key in block["cols"] else None
+                    rows = [r for r in block["rows"] if at is None or (table, r[at]) not in seen]
+                    seen.update((table, r[at]) for r in rows if at is not None)
+                    if rows:
+                        changes[table] = {"cols": block["cols"], "rows": rows}
+                f = {**f, "changes": changes}
+            kept.append(f)
+        out.append(kept)
+    return out
+
+
+def sent(streams: list[list[Any]]) -> int:
+    """Rows in a priming's frames."""
+    return sum(len(b["rows"]) for s in streams for f in s for b in f.get("changes", {}).values())
 
 
 def training_bodies(b: Bench, techs: dict[str, dict[str, Any]], a: argparse.Namespace) -> list:
@@ -582,7 +618,7 @@ def main(argv: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
                 "way": "HQ -> device" if body.answer else "device -> HQ",
                 "json_bytes": sum(len(as_json(v)) for v in body.values),
                 "msgpack_bytes": sum(len(msgpack.packb(v)) for v in body.values),
-                "wire_bytes_today": body.wire,
+                "wire_bytes_today": body.wire or "",
                 "modelled_today": sum(map(len, today.encode(body))),
             }
             for body in bodies
