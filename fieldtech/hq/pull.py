@@ -108,6 +108,7 @@ def pull(
     limit: int,
     device_id: str | None = None,
     max_bytes: int | None = None,
+    urgent: bool = True,
 ) -> dict[str, Any]:
     """Changes since `cursor`, at most `limit` rows (and about `max_bytes` of JSON), in seq
     order across tables.
@@ -126,7 +127,7 @@ def pull(
             more = more or kept < len(page)
             page = page[:kept]
         new_cursor = page[-1][0] if page else cursor
-        if more:
+        if more and urgent:
             # Emergency and VIP jobs jump the queue: they come now, with their customer
             # file, even when the pages before them are still to come. Again in order later.
             page.extend(_urgent(conn, p, new_cursor, device_id))

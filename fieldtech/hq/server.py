@@ -20,7 +20,15 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def serve(hq: HQ, host: str = "127.0.0.1", port: int = 8765, log_level: str = "info") -> None:
-    uvicorn.run(create_app(hq), host=host, port=port, log_level=log_level, access_log=False)
+    # A device's held /v1/wait lasts up to 30 s: stopping HQ does not wait that long for it.
+    uvicorn.run(
+        create_app(hq),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=3,
+    )
 
 
 class BackgroundHQ:
@@ -37,6 +45,7 @@ class BackgroundHQ:
             log_level="warning",
             access_log=False,
             lifespan="off",
+            timeout_graceful_shutdown=3,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="hq", daemon=True)

@@ -35,6 +35,7 @@ MATRIX: dict[str, dict[str, object]] = {
     "GET /v1/me": {r: A for r in ROLES[3:]},
     "POST /v1/enroll": {},  # authenticated by a one-time code: tested on its own below
     "POST /v1/sync": {r: A for r in ROLES[3:]},
+    "GET /v1/wait": {r: A for r in ROLES[3:]},
     "GET /v1/sync/checksum": {r: A for r in ROLES[3:]},
     "POST /v1/users": {"admin": A},
     "GET /v1/users": {"supervisor": A, "other_supervisor": A, "admin": A},
@@ -242,6 +243,8 @@ def call(world, token, route, job, req, phones, role, device="no-such-device"):
         device = phone.device.device_id if phone else "admin-console"
         content = protocol.encode({"v": 1, "device": device, "cursor": 0, "ops": []})
         headers["Content-Encoding"] = "gzip"
+    elif route == "GET /v1/wait":
+        path += "?timeout=0"  # answered at once: the probe is about who may wait
     elif route == "POST /v1/users":
         body = {"name": "New Person", "role": "technician", "team": "north"}
     elif route == "POST /v1/jobs":
@@ -300,6 +303,7 @@ SUCCESS = {
     "GET /v1/openapi.json": (200, lambda r, *_: r.json()["openapi"].startswith("3.")),
     "GET /v1/me": (200, lambda r, role, *_: r.json()["user_id"] == USER_ID[role]),
     "POST /v1/sync": (200, lambda r, *_: r.json()["acks"] == [] and r.json()["rejected"] == []),
+    "GET /v1/wait": (200, lambda r, *_: isinstance(r.json()["changes"], bool)),
     "GET /v1/sync/checksum": (200, lambda r, *_: isinstance(r.json()["jobs"], int)),
     "POST /v1/users": (201, lambda r, *_: r.json()["user"]["name"] == "New Person"),
     "GET /v1/users": (200, lambda r, role, *_: USER_ID[role] in _ids(r)),

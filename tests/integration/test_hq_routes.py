@@ -100,6 +100,7 @@ ROUTES: dict[tuple[str, str], tuple[str, str, tuple[int, ...]]] = {
     ),
     ("/v1/reports/kpis", "GET"): ("service", "kpis_v1_reports_kpis_get", (200, 401, 403, 422)),
     ("/v1/sync", "POST"): ("sync", "sync_v1_sync_post", (200, 400, 401, 403, 413, 422)),
+    ("/v1/wait", "GET"): ("sync", "wait_v1_wait_get", (200, 401, 422)),
     ("/v1/sync/checksum", "GET"): ("sync", "sync_checksum_v1_sync_checksum_get", (200, 401)),
     ("/v1/technicians/{technician_id}/day", "GET"): (
         "service",

@@ -107,11 +107,13 @@ def _push(hq: HQ, p: Principal, req: wire_models.SyncRequest) -> dict[str, Any]:
     return {"acks": result.acks, "rejected": result.rejected, "clock": hq.stamp()}
 
 
-def _page(hq: HQ, p: Principal, req: wire_models.SyncRequest, cursor: int) -> dict[str, Any]:
+def _page(
+    hq: HQ, p: Principal, req: wire_models.SyncRequest, cursor: int, urgent: bool = True
+) -> dict[str, Any]:
     # Rows this device wrote are not echoed back, unless its file was rebuilt and lost them.
     device = None if req.rebuild else p.device_id
     max_bytes = (req.page_bytes or protocol.PAGE_BYTES) if req.v >= 2 else None
-    return pull(hq, p, cursor, req.limit, device_id=device, max_bytes=max_bytes)
+    return pull(hq, p, cursor, req.limit, device_id=device, max_bytes=max_bytes, urgent=urgent)
 
 
 def _sync(hq: HQ, p: Principal, req: wire_models.SyncRequest) -> dict[str, Any]:
@@ -131,7 +133,8 @@ def _frames(
     cursor, sent = req.cursor, len(first)
     cap = protocol.STREAM_BYTES if req.max_bytes is None else req.max_bytes
     while True:
-        page = _page(hq, p, req, cursor)
+        # Urgent jobs jump the queue once a stream, in its first page, not again in each.
+        page = _page(hq, p, req, cursor, urgent=cursor == req.cursor)
         within = None if req.max_bytes is None else req.max_bytes - sent
         data = writer.frame(page, within=within)
         if data is None:
