@@ -34,6 +34,11 @@ class Stamp:
             raise BadInput(f"not a clock timestamp: {text!r}") from None
 
 
+def node_of(device_id: str) -> str:
+    """The name a device's clock stamps carry: the last 12 hex digits of its id."""
+    return device_id.replace("-", "")[-12:]
+
+
 def wall_ms() -> int:
     return int(time.time() * 1000)
 

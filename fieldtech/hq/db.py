@@ -95,7 +95,7 @@ class HQ:
 
     def _add_new_columns(self) -> None:
         """Columns added to a table since a database was created, added to it (with their
-        default), and their indexes. Enough for additive changes; anything else needs a
+        default), and indexes added since. Enough for additive changes; anything else needs a
         real migration."""
         from sqlalchemy import inspect
 
@@ -114,9 +114,8 @@ class HQ:
                     if default is not None and not callable(default):
                         sql += f" DEFAULT {default!r}" + ("" if col.nullable else " NOT NULL")
                     conn.exec_driver_sql(sql)
-                if missing:
-                    for index in table.indexes:
-                        index.create(conn, checkfirst=True)
+                for index in table.indexes:  # new columns' indexes, and new indexes
+                    index.create(conn, checkfirst=True)
 
     def dispose(self) -> None:
         self.engine.dispose()

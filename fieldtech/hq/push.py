@@ -189,6 +189,27 @@ def _resend(conn: Connection, seq: Seq, op: WireOp) -> None:
     conn.execute(update(table).where(table.c.id == key).values(seq=seq(), origin=None))
 
 
+def held_request(hq: HQ, device_id: str, op_id: str) -> list[dict[str, str]] | None:
+    """Whether HQ holds the request whose last op is `op_id` from this device (a push is one
+    transaction: its last op held means all of it is): the ops of that request HQ refused
+    (recorded together, at one time), or None when HQ never got it."""
+    c = schema.applied_ops.c
+    with hq.engine.connect() as conn:
+        last = conn.execute(
+            select(c.received_at).where(c.id == op_id, c.device_id == device_id)
+        ).first()
+        if last is None:
+            return None
+        refused = conn.execute(
+            select(c.id, c.reason).where(
+                c.device_id == device_id,
+                c.received_at == last.received_at,
+                c.outcome == "rejected",
+            )
+        ).all()
+    return [{"id": r.id, "reason": r.reason or ""} for r in refused]
+
+
 def _seen(conn: Connection, ids: list[str]) -> dict[str, tuple[str, str | None]]:
     c = schema.applied_ops.c
     out: dict[str, tuple[str, str | None]] = {}

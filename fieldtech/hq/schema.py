@@ -286,6 +286,8 @@ applied_ops = Table(
     Column("received_at", String(20), nullable=False),
     Column("outcome", String(16), nullable=False),  # applied | rejected
     Column("reason", Text),
+    # A device asking after a request whose answer it lost (push.held_request).
+    Index("applied_ops_device_received", "device_id", "received_at"),
 )
 
 callbacks = Table(

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from fieldtech.domain.errors import BadInput
-from fieldtech.domain.hlc import Clock, wall_ms
-from fieldtech.domain.ids import new_id
+from fieldtech.domain.hlc import Clock, node_of, wall_ms
+from fieldtech.domain.ids import new_id, operation_id
 from fieldtech.domain.ops import Expanded, expand, stamp_time
 from fieldtech.store import Store
 
@@ -99,7 +99,7 @@ class Device:
         actor = store.meta("user_id") or "unenrolled"
         if wall is None:
             wall = wall_ms if now is utc_now else (lambda: int(now().timestamp() * 1000))
-        clock = Clock(device_id.replace("-", "")[-12:], store.stored_clock(), wall=wall)
+        clock = Clock(node_of(device_id), store.stored_clock(), wall=wall)
         return cls(store, device_id, actor, clock, now)
 
     def apply(
@@ -107,8 +107,8 @@ class Device:
     ) -> Expanded:
         """Write the rows an operation stands for and append it to the outbox (in the
         caller's transaction). The rows come from the same `expand` HQ uses."""
-        op_id = new_id()
         hlc = self.stamp()
+        op_id = operation_id(hlc)
         exp = expand(op, entity_id, payload, op_id=op_id, hlc=hlc, actor=self.actor)
         st = self.store
         if exp.new_job is not None:
@@ -175,7 +175,7 @@ class Device:
         priority: int = PRIORITY_NORMAL,
     ) -> str:
         """Append the operation that carries this change to HQ. Call inside the transaction."""
-        op_id = op_id or new_id()
+        op_id = op_id or operation_id(hlc)
         self.store.append_outbox(
             {
                 "id": op_id,

@@ -21,6 +21,10 @@ Version 2 answers (what devices of this release speak):
 Version 1 (devices of earlier releases) gets {"acks": [op id], "rejected", "changes",
 "cursor", "more", "clock"} in one body, as it always did.
 
+An op leaves out "h" when its id gives the stamp back (fieldtech.domain.ids.stamp_of, on
+the clock of the request's device): the ids of a device's operations are made from their
+stamps, so a stamp beside its id would cost a week's upload another quarter.
+
 Bodies are gzip'd both ways. Keys are one letter in the op list because there are many ops.
 The device speaks it with plain JSON; HQ checks what it receives against the models in
 fieldtech.sync.wire_models (pydantic, which a device's sync never needs to load).
@@ -33,6 +37,9 @@ import json
 import math
 import zlib
 from typing import Any
+
+from fieldtech.domain.hlc import node_of
+from fieldtech.domain.ids import stamp_of
 
 PROTOCOL = 2
 MAX_OPS = 10000  # per request; what bounds a request is its size (MAX_BODY, MAX_INFLATED)
@@ -73,14 +80,21 @@ def fits_the_store(value: Any) -> bool:
     return True
 
 
-def to_wire(outbox_row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "i": outbox_row["id"],
-        "h": outbox_row["hlc"],
-        "o": outbox_row["op"],
-        "e": outbox_row["entity_id"],
-        "p": outbox_row["payload"],
-    }
+def to_wire(outbox_row: dict[str, Any], node: str | None = None) -> dict[str, Any]:
+    """An outbox row as the sending device, whose clock is `node`, puts it on the wire."""
+    op = {"i": outbox_row["id"], "h": outbox_row["hlc"]}
+    if node is not None and stamp_of(op["i"], node) == op["h"]:
+        del op["h"]
+    return {**op, "o": outbox_row["op"], "e": outbox_row["entity_id"], "p": outbox_row["payload"]}
+
+
+def stamp_of_op(op_id: str, device_id: str) -> str | None:
+    """The stamp of an op that came without one: what its id gives back on the clock of
+    the device that sent it (None for an id that is not a UUID: that op is refused)."""
+    try:
+        return stamp_of(op_id, node_of(device_id))
+    except ValueError:
+        return None
 
 
 def encode(obj: Any) -> bytes:

@@ -36,7 +36,13 @@ Id = Annotated[
 class WireOpIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     i: Id = Field(description="operation id (UUIDv7)")
-    h: str = Field(min_length=1, max_length=64, description="hybrid clock stamp")
+    h: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="hybrid clock stamp; left out when the op's id gives it back "
+        "(fieldtech.domain.ids.stamp_of on the sending device's clock)",
+    )
     o: str = Field(min_length=1, max_length=32, description="operation, e.g. job.status")
     e: Id = Field(description="entity id")
     # Any JSON here: each payload is checked against its own operation's schema at HQ
@@ -67,6 +73,12 @@ class SyncRequest(BaseModel):
     ops: list[WireOpIn] = Field(default_factory=list, max_length=MAX_OPS)
     rebuild: bool = Field(
         False, description="a rebuilt device file: send this device's own rows back too"
+    )
+    check: Id | None = Field(
+        None,
+        description="version 2, with no ops: the last op of a request whose answer never "
+        "came; the outcome's `through` is that op if HQ holds the request, so the device "
+        "need not send it again",
     )
 
 

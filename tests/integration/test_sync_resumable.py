@@ -49,11 +49,17 @@ class Cut(httpx.BaseTransport):
         self.real = httpx.HTTPTransport()
         self.after: int | None = None
         self.lose = False
+        self.drop = False  # the next request is lost on its way up: HQ never sees it
         self.requests = 0
+        self.sent: list[dict] = []  # every request body, decoded
         self.delivered = b""  # the body bytes of the last cut answer that got through
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
+        self.sent.append(json.loads(protocol.inflate(request.read())))
+        if self.drop:
+            self.drop = False
+            raise httpx.WriteError("the request was lost on the way")
         r = self.real.handle_request(request)
         if self.lose:
             self.lose = False
@@ -178,7 +184,12 @@ def _jobs(client: SyncClient) -> frozenset[str]:
     return frozenset(r[0] for r in client.store.db.execute("SELECT id FROM jobs"))
 
 
-def test_an_answer_lost_after_hq_committed_costs_one_resend_and_applies_nothing_twice(hq, tmp_path):
+def notes_at_hq(hq, job_id: str) -> list[str]:
+    history = hq.api().get(f"/v1/jobs/{job_id}").json()["history"]
+    return sorted(e["body"] for e in history if e["kind"] == "note")
+
+
+def test_an_answer_lost_after_hq_committed_costs_one_small_check_not_a_resend(hq, tmp_path):
     tech = hq.add_user("Bo Chen")
     dispatch_many(hq, tech["user"]["id"], 5)
     t = Cut()
@@ -188,14 +199,69 @@ def test_an_answer_lost_after_hq_committed_costs_one_resend_and_applies_nothing_
     job = client.store.queue(limit=1)[0]
     for i in range(40):
         jobs.note(client.device, job["id"], f"note {i}")
+    last = client.store.outbox("pending")[-1]["id"]
     t.lose = True
     before = t.requests
     report = client.sync()
-    assert t.requests - before == 2  # the lost answer, then one resend
+    assert t.requests - before == 2  # the lost answer, then one check
+    lost, check = t.sent[-2:]
+    assert len(lost["ops"]) == 40
+    assert check["ops"] == [] and check["check"] == last  # nothing sent twice
     assert report.pending == 0 and not client.store.outbox("pending")
-    history = hq.api().get(f"/v1/jobs/{job['id']}").json()["history"]
-    notes = [e["body"] for e in history if e["kind"] == "note"]
-    assert sorted(notes) == sorted(f"note {i}" for i in range(40))  # each once
+    assert report.acknowledged == 40
+    assert notes_at_hq(hq, job["id"]) == sorted(f"note {i}" for i in range(40))  # each once
+    client.close()
+
+
+def test_a_request_lost_on_its_way_up_is_checked_then_sent_and_held_once(hq, tmp_path):
+    tech = hq.add_user("Di Wu")
+    dispatch_many(hq, tech["user"]["id"], 3)
+    t = Cut()
+    client = device(hq, tmp_path, "di", tech["enrollment_code"], t)
+    client.backoff = Backoff(attempts=3, base=0.01)
+    client.sync()
+    job = client.store.queue(limit=1)[0]
+    for i in range(25):
+        jobs.note(client.device, job["id"], f"word {i}")
+    t.drop = True
+    before = t.requests
+    report = client.sync()
+    bodies = t.sent[before:]
+    assert [len(b["ops"]) for b in bodies] == [25, 0, 25]  # lost, checked (not held), sent
+    assert "check" in bodies[1] and "check" not in bodies[2]
+    assert report.pending == 0 and report.acknowledged == 25
+    assert notes_at_hq(hq, job["id"]) == sorted(f"word {i}" for i in range(25))
+    client.close()
+
+
+def test_a_refusal_inside_a_lost_answer_still_reaches_the_device(hq, tmp_path):
+    tech = hq.add_user("Eli Ross")
+    dispatch_many(hq, tech["user"]["id"], 2)
+    t = Cut()
+    client = device(hq, tmp_path, "eli", tech["enrollment_code"], t)
+    client.backoff = Backoff(attempts=3, base=0.01)
+    client.sync()
+    job = client.store.queue(limit=1)[0]
+    jobs.note(client.device, job["id"], "kept")
+    with client.store.transaction():  # an op HQ will refuse: a note on a job it never made
+        client.device.record(
+            "job.note",
+            "job",
+            "01a2356e-0000-7000-8000-000000000000",
+            {"body": "on no job"},
+            hlc=client.device.stamp(),
+        )
+    jobs.note(client.device, job["id"], "kept too")
+    (refused_id,) = [
+        o["id"] for o in client.store.outbox("pending") if o["payload"]["body"] == "on no job"
+    ]
+    t.lose = True
+    report = client.sync()
+    assert [r["id"] for r in report.rejected] == [refused_id]
+    assert report.acknowledged == 2 and report.pending == 0
+    parked = client.store.outbox("rejected")
+    assert [o["id"] for o in parked] == [refused_id] and parked[0]["reason"]
+    assert notes_at_hq(hq, job["id"]) == ["kept", "kept too"]
     client.close()
 
 
@@ -229,8 +295,8 @@ def test_a_budget_stops_mid_outbox_urgent_first_nothing_reordered_on_a_job(hq, t
     a, c = [r["id"] for r in rows if r["id"] != b and r["status"] != "completed"][:2]
     made = []
     rng = random.Random(5)
-    for i in range(30):  # notes on a, made first
-        words = " ".join(rng.choice(WORDS) for _ in range(25))
+    for i in range(40):  # notes on a, made first: more than 2,500 bytes of them gzip'd
+        words = " ".join(rng.choice(WORDS) for _ in range(80))
         made.append(jobs.note(client.device, a, f"note {i} {words}")["id"])
     jobs.start(client.device, b)  # a status change on b, after them
     escalate(client.device, c, "gas smell, need a supervisor")  # the most urgent, made last
@@ -252,7 +318,7 @@ def test_a_budget_stops_mid_outbox_urgent_first_nothing_reordered_on_a_job(hq, t
     assert not client.store.outbox("pending")
     history = hq.api().get(f"/v1/jobs/{a}").json()["history"]
     bodies = [e["body"] for e in history if e["kind"] == "note"]
-    assert [x.split()[1] for x in bodies] == [str(i) for i in range(30)]
+    assert [x.split()[1] for x in bodies] == [str(i) for i in range(40)]
     client.close()
 
 

@@ -15,7 +15,7 @@ from fieldtech.hq.auth import Forbidden, Principal
 from fieldtech.hq.db import HQ
 from fieldtech.hq.deps import Store, Who, refusals
 from fieldtech.hq.pull import checksum, pull
-from fieldtech.hq.push import WireOp, bounded_stamp, push
+from fieldtech.hq.push import WireOp, bounded_stamp, held_request, push
 from fieldtech.sync import protocol, wire_models
 
 router = APIRouter(prefix="/v1", tags=["sync"])
@@ -75,6 +75,8 @@ async def sync(
         return JSONResponse({"detail": f"sync body unreadable: {exc}"}, 400)
     if p.device_id and req.device != p.device_id:
         raise Forbidden("this credential belongs to another device")
+    if req.check is not None and req.ops:
+        return JSONResponse({"detail": "sync refused: check: goes in a request without ops"}, 422)
     if req.v >= 2 and req.stream:
         outcome = await run_in_threadpool(_push, hq, p, req)
         # Frames are gzip'd one by one; "identity" keeps HQ's gzip layer off the stream, which
@@ -98,8 +100,16 @@ def _push(hq: HQ, p: Principal, req: wire_models.SyncRequest) -> dict[str, Any]:
     if req.clock:
         with suppress(FieldtechError):  # a bad clock is judged per operation, by push
             bounded_stamp(hq, req.clock)
-    result = push(hq, p, [WireOp(o.i, o.h, o.o, o.e, o.p) for o in req.ops], cursor=req.cursor)
+    wire = [
+        WireOp(o.i, o.h or protocol.stamp_of_op(o.i, req.device) or "", o.o, o.e, o.p)
+        for o in req.ops
+    ]
+    result = push(hq, p, wire, cursor=req.cursor)
     auth.touch(hq, p)
+    if req.v >= 2 and req.check is not None:
+        refused = held_request(hq, req.device, req.check)
+        through = None if refused is None else req.check
+        return {"through": through, "rejected": refused or [], "clock": hq.stamp()}
     if req.v >= 2:
         # A watermark: push settles every op of the request, in order, or none (it raises).
         through = req.ops[-1].i if req.ops else None
