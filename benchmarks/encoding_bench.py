@@ -113,10 +113,16 @@ class Capture:
     def record(self, response: httpx.Response) -> None:
         response.read()  # the client then reads the frames from what was read here
         sent = response.request.content
+        gzipped = response.request.headers.get("content-encoding") == "gzip"
         assert protocol.FRAMES_TYPE in response.headers.get("content-type", ""), "not framed"
         frames = protocol.Frames(limit=protocol.MAX_INFLATED).feed(response.content)
         self.seen.append(
-            Exchange(json.loads(protocol.inflate(sent)), frames, len(sent), len(response.content))
+            Exchange(
+                json.loads(protocol.inflate(sent) if gzipped else sent),
+                frames,
+                len(sent),
+                len(response.content),
+            )
         )
 
 

@@ -1,8 +1,9 @@
 """The sync wire protocol: one request carries the outbox batch and the cursor.
 
 Request  {"v": 2, "device": id, "cursor": n, "limit": rows, "page_bytes": n, "stream": bool,
-          "clock": hlc, "ops": [{"i": op id, "h": hlc, "o": operation, "e": entity id,
-          "p": payload}]}
+          "clock": hlc, "check": op id, "ops": [{"i": op id, "h": hlc, "o": operation,
+          "e": entity id, "p": payload}]}
+         (a device's credential names the device; left-out limits are HQ's defaults)
 
 Version 2 answers (what devices of this release speak):
 - the push's outcome as a watermark: {"through": the last op id of the request, all of
@@ -13,7 +14,8 @@ Version 2 answers (what devices of this release speak):
   {table: {"cols", "rows"}}, "cursor": n, "more": bool}. With "stream": true the answer is a
   stream of frames (FRAMES_TYPE): the push's outcome, then page after page, each frame a
   4-byte big-endian length and that many bytes of one gzip stream, flushed at the end of
-  every frame (FrameWriter), so each is readable on arrival. The device applies each
+  every frame (FrameWriter), so each is readable on arrival. A request that pushed nothing
+  gets no outcome frame: HQ's clock comes in the first page. The device applies each
   page in its own transaction as it arrives, so a link that drops at 90% keeps 90%; HQ
   stops after about STREAM_BYTES and says "more" for the device to ask again.
   Without "stream", one page comes in one JSON body, with the outcome's keys beside it.

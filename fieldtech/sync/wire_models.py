@@ -54,7 +54,9 @@ class WireOpIn(BaseModel):
 class SyncRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     v: int = Field(PROTOCOL, ge=1, le=PROTOCOL)
-    device: Id
+    device: Id | None = Field(
+        None, description="the sending device; a device's own credential already names it"
+    )
     cursor: int = Field(0, ge=0, le=MAX_INT)
     limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE)
     page_bytes: int | None = Field(

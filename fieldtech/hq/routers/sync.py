@@ -73,8 +73,11 @@ async def sync(
             what = str(e["msg"]).removeprefix("Value error, ")
             return JSONResponse({"detail": f"sync refused: {where}: {what}"}, 422)
         return JSONResponse({"detail": f"sync body unreadable: {exc}"}, 400)
-    if p.device_id and req.device != p.device_id:
+    if p.device_id and req.device not in (None, p.device_id):
         raise Forbidden("this credential belongs to another device")
+    req.device = req.device or p.device_id
+    if req.device is None:
+        return JSONResponse({"detail": "sync refused: device: name the device"}, 422)
     if req.check is not None and req.ops:
         return JSONResponse({"detail": "sync refused: check: goes in a request without ops"}, 422)
     if req.v >= 2 and req.stream:
@@ -100,14 +103,14 @@ def _push(hq: HQ, p: Principal, req: wire_models.SyncRequest) -> dict[str, Any]:
     if req.clock:
         with suppress(FieldtechError):  # a bad clock is judged per operation, by push
             bounded_stamp(hq, req.clock)
+    device = req.device or ""  # named by the route: the request's, or its credential's
     wire = [
-        WireOp(o.i, o.h or protocol.stamp_of_op(o.i, req.device) or "", o.o, o.e, o.p)
-        for o in req.ops
+        WireOp(o.i, o.h or protocol.stamp_of_op(o.i, device) or "", o.o, o.e, o.p) for o in req.ops
     ]
     result = push(hq, p, wire, cursor=req.cursor)
     auth.touch(hq, p)
     if req.v >= 2 and req.check is not None:
-        refused = held_request(hq, req.device, req.check)
+        refused = held_request(hq, device, req.check)
         through = None if refused is None else req.check
         return {"through": through, "rejected": refused or [], "clock": hq.stamp()}
     if req.v >= 2:
@@ -118,12 +121,26 @@ def _push(hq: HQ, p: Principal, req: wire_models.SyncRequest) -> dict[str, Any]:
 
 
 def _page(
-    hq: HQ, p: Principal, req: wire_models.SyncRequest, cursor: int, urgent: bool = True
+    hq: HQ,
+    p: Principal,
+    req: wire_models.SyncRequest,
+    cursor: int,
+    urgent: bool = True,
+    carried: dict[tuple[str, Any], bytes] | None = None,
 ) -> dict[str, Any]:
     # Rows this device wrote are not echoed back, unless its file was rebuilt and lost them.
     device = None if req.rebuild else p.device_id
     max_bytes = (req.page_bytes or protocol.PAGE_BYTES) if req.v >= 2 else None
-    return pull(hq, p, cursor, req.limit, device_id=device, max_bytes=max_bytes, urgent=urgent)
+    return pull(
+        hq,
+        p,
+        cursor,
+        req.limit,
+        device_id=device,
+        max_bytes=max_bytes,
+        urgent=urgent,
+        carried=carried,
+    )
 
 
 def _sync(hq: HQ, p: Principal, req: wire_models.SyncRequest) -> dict[str, Any]:
@@ -137,14 +154,22 @@ def _frames(
     """The push's outcome, then pages until there are no more or the stream has carried
     about STREAM_BYTES (the device asks again). Each page reads its own snapshot."""
     writer = protocol.FrameWriter()
-    first = writer.frame(outcome)
-    assert first is not None  # no `within`: always a frame
-    yield first
-    cursor, sent = req.cursor, len(first)
+    cursor, sent = req.cursor, 0
+    # With nothing pushed there is nothing to settle early: HQ's clock rides on the first
+    # page (a routine sync with nothing to do is then one small frame).
+    alone = bool(req.ops) or req.check is not None
+    if alone:
+        first = writer.frame(outcome)
+        assert first is not None  # no `within`: always a frame
+        yield first
+        sent = len(first)
     cap = protocol.STREAM_BYTES if req.max_bytes is None else req.max_bytes
+    carried: dict[tuple[str, Any], bytes] = {}  # each row once a stream, as it is (pull)
     while True:
         # Urgent jobs jump the queue once a stream, in its first page, not again in each.
-        page = _page(hq, p, req, cursor, urgent=cursor == req.cursor)
+        page = _page(hq, p, req, cursor, urgent=cursor == req.cursor, carried=carried)
+        if not alone:
+            page, alone = {"clock": outcome["clock"], **page}, True
         within = None if req.max_bytes is None else req.max_bytes - sent
         data = writer.frame(page, within=within)
         if data is None:
