@@ -121,26 +121,46 @@ def pull(
     whose last copy carried is as it is now is not sent again (a page brings each job's
     customer file and the jobs its history belongs to, which later pages would otherwise
     bring again: priming sent each row ~5 times)."""
+    carried = {} if carried is None else carried
     with hq.snapshot() as conn:  # every read of the page sees the same committed state
         found: Page = []
         for name in ORDER:
             found.extend(_table_page(conn, name, p, cursor, limit, device_id))
         found.sort(key=lambda r: r[0])
         more = len(found) > limit
-        page = found[:limit]
-        if max_bytes is not None:
-            kept = _within(page, max_bytes)
-            more = more or kept < len(page)
-            page = page[:kept]
-        new_cursor = page[-1][0] if page else cursor
-        if more and urgent:
-            # Emergency and VIP jobs jump the queue: they come now, with their customer
-            # file, even when the pages before them are still to come. Again in order later.
-            page.extend(_urgent(conn, p, new_cursor, device_id))
-        page.extend(_jobs_of_history(conn, p, new_cursor, page))
-        complete_page(conn, cursor, page)  # each job's customer file, if the device may lack it
+        found = found[:limit]
+        kept = len(found) if max_bytes is None else _within(found, max_bytes)
+        lane = URGENT_LANE
+        for _ in range(PAGE_TRIES):
+            page = found[:kept]
+            cut = more or kept < len(found)
+            new_cursor = page[-1][0] if page else cursor
+            if cut and urgent:
+                # Emergency and VIP jobs jump the queue: they come now, with their customer
+                # file, even when the pages before them are still to come. Again in order
+                # later (where `carried` leaves out what did not change).
+                page.extend(_urgent(conn, p, new_cursor, device_id, lane))
+            page.extend(_jobs_of_history(conn, p, new_cursor, page))
+            complete_page(conn, cursor, page)  # each job's customer file, if the device lacks it
+            if max_bytes is None:
+                break
+            size = len(json.dumps(_changes(page, dict(carried)), default=str))
+            if size <= max_bytes * 5 // 4 or (kept <= 1 and lane <= 1):
+                break
+            # What the page brings with its rows (customer files with their histories, the
+            # urgent lane) made it larger than asked: fewer rows, a shorter lane.
+            kept = max(1, int(kept * max_bytes / size))
+            lane = max(1, int(lane * max_bytes / size / 2))  # the lane gives way faster
+    return {"changes": _changes(page, carried), "cursor": new_cursor, "more": cut}
+
+
+PAGE_TRIES = 6  # each try shrinks the page: most pages fit at the first
+
+
+def _changes(page: Page, carried: dict[tuple[str, Any], bytes]) -> dict[str, dict[str, Any]]:
+    """The page's rows as the wire carries them, table by table, less what `carried` says
+    the device was already sent as it is (and noting what this carries)."""
     changes: dict[str, dict[str, Any]] = {}
-    carried = {} if carried is None else carried
     for _, name, row in page:
         if row is None:
             continue
@@ -155,7 +175,7 @@ def pull(
             carried[key] = mark
         block = changes.setdefault(name, {"cols": list(row), "rows": []})
         block["rows"].append([row[c] for c in block["cols"]])
-    return {"changes": changes, "cursor": new_cursor, "more": more}
+    return changes
 
 
 def _digest(name: str, row: dict[str, Any]) -> bytes:
@@ -202,7 +222,9 @@ def _jobs_of_history(conn: Connection, p: Principal, after: int, page: Page) -> 
     return out
 
 
-def _urgent(conn: Connection, p: Principal, after: int, device_id: str | None) -> Page:
+def _urgent(
+    conn: Connection, p: Principal, after: int, device_id: str | None, lane: int = URGENT_LANE
+) -> Page:
     J = schema.jobs
     q = (
         select(*[J.c[c] for c in _columns("jobs", J)])
@@ -214,7 +236,7 @@ def _urgent(conn: Connection, p: Principal, after: int, device_id: str | None) -
     where = scope_where("jobs", p)
     if where is not None:
         q = q.where(where)
-    jobs = [dict(r) for r in conn.execute(q.order_by(J.c.seq).limit(URGENT_LANE)).mappings()]
+    jobs = [dict(r) for r in conn.execute(q.order_by(J.c.seq).limit(lane)).mappings()]
     if not jobs:
         return []
     out: Page = []

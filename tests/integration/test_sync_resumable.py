@@ -425,3 +425,27 @@ def test_a_row_changed_between_two_pages_of_a_stream_is_carried_again(tmp_path):
     set_summary("first words")
     assert summaries() == ["first words"]  # changed back: sent again
     hq.dispose()
+
+
+def test_pages_keep_near_their_size_with_the_customer_files_they_bring(hq, tmp_path):
+    """A page's rows bring customer files (each with the customer's job history) and the
+    urgent lane: the page as sent stays near `page_bytes`, so on a link that goes down
+    the first pages arrive whole and are kept."""
+    tech = hq.add_user("Hal Ito")
+    dispatch_many(hq, tech["user"]["id"], JOBS)
+    client = device(hq, tmp_path, "hal", tech["enrollment_code"], Cut())
+    body = protocol.encode(client._body([]))
+    r = httpx.post(
+        client.base_url + "/v1/sync",
+        content=body,
+        headers={**client.http.headers, "Content-Encoding": "gzip"},
+        timeout=30,
+    )
+    pages = [f for f in protocol.Frames().feed(r.content) if "changes" in f]
+    sizes = [len(json.dumps(f["changes"])) for f in pages]
+    assert len(pages) > 5
+    # 5/4 of a page, and one customer file's worth more where a single row's files overran
+    assert max(sizes) <= PAGE * 5 // 4 + 4096, sizes
+    first = pages[0]["changes"]
+    assert first.get("jobs"), "the first page brings jobs (the urgent lane), not only files"
+    client.close()
