@@ -88,6 +88,7 @@ class FieldtechApp(SyncingApp):
         self.wants_background_sync = background_sync
         self._init_sync()
         self.memory_settled = False  # start-up's garbage collected (SETTLE_MEMORY)
+        self.sync_budget: int | None = None  # bytes a sync may use (settings: sync_budget)
         self._load_settings()
 
     # -- settings ------------------------------------------------------------------------
@@ -108,6 +109,14 @@ class FieldtechApp(SyncingApp):
                 self.call_later(self.notify, f"{path.name} ignored: {exc}", severity="error")
 
     def _apply_settings(self, data: dict[str, Any]) -> None:
+        if data.get("sync_budget") is not None:
+            from fieldtech.domain.errors import BadInput
+            from fieldtech.domain.sending import parse_budget
+
+            try:
+                self.sync_budget = parse_budget(str(data["sync_budget"]))
+            except BadInput as exc:
+                raise ValueError(exc.message) from None
         theme = data.get("theme")
         if theme:
             if theme not in self.available_themes:

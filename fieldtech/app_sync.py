@@ -71,6 +71,7 @@ class SyncingApp(App[None]):
     sync_agent: SyncLink | None
     agent_coming: bool
     wants_background_sync: bool
+    sync_budget: int | None
 
     def _init_sync(self) -> None:
         self._sync_asked = False
@@ -155,7 +156,9 @@ class SyncingApp(App[None]):
             from fieldtech.sync.agent import SyncAgent
 
             locations = cast(Locations, self.locations)  # agent_coming: there are locations
-            agent = SyncAgent.from_profile(locations.device_db, locations.credential)
+            agent = SyncAgent.from_profile(
+                locations.device_db, locations.credential, self.sync_budget
+            )
         except Exception as exc:
             logs.log.error("the sync agent could not start", exc_info=exc)
             self.post_message(AgentReady(None, f"sync cannot start here: {one_line(exc)}"))

@@ -11,6 +11,7 @@ from textual.widgets import Footer, Static
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.jobs import age_words
 from fieldtech.domain.ops import OP_WORDS
+from fieldtech.domain.sending import CLASSES
 from fieldtech.domain.text import plain
 from fieldtech.screens.base import FieldScreen
 from fieldtech.screens.shown import data, line, lines, when
@@ -46,6 +47,7 @@ class SyncScreen(FieldScreen):
         with VerticalScroll():
             yield Static(id="link")
             yield Static(id="pending")
+            yield Static(id="next-sync")
             yield Static(id="rejected")
             yield Static(id="conflicts")
         yield StatusBar(id="status-bar")
@@ -59,6 +61,7 @@ class SyncScreen(FieldScreen):
         enrolled = app.sync_agent is not None or app.agent_coming
         self.query_one("#link", Static).update(self._link(enrolled))
         self.query_one("#pending", Static).update(self._waiting(enrolled))
+        self.query_one("#next-sync", Static).update(self._next_sync(enrolled))
         self.query_one("#rejected", Static).update(self._refused())
         self.query_one("#conflicts", Static).update(self._conflicts())
 
@@ -78,6 +81,29 @@ class SyncScreen(FieldScreen):
                 )
             ]
         return lines([line(("Waiting to send", "bold")), *waiting])
+
+    def _next_sync(self, enrolled: bool) -> Text:
+        """What the next sync sends and what waits for a later one: within a byte budget
+        (settings.toml: sync_budget) not all may fit, and what goes first is fixed."""
+        budget = self.app.sync_budget
+        if not enrolled:
+            return Text()
+        if budget is None:
+            return lines([line(("Next sync", "bold"), ": all that waits goes (no byte budget)")])
+        from fieldtech.sync import outgoing  # the sync stack: only on this screen
+
+        plan = outgoing.plan(self.app.device, budget=budget)
+        rows = []
+        for name in CLASSES:  # in the order they go
+            n, w = plan["fits"].get(name, 0), plan["waits"].get(name, 0)
+            if n or w:
+                rows.append(line(f"  {n:>5} go", f", {w:,} wait" if w else "", f"  {name}"))
+        return lines(
+            [
+                line(("Next sync", "bold"), f": within its budget of {budget:,} bytes"),
+                *(rows or [line("  nothing to send")]),
+            ]
+        )
 
     def _refused(self) -> Text:
         """The changes HQ refused, each with HQ's reason; they stay on this device."""

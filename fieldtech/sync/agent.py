@@ -28,9 +28,16 @@ log = logs.log
 
 class SyncAgent:
     def __init__(
-        self, db_path: Path, hq_url: str, token: str, *, link: SwitchableLink | None = None
+        self,
+        db_path: Path,
+        hq_url: str,
+        token: str,
+        *,
+        link: SwitchableLink | None = None,
+        budget: int | None = None,
     ):
         self.link = link or SwitchableLink()
+        self.budget = budget  # bytes each sync may use both ways (None: no cap)
         self._db_path = db_path
         self._hq_url = hq_url
         self._token = token
@@ -38,12 +45,14 @@ class SyncAgent:
         self._waiter: Waiter | None = None
 
     @classmethod
-    def from_profile(cls, db_path: Path, credential_path: Path) -> SyncAgent | None:
+    def from_profile(
+        cls, db_path: Path, credential_path: Path, budget: int | None = None
+    ) -> SyncAgent | None:
         try:
             cred = credentials.load(credential_path)
         except FieldtechError:
             return None
-        return cls(db_path, cred["hq_url"], cred["token"])
+        return cls(db_path, cred["hq_url"], cred["token"], budget=budget)
 
     @property
     def online(self) -> bool:
@@ -65,7 +74,12 @@ class SyncAgent:
         if self._client is None:
             device = Device.open(open_store(self._db_path))
             self._client = SyncClient(
-                device, self._hq_url, self._token, transport=self.link, backoff=Backoff(attempts=1)
+                device,
+                self._hq_url,
+                self._token,
+                transport=self.link,
+                backoff=Backoff(attempts=1),
+                budget=self.budget,
             )
         return self._client
 

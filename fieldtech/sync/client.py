@@ -14,21 +14,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fieldtech.domain import sending
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.hlc import node_of
 from fieldtech.domain.templates import template_from_json
 from fieldtech.services import Device
 from fieldtech.store import Store
 from fieldtech.store.db import REBUILD_PENDING
-from fieldtech.sync import protocol
+from fieldtech.sync import outgoing, protocol
 from fieldtech.sync.http import httpx
 
 REBUILD = REBUILD_PENDING  # set by `fieldtech repair` until one full pull has arrived
 LAST_OK = "last_sync_ok"
 LAST_ERROR = "last_sync_error"
 MIN_ROUND = 1024  # bytes of budget below which another round is not worth its headers
-JSON_PER_WIRE_BYTE = 3.0  # operations' JSON shrinks about this much gzip'd (first guess)
 
 
 class SyncError(FieldtechError):
@@ -179,74 +177,23 @@ class SyncClient:
         return None if self.budget is None else self.budget - self.spent
 
     def _batch(self, limit: int) -> list[dict[str, Any]]:
-        """The next operations to go, in the order they were made: up to `limit` of them and
-        about `batch_bytes` of JSON (a routine week goes in one request, a batch lost on
-        the way costs a bounded resend), and within what is left of the budget; what goes
-        first when not all fit is fixed (fieldtech.domain.sending)."""
-        ops, waiting = self._waiting(limit)
-        left = self._left()
-        room = self.batch_bytes
-        for _ in range(6):
-            if left is not None:
-                room = min(room, int(left * JSON_PER_WIRE_BYTE))
-            chosen = [ops[i] for i in sending.choose(waiting, room)]
-            if left is None or not chosen:
-                return chosen
-            size = len(protocol.encode(self._body(chosen)))
-            if size <= left:
-                return chosen
-            room = int(room * left / size * 0.9)  # the guess was off: aim lower
-        return []
-
-    def _waiting(self, limit: int) -> tuple[list[dict[str, Any]], list[sending.Waiting]]:
-        ops = sorted(self.store.outbox("pending", limit=limit), key=lambda o: o["id"])
-        return ops, [
-            sending.Waiting(
-                o["op"],
-                o["entity_id"],
-                o["payload"],
-                int(o["priority"]),
-                len(json.dumps(protocol.to_wire(o, self.node), separators=(",", ":"))),
-            )
-            for o in ops
-        ]
+        return outgoing.next_batch(
+            self.device,
+            limit=limit,
+            batch_bytes=self.batch_bytes,
+            left=self._left(),
+            page=self.page,
+            page_bytes=self.page_bytes,
+        )
 
     def plan(self) -> dict[str, Any]:
-        """What the next sync would send and what would wait, by class (for `--dry-run` and
-        the sync screen)."""
-        ops, waiting = self._waiting(self.batch)
-        chosen = set(sending.choose(waiting, 10**12))
-        if self.budget is not None:
-            chosen = {ops.index(o) for o in self._batch(self.batch)}
-        fits: dict[str, int] = {}
-        waits: dict[str, int] = {}
-        for i, w in enumerate(waiting):
-            into = fits if i in chosen else waits
-            name = sending.CLASSES[sending.rank(w)]
-            into[name] = into.get(name, 0) + 1
-        return {"fits": fits, "waits": waits, "budget": self.budget}
+        """What the next sync would send and what would wait, by class (`--dry-run`)."""
+        return outgoing.plan(
+            self.device, budget=self.budget, limit=self.batch, batch_bytes=self.batch_bytes
+        )
 
     def _body(self, ops: list[dict[str, Any]]) -> dict[str, Any]:
-        cursor = self.store.pull_cursor()
-        # A first sync primes from a few large pages rather than many small ones.
-        body = {
-            "v": protocol.PROTOCOL,
-            "cursor": cursor,
-            "stream": True,
-            "clock": self.device.clock.last,
-        }
-        if ops:
-            body["ops"] = [protocol.to_wire(o, self.node) for o in ops]
-        # HQ's defaults are left out, and the device its credential names: a sync with nothing
-        # to do should cost next to nothing.
-        limit = protocol.MAX_PAGE if cursor == 0 else self.page
-        if limit != protocol.DEFAULT_PAGE:
-            body["limit"] = limit
-        if self.page_bytes != protocol.PAGE_BYTES:
-            body["page_bytes"] = self.page_bytes
-        if self.store.rebuild_pending():
-            body["rebuild"] = True  # a rebuilt file: send this device's own rows back too
-        return body
+        return outgoing.request_body(self.device, ops, page=self.page, page_bytes=self.page_bytes)
 
     def _round(self, report: SyncReport) -> bool:
         """One request, tried again on a failed link (each try built afresh: what an earlier

@@ -60,6 +60,8 @@ PIECES = (
     "fieldtech.domain.templates",
     "fieldtech.sync.credentials",
     "fieldtech.sync.protocol",
+    "fieldtech.domain.sending",
+    "fieldtech.sync.outgoing",
     "fieldtech.sync.client",
     "fieldtech.sync.link",
     "fieldtech.sync.summary",

@@ -53,3 +53,47 @@ async def test_offline_work_piles_up_then_flows_out(tmp_path):
             assert "synced just now" in bar and "0 waiting to send" in bar
     finally:
         world.close()
+
+
+async def test_the_apps_sync_keeps_within_its_byte_budget_urgent_work_first(tmp_path):
+    import os
+
+    from fieldtech.hq.dispatch import get_job
+    from fieldtech.services import jobs
+    from tests.integration.world import ADMIN
+
+    world = build_demo(tmp_path / "demo", jobs=20)
+    try:
+        token = world.client.http.headers["Authorization"].removeprefix("Bearer ")
+        agent = SyncAgent(
+            world.device.store.path, world.server.url, token, link=world.link, budget=3000
+        )
+        loc = Locations(tmp_path / "demo" / "device", tmp_path / "c", tmp_path / "l", "test")
+        app = build_app(loc, store=world.device.store, device=world.device, sync_agent=agent)
+        rows = world.device.store.queue(limit=100)
+        normal = [
+            r["id"]
+            for r in rows
+            if r["status"] == "assigned" and r["priority"] in ("normal", "low")
+        ]
+        async with app.run_test(size=(110, 34)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.press("f5")  # signal lost: the work piles up
+            await pilot.pause()
+            for n in range(60):  # more than 3,000 bytes: random words do not compress
+                jobs.note(world.device, normal[0], f"note {n} {os.urandom(60).hex()}")
+            jobs.start(world.device, normal[1])  # made last, goes first
+            await pilot.press("f5")  # signal back: one sync, within its budget
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert get_job(world.server.hq, ADMIN, normal[1])["status"] == "en_route"
+            left = app.store.outbox("pending")
+            assert left and {o["op"] for o in left} == {"job.note"}  # notes wait, in order
+            history = get_job(world.server.hq, ADMIN, normal[0])["history"]
+            sent = [e["body"].split()[1] for e in history if e["kind"] == "note"]
+            assert sent == [str(n) for n in range(len(sent))] and len(sent) < 60
+            waiting = f"{len(left)} waiting to send"
+            assert waiting in str(app.screen.query_one(StatusBar).render())
+    finally:
+        world.close()
