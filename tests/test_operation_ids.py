@@ -35,9 +35,10 @@ _next_start = [LATER]
 @pytest.fixture(autouse=True)
 def _stamps_back():
     """These tests stamp far ahead; the rest of the suite's process must not inherit it."""
-    before = ids._last_stamp
+    before = dict(ids._clocks)
     yield
-    ids._last_stamp = before
+    ids._clocks.clear()
+    ids._clocks.update(before)
 
 
 def fresh_start() -> int:
@@ -89,7 +90,6 @@ def test_two_processes_making_the_same_stamp_get_different_ids():
 
 
 def test_the_wire_leaves_a_stamp_out_only_where_the_id_gives_it_back():
-    ids._last_stamp = (-1, -1)
     device_id = new_id()
     node = node_of(device_id)
     clock = Clock(node)
@@ -121,9 +121,20 @@ def test_a_week_of_operation_ids_compresses_to_a_fraction_of_random_ones():
     assert size(ours) * 3 < size(random_), (size(ours), size(random_))
 
 
-def test_a_forked_process_draws_its_own_node():
-    assert ids._node is not None or operation_id(str(Stamp(fresh_start(), 0, NODE)))
-    before = ids._node
+def test_a_forked_process_draws_its_own_bits():
+    hlc = str(Stamp(fresh_start(), 0, NODE))
+    first = operation_id(hlc)
     ids._forget_node()  # what os.register_at_fork runs in a child
-    operation_id(str(Stamp(fresh_start(), 0, NODE)))
-    assert ids._node is not None and ids._node != before
+    again = operation_id(hlc)
+    assert first != again and first[:19] == again[:19]  # same stamp, other rand_b
+
+
+def test_two_devices_in_one_process_keep_apart_and_each_keeps_its_stamps():
+    """One device's clock days ahead does not push another's ids off their stamps."""
+    start = fresh_start()
+    ahead = [operation_id(str(Stamp(start + 10**9, c, "aaaaaaaaaaaa"))) for c in range(3)]
+    mine = [str(Stamp(start, c, "bbbbbbbbbbbb")) for c in range(3)]
+    made = [operation_id(h) for h in mine]
+    assert [stamp_of(i, "bbbbbbbbbbbb") for i in made] == mine
+    same = operation_id(str(Stamp(start, 5, "aaaaaaaaaaaa")))  # behind its own last: a slot
+    assert len({*ahead, *made, same}) == 7

@@ -11,6 +11,7 @@ random ones cost ~10 bytes each (half a week's upload over 2G), and the stamp it
 not travel beside it (`stamp_of`).
 """
 
+import hashlib
 import os
 import threading
 import time
@@ -59,37 +60,47 @@ def short(record_id: str) -> str:
 
 
 _COUNTER_LIMIT = 1 << 12  # rand_a
-_node: int | None = None  # 62 random bits, one value per process
-_last_stamp = (-1, -1)
+_secret: bytes | None = None  # drawn once per process
+_clocks: dict[str, tuple[int, tuple[int, int]]] = {}  # clock node -> (rand_b, last slot)
 
 
 def _forget_node() -> None:
-    global _node, _last_stamp
-    _node, _last_stamp = None, (-1, -1)
+    global _secret
+    _secret = None
+    _clocks.clear()
 
 
 os.register_at_fork(after_in_child=_forget_node)  # a forked process draws its own
 
 
+def _clock_slot(node: str) -> tuple[int, tuple[int, int]]:
+    global _secret
+    if _secret is None:
+        _secret = os.urandom(16)
+    if node not in _clocks:
+        digest = hashlib.blake2b(node.encode(), key=_secret, digest_size=8).digest()
+        _clocks[node] = (int.from_bytes(digest, "big") >> 2, (-1, -1))
+    return _clocks[node]
+
+
 def operation_id(hlc: str) -> str:
     """The id of the operation stamped `hlc`: UUIDv7 with the stamp's millisecond, its
-    counter as rand_a (RFC 9562's dedicated counter) and one random value per process as
-    rand_b. Unique as `new_id` is, the 62 random bits telling processes apart; and within a
-    process ids rise in the order they are made, as the outbox needs: a stamp that does not
-    come after the last one used (a second clock in the process, a counter past rand_a)
-    takes the next free slot after it instead, and then travels beside its id."""
-    global _node, _last_stamp
+    counter as rand_a (RFC 9562's dedicated counter) and, as rand_b, 62 bits drawn for this
+    process and this clock. Unique as `new_id` is: those bits tell processes (and the
+    devices a process serves) apart, and within them ids rise in the order they are made,
+    as the outbox needs: a stamp that does not come after the clock's last one (a second
+    connection's clock, a counter past rand_a) takes the next free slot after it instead,
+    and then travels beside its id."""
     s = Stamp.parse(hlc)
     with _lock:
-        if _node is None:
-            _node = int.from_bytes(os.urandom(8), "big") >> 2
+        rand_b, last = _clock_slot(s.node)
         slot = (s.ms, s.counter)
-        if s.counter >= _COUNTER_LIMIT or s.ms >> 48 or slot <= _last_stamp:
-            ms, counter = _last_stamp
+        if s.counter >= _COUNTER_LIMIT or s.ms >> 48 or slot <= last:
+            ms, counter = last
             slot = (ms, counter + 1) if counter + 1 < _COUNTER_LIMIT else (ms + 1, 0)
             slot = max(slot, (0, 0))
-        _last_stamp = slot
-        return _compose(slot[0], (slot[1] << 62) | _node)
+        _clocks[s.node] = (rand_b, slot)
+        return _compose(slot[0], (slot[1] << 62) | rand_b)
 
 
 def stamp_of(op_id: str, node: str) -> str:

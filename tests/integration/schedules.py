@@ -6,7 +6,8 @@ cancelling, and syncs through a faulty link — the request lost, the answer los
 committed, the request delivered twice, the answer cut short, delayed, an old request
 replayed after newer ones (reordering), HQ restarted, or the device killed while applying
 HQ's answer (its transaction dies with it; the process starts again from its file). Device
-clocks may run days ahead or behind.
+clocks may run days ahead or behind. A sync may run on a byte budget (700 B to 6 KB: the
+outbox goes in part, urgent first) and with small pages (4 KB: many frames to cut).
 
 Afterwards every link is healed and everyone syncs, and the checks run: no operation lost
 (every one a device wrote is known to HQ, applied or refused with a reason), none applied
@@ -39,6 +40,7 @@ from fieldtech.hq.db import HQ
 from fieldtech.hq.server import BackgroundHQ
 from fieldtech.services import Device, parts, supervision
 from fieldtech.store import open_store
+from fieldtech.sync import protocol
 from fieldtech.sync.client import Backoff, SyncClient, SyncError
 from tests.integration.faultproxy import FAULTS, FaultyLink
 from tests.integration.world import ADMIN, FIELD, World, check, do_field
@@ -114,6 +116,18 @@ def restart_device(world: World, phone) -> None:
     )
 
 
+BUDGETS = (None, None, None, 700, 2_000, 6_000)  # bytes a sync may use, both ways
+PAGES = (protocol.PAGE_BYTES, protocol.MIN_PAGE_BYTES)  # small pages: many cut points
+
+
+def shape(phone, shaping: random.Random) -> str:
+    """This sync's byte budget and page size (drawn apart from the schedule's own steps, so
+    a seed plays the same steps it always did)."""
+    phone.client.budget = shaping.choice(BUDGETS)
+    phone.client.page_bytes = shaping.choice(PAGES)
+    return "budget" if phone.client.budget is not None else "no budget"
+
+
 def sync_with(world: World, phone, fault: str, rng: random.Random) -> str:
     if fault == "replay":
         phone.link.replay(rng)
@@ -159,6 +173,7 @@ def supervise(sup, rng: random.Random, techs: list[str], job_ids: list[str]) -> 
 def play(seed: int, root: Path, log=None) -> Counter:
     """One schedule. Raises AssertionError when a check fails."""
     rng = random.Random(seed)
+    shaping = random.Random(f"{seed}-budget")
     played: Counter = Counter()
     world = World.start(root)
     try:
@@ -214,6 +229,7 @@ def play(seed: int, root: Path, log=None) -> Counter:
                 restart_hq(world)
             else:
                 phone = rng.choice(everyone)
+                played[shape(phone, shaping)] += 1
                 played[sync_with(world, phone, rng.choice(SYNC_FAULTS), rng)] += 1
             if log:
                 log(f"  {seed}: {kind}")
@@ -221,6 +237,7 @@ def play(seed: int, root: Path, log=None) -> Counter:
         for _ in range(3):
             for p in everyone:
                 p.link.schedule = []
+                p.client.budget, p.client.page_bytes = None, protocol.PAGE_BYTES
                 p.client.sync()
         check(world, everyone, created)
         played["ops"] += len(created)
