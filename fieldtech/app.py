@@ -109,19 +109,23 @@ class FieldtechApp(SyncingApp):
                 self.call_later(self.notify, f"{path.name} ignored: {exc}", severity="error")
 
     def _apply_settings(self, data: dict[str, Any]) -> None:
-        if data.get("sync_budget") is not None:
-            from fieldtech.domain.errors import BadInput
+        problems = []
+        theme = data.get("theme")
+        if theme:
+            if theme in self.available_themes:
+                self.theme = theme
+            else:
+                problems.append(f"unknown theme {theme!r}")
+        if data.get("sync_budget") is not None:  # each setting stands alone: one bad one
+            from fieldtech.domain.errors import BadInput  # does not drop the others
             from fieldtech.domain.sending import parse_budget
 
             try:
                 self.sync_budget = parse_budget(str(data["sync_budget"]))
             except BadInput as exc:
-                raise ValueError(exc.message) from None
-        theme = data.get("theme")
-        if theme:
-            if theme not in self.available_themes:
-                raise ValueError(f"unknown theme {theme!r}")
-            self.theme = theme
+                problems.append(exc.message)
+        if problems:
+            raise ValueError("; ".join(problems))
 
     def _apply_keymap(self, data: dict[str, Any]) -> None:
         self.set_keymap({str(k): str(v) for k, v in data.items()})

@@ -78,3 +78,16 @@ async def test_a_budget_that_is_not_a_size_is_named_and_ignored(tmp_path):
             for m in messages
         ), messages
         assert app.sync_budget is None and app.sync_agent.budget is None
+
+
+async def test_a_bad_budget_does_not_drop_the_theme_beside_it(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "settings.toml").write_text(
+        'theme = "textual-light"\nsync_budget = "lots"\n'
+    )
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.theme == "textual-light" and app.sync_budget is None
+        messages = [n.message for n in app._notifications]
+        assert any("sync budget is a size" in m for m in messages), messages

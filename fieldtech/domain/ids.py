@@ -59,7 +59,11 @@ def short(record_id: str) -> str:
     return record_id.replace("-", "")[-8:]
 
 
-_COUNTER_LIMIT = 1 << 12  # rand_a
+# The stamp's counter: 12 bits of rand_a and the top 8 of rand_b, past any counter a clock
+# reaches (five digits); the other 54 bits of rand_b are drawn per process and clock.
+_COUNTER_BITS = 20
+_COUNTER_LIMIT = 1 << _COUNTER_BITS
+_DRAWN_BITS = _RANDOM_BITS - _COUNTER_BITS
 _secret: bytes | None = None  # drawn once per process
 _clocks: dict[str, tuple[int, tuple[int, int]]] = {}  # clock node -> (rand_b, last slot)
 
@@ -79,18 +83,18 @@ def _clock_slot(node: str) -> tuple[int, tuple[int, int]]:
         _secret = os.urandom(16)
     if node not in _clocks:
         digest = hashlib.blake2b(node.encode(), key=_secret, digest_size=8).digest()
-        _clocks[node] = (int.from_bytes(digest, "big") >> 2, (-1, -1))
+        _clocks[node] = (int.from_bytes(digest, "big") >> (64 - _DRAWN_BITS), (-1, -1))
     return _clocks[node]
 
 
 def operation_id(hlc: str) -> str:
-    """The id of the operation stamped `hlc`: UUIDv7 with the stamp's millisecond, its
-    counter as rand_a (RFC 9562's dedicated counter) and, as rand_b, 62 bits drawn for this
-    process and this clock. Unique as `new_id` is: those bits tell processes (and the
-    devices a process serves) apart, and within them ids rise in the order they are made,
-    as the outbox needs: a stamp that does not come after the clock's last one (a second
-    connection's clock, a counter past rand_a) takes the next free slot after it instead,
-    and then travels beside its id."""
+    """The id of the operation stamped `hlc`: UUIDv7 with the stamp's millisecond, then its
+    counter (RFC 9562's dedicated counter, 20 bits across rand_a and rand_b), then 54 bits
+    drawn for this process and this clock. Unique as `new_id` is: those bits tell processes
+    (and the devices a process serves) apart, and within them ids rise in the order they are
+    made, as the outbox needs: a stamp that does not come after the clock's last one (a second
+    connection's clock on the same device) takes the next free slot after it instead, and
+    then travels beside its id."""
     s = Stamp.parse(hlc)
     with _lock:
         rand_b, last = _clock_slot(s.node)
@@ -100,11 +104,16 @@ def operation_id(hlc: str) -> str:
             slot = (ms, counter + 1) if counter + 1 < _COUNTER_LIMIT else (ms + 1, 0)
             slot = max(slot, (0, 0))
         _clocks[s.node] = (rand_b, slot)
-        return _compose(slot[0], (slot[1] << 62) | rand_b)
+        return _compose(slot[0], (slot[1] << _DRAWN_BITS) | rand_b)
 
 
 def stamp_of(op_id: str, node: str) -> str:
     """The clock stamp `operation_id` made `op_id` from, on the clock named `node`. Only
     a guess for other ids: the wire leaves a stamp out only where this gives it back."""
-    value = uuid.UUID(op_id).int
-    return str(Stamp(value >> 80, (value >> 64) & 0xFFF, node))
+    rand = _random_bits(uuid.UUID(op_id).int)
+    return str(Stamp(uuid.UUID(op_id).int >> 80, rand >> _DRAWN_BITS, node))
+
+
+def _random_bits(value: int) -> int:
+    """The 74 random bits of a UUIDv7 (rand_a then rand_b), as `_compose` put them in."""
+    return (((value >> 64) & 0xFFF) << 62) | (value & ((1 << 62) - 1))

@@ -195,6 +195,7 @@ def _changes(page: Page, carried: dict[tuple[str, Any], bytes]) -> dict[str, dic
     """The page's rows as the wire carries them, table by table, less what `carried` says
     the device was already sent as it is (and noting what this carries)."""
     changes: dict[str, dict[str, Any]] = {}
+    here = {(n, r.get("id", r.get("sku"))) for _, n, r in page if r is not None}
     for _, name, row in page:
         if row is None:
             continue
@@ -206,10 +207,33 @@ def _changes(page: Page, carried: dict[tuple[str, Any], bytes]) -> dict[str, dic
         if key[1] is not None:
             if carried.get(key) == mark:
                 continue
-            carried[key] = mark
+            if _whole_on_arrival(name, row, here, carried):
+                carried[key] = mark
         block = changes.setdefault(name, {"cols": list(row), "rows": []})
         block["rows"].append([row[c] for c in block["cols"]])
     return changes
+
+
+# References a device clears when it lacks their row (store.sync.DANGLING "clear"): a copy
+# sent before its parent arrives is kept without the reference, so a later copy must go.
+CLEARED = {
+    "jobs": (("parent_job_id", "jobs"),),
+    "appliances": (("site_id", "sites"),),
+    "stock_ledger": (("job_id", "jobs"),),
+    "part_requests": (("job_id", "jobs"),),
+}
+
+
+def _whole_on_arrival(
+    name: str, row: dict[str, Any], here: set[tuple[str, Any]], carried: dict[Any, bytes]
+) -> bool:
+    """Whether the device keeps this row as sent: each reference it would clear names a row
+    of the same page or one the stream already carried."""
+    for col, parent in CLEARED.get(name, ()):
+        ref = (parent, row.get(col))
+        if ref[1] is not None and ref not in here and ref not in carried:
+            return False
+    return True
 
 
 def _digest(name: str, row: dict[str, Any]) -> bytes:

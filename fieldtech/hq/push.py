@@ -7,11 +7,12 @@ and applied nothing twice.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, ProgrammingError
 
 from fieldtech.domain import ops as O
@@ -66,9 +67,18 @@ def bounded_stamp(hq: HQ, hlc: str, wall: int | None = None) -> tuple[str, bool]
     return hlc, False
 
 
-def push(hq: HQ, p: Principal, wire_ops: list[WireOp], *, cursor: int | None = None) -> PushResult:
+def push(
+    hq: HQ,
+    p: Principal,
+    wire_ops: list[WireOp],
+    *,
+    cursor: int | None = None,
+    kept_as: tuple[str, str] | None = None,
+) -> PushResult:
     """Apply a device's operations. `cursor` is how far the device has pulled: a row it
-    updates is left out of its next pull only when it already holds HQ's copy."""
+    updates is left out of its next pull only when it already holds HQ's copy. `kept_as`:
+    (device, request key) under which the outcome is kept, in the same transaction, for a
+    device whose answer is lost to ask after (held_request)."""
     result = PushResult()
     if not wire_ops:
         return result
@@ -92,7 +102,26 @@ def push(hq: HQ, p: Principal, wire_ops: list[WireOp], *, cursor: int | None = N
                 result.acks.append(op.id)
         if records:
             conn.execute(schema.applied_ops.insert(), records)
+        if kept_as is not None:
+            _keep_outcome(conn, kept_as, wire_ops[-1].id, result.rejected, received)
     return result
+
+
+def _keep_outcome(
+    conn: Connection, kept_as: tuple[str, str], through: str, rejected: list[Any], at: str
+) -> None:
+    device_id, key = kept_as
+    t = schema.push_outcomes
+    conn.execute(delete(t).where(t.c.device_id == device_id))
+    conn.execute(
+        t.insert().values(
+            device_id=device_id,
+            request_key=key,
+            through=through,
+            rejected=json.dumps(rejected, separators=(",", ":")),
+            at=at,
+        )
+    )
 
 
 def _answer_again(result: PushResult, op_id: str, outcome: str, reason: str | None) -> None:
@@ -189,25 +218,18 @@ def _resend(conn: Connection, seq: Seq, op: WireOp) -> None:
     conn.execute(update(table).where(table.c.id == key).values(seq=seq(), origin=None))
 
 
-def held_request(hq: HQ, device_id: str, op_id: str) -> list[dict[str, str]] | None:
-    """Whether HQ holds the request whose last op is `op_id` from this device (a push is one
-    transaction: its last op held means all of it is): the ops of that request HQ refused
-    (recorded together, at one time), or None when HQ never got it."""
-    c = schema.applied_ops.c
+def held_request(hq: HQ, device_id: str, key: str) -> tuple[str, list[dict[str, str]]] | None:
+    """How this device's latest push went, if its key is `key` (the request the device
+    lost the answer to): the last op it settled and the refusals among its ops, those
+    answered again included; None when HQ never committed that request."""
+    t = schema.push_outcomes.c
     with hq.engine.connect() as conn:
-        last = conn.execute(
-            select(c.received_at).where(c.id == op_id, c.device_id == device_id)
+        row = conn.execute(
+            select(t.through, t.rejected).where(t.device_id == device_id, t.request_key == key)
         ).first()
-        if last is None:
-            return None
-        refused = conn.execute(
-            select(c.id, c.reason).where(
-                c.device_id == device_id,
-                c.received_at == last.received_at,
-                c.outcome == "rejected",
-            )
-        ).all()
-    return [{"id": r.id, "reason": r.reason or ""} for r in refused]
+    if row is None:
+        return None
+    return row.through, list(json.loads(row.rejected))
 
 
 def _seen(conn: Connection, ids: list[str]) -> dict[str, tuple[str, str | None]]:

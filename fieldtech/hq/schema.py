@@ -286,8 +286,18 @@ applied_ops = Table(
     Column("received_at", String(20), nullable=False),
     Column("outcome", String(16), nullable=False),  # applied | rejected
     Column("reason", Text),
-    # A device asking after a request whose answer it lost (push.held_request).
-    Index("applied_ops_device_received", "device_id", "received_at"),
+)
+
+# Each device's latest push, by a key of its op ids (protocol.request_key): a device whose
+# answer was lost asks with that key whether HQ holds the request and how it went.
+push_outcomes = Table(
+    "push_outcomes",
+    metadata,
+    Column("device_id", String(64), primary_key=True),
+    Column("request_key", String(64), nullable=False),
+    Column("through", String(64), nullable=False),
+    Column("rejected", Text, nullable=False),  # JSON: [{"id", "reason"}]
+    Column("at", String(20), nullable=False),
 )
 
 callbacks = Table(

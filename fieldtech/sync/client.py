@@ -212,10 +212,10 @@ class SyncClient:
             ops = [] if unsure else self._batch(limit)
             request = self._body(ops)
             if unsure:
-                request["check"] = unsure[-1]
+                request["check"] = protocol.request_key(unsure)
             left = self._left()
             if left is not None:  # what HQ may send back: the budget less this request
-                size = len(protocol.encode(request)) + 16
+                size = len(_packed(request)[0]) + 24  # as it goes, with max_bytes in it
                 request["max_bytes"] = max(0, left - size)
             body, coding = _packed(request)
             sent = unsure or [o["id"] for o in ops]
@@ -235,8 +235,7 @@ class SyncClient:
             except _LinkFailed as exc:
                 last = str(exc)
                 attempt += 1
-                if not self._outcome_seen:
-                    unsure = sent
+                unsure = [] if self._outcome_seen else sent  # settled, or ask after them
             finally:
                 self.spent = report.bytes_up + report.bytes_down
         raise SyncError(

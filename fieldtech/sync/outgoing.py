@@ -28,17 +28,19 @@ def request_body(
     """The sync request that carries `ops` from this device."""
     store = device.store
     cursor = store.pull_cursor()
+    node = node_of(device.device_id)
     body: dict[str, Any] = {
         "v": protocol.PROTOCOL,
+        "node": node,  # HQ refuses a credential copied here from another device
         "cursor": cursor,
         "stream": True,
         "clock": device.clock.last,
     }
     if ops:
-        node = node_of(device.device_id)
         body["ops"] = [protocol.to_wire(o, node) for o in ops]
-    # HQ's defaults are left out, and the device its credential names: a sync with nothing
-    # to do should cost next to nothing. A first sync primes from a few large pages.
+    # HQ's defaults are left out, and the device's id (its credential names it; `node`
+    # checks it): a sync with nothing to do should cost next to nothing. A first sync
+    # primes from a few large pages.
     limit = protocol.MAX_PAGE if cursor == 0 else page
     if limit != protocol.DEFAULT_PAGE:
         body["limit"] = limit

@@ -1,9 +1,10 @@
 """The sync wire protocol: one request carries the outbox batch and the cursor.
 
-Request  {"v": 2, "device": id, "cursor": n, "limit": rows, "page_bytes": n, "stream": bool,
-          "clock": hlc, "check": op id, "ops": [{"i": op id, "h": hlc, "o": operation,
-          "e": entity id, "p": payload}]}
-         (a device's credential names the device; left-out limits are HQ's defaults)
+Request  {"v": 2, "device": id, "node": clock name, "cursor": n, "limit": rows,
+          "page_bytes": n, "stream": bool, "clock": hlc, "check": request key,
+          "ops": [{"i": op id, "h": hlc, "o": operation, "e": entity id, "p": payload}]}
+         (a device's credential names the device, and "node" checks it; left-out limits
+         are HQ's defaults)
 
 Version 2 answers (what devices of this release speak):
 - the push's outcome as a watermark: {"through": the last op id of the request, all of
@@ -88,6 +89,14 @@ def to_wire(outbox_row: dict[str, Any], node: str | None = None) -> dict[str, An
     if node is not None and stamp_of(op["i"], node) == op["h"]:
         del op["h"]
     return {**op, "o": outbox_row["op"], "e": outbox_row["entity_id"], "p": outbox_row["payload"]}
+
+
+def request_key(op_ids: list[str]) -> str:
+    """A push's key, made from its op ids in order on both sides: HQ keeps each device's
+    latest outcome under it, and a device that lost the answer asks by it (`check`)."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(op_ids).encode()).hexdigest()[:32]
 
 
 def stamp_of_op(op_id: str, device_id: str) -> str | None:

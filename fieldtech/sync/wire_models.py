@@ -57,6 +57,12 @@ class SyncRequest(BaseModel):
     device: Id | None = Field(
         None, description="the sending device; a device's own credential already names it"
     )
+    node: str | None = Field(
+        None,
+        max_length=32,
+        description="the sending device's clock name (node_of its id): a credential that "
+        "belongs to another device is refused",
+    )
     cursor: int = Field(0, ge=0, le=MAX_INT)
     limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE)
     page_bytes: int | None = Field(
@@ -78,9 +84,9 @@ class SyncRequest(BaseModel):
     )
     check: Id | None = Field(
         None,
-        description="version 2, with no ops: the last op of a request whose answer never "
-        "came; the outcome's `through` is that op if HQ holds the request, so the device "
-        "need not send it again",
+        description="version 2, with no ops: the key (protocol.request_key) of a request "
+        "whose answer never came; the outcome is that request's, with `through` its last op, "
+        "if HQ holds it (else `through` is null), so the device need not send it again",
     )
 
 

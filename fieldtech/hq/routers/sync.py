@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from fieldtech.domain.errors import FieldtechError
+from fieldtech.domain.hlc import node_of
 from fieldtech.hq import auth
 from fieldtech.hq.auth import Forbidden, Principal
 from fieldtech.hq.db import HQ
@@ -73,7 +74,9 @@ async def sync(
             what = str(e["msg"]).removeprefix("Value error, ")
             return JSONResponse({"detail": f"sync refused: {where}: {what}"}, 422)
         return JSONResponse({"detail": f"sync body unreadable: {exc}"}, 400)
-    if p.device_id and req.device not in (None, p.device_id):
+    if p.device_id and (
+        req.device not in (None, p.device_id) or req.node not in (None, node_of(p.device_id))
+    ):
         raise Forbidden("this credential belongs to another device")
     req.device = req.device or p.device_id
     if req.device is None:
@@ -107,12 +110,13 @@ def _push(hq: HQ, p: Principal, req: wire_models.SyncRequest) -> dict[str, Any]:
     wire = [
         WireOp(o.i, o.h or protocol.stamp_of_op(o.i, device) or "", o.o, o.e, o.p) for o in req.ops
     ]
-    result = push(hq, p, wire, cursor=req.cursor)
+    key = protocol.request_key([o.i for o in req.ops]) if req.v >= 2 and req.ops else None
+    result = push(hq, p, wire, cursor=req.cursor, kept_as=(device, key) if key else None)
     auth.touch(hq, p)
     if req.v >= 2 and req.check is not None:
-        refused = held_request(hq, device, req.check)
-        through = None if refused is None else req.check
-        return {"through": through, "rejected": refused or [], "clock": hq.stamp()}
+        held = held_request(hq, device, req.check)
+        through, refused = held if held is not None else (None, [])
+        return {"through": through, "rejected": refused, "clock": hq.stamp()}
     if req.v >= 2:
         # A watermark: push settles every op of the request, in order, or none (it raises).
         through = req.ops[-1].i if req.ops else None
