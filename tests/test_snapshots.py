@@ -91,3 +91,36 @@ def test_supervisor_screen(snap_compare, tmp_path, name, size):
         await steady(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=go)
+
+
+class _NoSignal:
+    """An enrolled device's sync agent out of reach: the screens show what waits."""
+
+    online = False
+
+    def sync_once(self):
+        return {"ok": False, "error": "no signal", "unreachable": True, "reassigned": []}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_sync_screen_with_a_byte_budget(snap_compare, tmp_path, size):
+    """What the next sync sends and what waits, on a device with a 2 kB budget."""
+    from fieldtech.services import jobs
+    from fieldtech.services.escalations import escalate
+
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "settings.toml").write_text('sync_budget = "2KB"\n')
+    app = make_app(tmp_path, sync_agent=_NoSignal(), background_sync=False)
+    rows = [r for r in app.store.queue(limit=100) if r["priority"] in ("normal", "low")]
+    ids = [r["id"] for r in rows if r["status"] == "assigned"]
+    for n in range(30):
+        jobs.note(app.device, ids[0], f"note {n}: " + " ".join(f"w{n * k % 97}" for k in range(40)))
+    jobs.hold(app.device, ids[1], "waiting for parts")
+    escalate(app.device, ids[2], "gas smell, need a supervisor")
+
+    async def go(pilot):
+        await pilot.pause()
+        await app.push_screen(SyncScreen())
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=go)

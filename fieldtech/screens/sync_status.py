@@ -61,7 +61,10 @@ class SyncScreen(FieldScreen):
         enrolled = app.sync_agent is not None or app.agent_coming
         self.query_one("#link", Static).update(self._link(enrolled))
         self.query_one("#pending", Static).update(self._waiting(enrolled))
-        self.query_one("#next-sync", Static).update(self._next_sync(enrolled))
+        nxt = self.query_one("#next-sync", Static)
+        nxt.display = enrolled  # no next sync where there is no HQ
+        if enrolled:
+            nxt.update(self._next_sync())
         self.query_one("#rejected", Static).update(self._refused())
         self.query_one("#conflicts", Static).update(self._conflicts())
 
@@ -82,12 +85,10 @@ class SyncScreen(FieldScreen):
             ]
         return lines([line(("Waiting to send", "bold")), *waiting])
 
-    def _next_sync(self, enrolled: bool) -> Text:
+    def _next_sync(self) -> Text:
         """What the next sync sends and what waits for a later one: within a byte budget
         (settings.toml: sync_budget) not all may fit, and what goes first is fixed."""
         budget = self.app.sync_budget
-        if not enrolled:
-            return Text()
         if budget is None:
             return lines([line(("Next sync", "bold"), ": all that waits goes (no byte budget)")])
         from fieldtech.sync import outgoing  # the sync stack: only on this screen
