@@ -94,7 +94,8 @@ def operation_id(hlc: str) -> str:
     (and the devices a process serves) apart, and within them ids rise in the order they are
     made, as the outbox needs: a stamp that does not come after the clock's last one (a second
     connection's clock on the same device) takes the next free slot after it instead, and
-    then travels beside its id."""
+    then travels beside its id. (Such a slot is not remembered past the process: should the
+    process restart within that millisecond, a new id may sort beside it, not after.)"""
     s = Stamp.parse(hlc)
     with _lock:
         rand_b, last = _clock_slot(s.node)

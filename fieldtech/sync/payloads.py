@@ -177,6 +177,7 @@ def check(op: str, payload: Any) -> str | None:
     if not isinstance(payload, dict):
         return "the operation's payload must be an object"
     if (where := _number_beyond_the_store(payload)) is not None:
+        where = _printable(where)
         return f"malformed operation: {where}: a number is not finite or beyond ±{MAX_INT}"
     try:
         model.model_validate(payload)
@@ -204,10 +205,16 @@ def _number_beyond_the_store(payload: dict[str, Any]) -> str | None:
 JOB_STATUS_FIELDS = {"from", "to", "status"}
 
 
+def _printable(text: str) -> str:
+    """A reason is one line of text: a field name a device made up (a newline, a control
+    character in a key) is shown with those characters as "?"."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
 def reason(exc: ValidationError, op: str = "") -> str:
     first = exc.errors(include_url=False, include_input=False)[0]
-    where = ".".join(str(x) for x in first.get("loc", ()))
-    what = str(first.get("msg", "invalid"))
+    where = _printable(".".join(str(x) for x in first.get("loc", ())))
+    what = _printable(str(first.get("msg", "invalid")))
     if first.get("type") == "string_pattern_mismatch":
         what = "must be one line of printable text in the expected form"
     elif first.get("type") == "literal_error":
