@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fieldtech.domain.errors import FieldtechError
-from fieldtech.domain.hlc import node_of
 from fieldtech.domain.templates import template_from_json
 from fieldtech.services import Device
 from fieldtech.store import Store
@@ -100,7 +99,6 @@ class SyncClient:
         budget: int | None = None,
     ):
         self.device = device
-        self.node = node_of(device.device_id)  # its clock's name: what stamps ops omit
         self.store: Store = device.store
         self.base_url = base_url.rstrip("/")
         self.batch = min(batch, protocol.MAX_OPS)

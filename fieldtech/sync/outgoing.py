@@ -81,6 +81,18 @@ def next_batch(
     way costs a bounded resend), and within `left` bytes of budget (None: no budget); what
     goes first when not all fit is fixed (fieldtech.domain.sending)."""
     ops, weighed = waiting(device, limit)
+    return _fitting(device, ops, weighed, batch_bytes, left, page, page_bytes)
+
+
+def _fitting(
+    device: Device,
+    ops: list[dict[str, Any]],
+    weighed: list[sending.Waiting],
+    batch_bytes: int,
+    left: int | None,
+    page: int = protocol.DEFAULT_PAGE,
+    page_bytes: int = protocol.PAGE_BYTES,
+) -> list[dict[str, Any]]:
     room = batch_bytes
     for _ in range(6):
         if left is not None:
@@ -106,11 +118,8 @@ def plan(
     """What the next sync would send and what would wait, counted by class of change (for
     `sync --dry-run` and the sync screen). Without a budget everything goes."""
     ops, weighed = waiting(device, limit)
-    if budget is None:
-        going = {o["id"] for o in ops}
-    else:
-        batch = next_batch(device, limit=limit, batch_bytes=batch_bytes, left=budget)
-        going = {o["id"] for o in batch}
+    batch = ops if budget is None else _fitting(device, ops, weighed, batch_bytes, budget)
+    going = {o["id"] for o in batch}
     fits: dict[str, int] = {}
     waits: dict[str, int] = {}
     for o, w in zip(ops, weighed, strict=True):

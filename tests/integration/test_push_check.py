@@ -8,6 +8,7 @@ import json
 import httpx
 import pytest
 
+from fieldtech.domain.hlc import node_of
 from fieldtech.services import jobs
 from fieldtech.sync import protocol
 
@@ -35,7 +36,8 @@ def two_notes_and_a_refusal(world, phone):
     phone.client.sync()
     jobs.note(phone.device, job["id"], "first")
     jobs.note(phone.device, job["id"], "second")
-    a, b = (protocol.to_wire(o, phone.client.node) for o in phone.store.outbox("pending"))
+    node = node_of(phone.device.device_id)
+    a, b = (protocol.to_wire(o, node) for o in phone.store.outbox("pending"))
     bad = {"i": a["i"][:-4] + "ffff", "o": "job.note", "e": "no-such-job", "p": {"body": "x"}}
     return job, a, b, bad
 
@@ -88,7 +90,7 @@ def test_only_the_devices_latest_push_is_kept_and_a_check_goes_alone(world):
 def test_a_credential_copied_to_another_device_file_is_refused(world):
     ana = world.phone("Ana Lima")
     post_as = poster(world, ana)
-    assert "cursor" in post_as({"node": ana.client.node})
+    assert "cursor" in post_as({"node": node_of(ana.device.device_id)})
     token = json.loads((world.root / ana.user_id / "credential.json").read_text())["token"]
     r = httpx.post(
         world.server.url + "/v1/sync",

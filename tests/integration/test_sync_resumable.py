@@ -191,14 +191,20 @@ def notes_at_hq(hq, job_id: str) -> list[str]:
     return sorted(e["body"] for e in history if e["kind"] == "note")
 
 
-def test_an_answer_lost_after_hq_committed_costs_one_small_check_not_a_resend(hq, tmp_path):
-    tech = hq.add_user("Bo Chen")
-    dispatch_many(hq, tech["user"]["id"], 5)
+def primed(hq, tmp_path, name: str, jobs_: int) -> tuple[SyncClient, Cut, dict]:
+    """A device of a new technician with `jobs_` dispatched jobs, primed through a Cut link
+    that retries three times: the client, its link, and its first job."""
+    tech = hq.add_user(name)
+    dispatch_many(hq, tech["user"]["id"], jobs_)
     t = Cut()
-    client = device(hq, tmp_path, "bo", tech["enrollment_code"], t)
+    client = device(hq, tmp_path, name.split()[0].lower(), tech["enrollment_code"], t)
     client.backoff = Backoff(attempts=3, base=0.01)
     client.sync()
-    job = client.store.queue(limit=1)[0]
+    return client, t, client.store.queue(limit=1)[0]
+
+
+def test_an_answer_lost_after_hq_committed_costs_one_small_check_not_a_resend(hq, tmp_path):
+    client, t, job = primed(hq, tmp_path, "Bo Chen", 5)
     for i in range(40):
         jobs.note(client.device, job["id"], f"note {i}")
     sent = [o["id"] for o in sorted(client.store.outbox("pending"), key=lambda o: o["id"])]
@@ -217,13 +223,7 @@ def test_an_answer_lost_after_hq_committed_costs_one_small_check_not_a_resend(hq
 
 
 def test_a_request_lost_on_its_way_up_is_checked_then_sent_and_held_once(hq, tmp_path):
-    tech = hq.add_user("Di Wu")
-    dispatch_many(hq, tech["user"]["id"], 3)
-    t = Cut()
-    client = device(hq, tmp_path, "di", tech["enrollment_code"], t)
-    client.backoff = Backoff(attempts=3, base=0.01)
-    client.sync()
-    job = client.store.queue(limit=1)[0]
+    client, t, job = primed(hq, tmp_path, "Di Wu", 3)
     for i in range(25):
         jobs.note(client.device, job["id"], f"word {i}")
     t.drop = True
@@ -238,13 +238,7 @@ def test_a_request_lost_on_its_way_up_is_checked_then_sent_and_held_once(hq, tmp
 
 
 def test_a_refusal_inside_a_lost_answer_still_reaches_the_device(hq, tmp_path):
-    tech = hq.add_user("Eli Ross")
-    dispatch_many(hq, tech["user"]["id"], 2)
-    t = Cut()
-    client = device(hq, tmp_path, "eli", tech["enrollment_code"], t)
-    client.backoff = Backoff(attempts=3, base=0.01)
-    client.sync()
-    job = client.store.queue(limit=1)[0]
+    client, t, job = primed(hq, tmp_path, "Eli Ross", 2)
     jobs.note(client.device, job["id"], "kept")
     with client.store.transaction():  # an op HQ will refuse: a note on a job it never made
         client.device.record(

@@ -8,6 +8,7 @@ import json
 import httpx
 import pytest
 
+from fieldtech.domain.hlc import node_of
 from fieldtech.services import jobs
 from fieldtech.sync import protocol
 
@@ -22,7 +23,8 @@ def test_hq_holds_the_stamp_each_op_was_made_with_though_none_travelled(world):
     for n in range(40):
         jobs.note(ana.device, job["id"], f"note {n}")
     made = {o["id"]: o["hlc"] for o in ana.store.outbox("pending", limit=1000)}
-    wire = [protocol.to_wire(o, ana.client.node) for o in ana.store.outbox("pending", limit=1000)]
+    node = node_of(ana.device.device_id)
+    wire = [protocol.to_wire(o, node) for o in ana.store.outbox("pending", limit=1000)]
     assert len(made) == 41 and not [w for w in wire if "h" in w]  # not one stamp goes up
     report = ana.client.sync()
     assert report.pending == 0 and not report.rejected
@@ -37,7 +39,7 @@ def test_an_op_without_a_stamp_hq_cannot_rebuild_is_refused_alone(world):
     job = world.job(ana.user_id, ref="W-2")
     ana.client.sync()
     jobs.note(ana.device, job["id"], "a note that goes as it should")
-    good = protocol.to_wire(ana.store.outbox("pending")[0], ana.client.node)
+    good = protocol.to_wire(ana.store.outbox("pending")[0], node_of(ana.device.device_id))
     odd = {"i": "not-a-uuid-op", "o": "job.note", "e": job["id"], "p": {"body": "x"}}
     token = json.loads((world.root / ana.user_id / "credential.json").read_text())["token"]
     body = {"v": 2, "device": ana.device.device_id, "cursor": 0, "ops": [odd, good]}
