@@ -20,7 +20,7 @@ from fieldtech.services import Device
 from fieldtech.store import Store
 from fieldtech.store.db import REBUILD_PENDING
 from fieldtech.sync import outgoing, protocol
-from fieldtech.sync.http import httpx
+from fieldtech.sync.http import httpx, tls_for
 
 REBUILD = REBUILD_PENDING  # set by `fieldtech repair` until one full pull has arrived
 LAST_OK = "last_sync_ok"
@@ -113,6 +113,7 @@ class SyncClient:
         self.http = httpx.Client(
             base_url=self.base_url,
             transport=transport,
+            verify=tls_for(self.base_url),
             timeout=timeout,
             headers={
                 "Authorization": f"Bearer {token}",

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from enum import Enum
 
 from fieldtech import logs
-from fieldtech.sync.http import httpx
+from fieldtech.sync.http import httpx, tls_for
 
 HOLD = 25.0  # seconds HQ may hold a wait: under the idle limits of proxies on the way
 SPACING = 1.0  # seconds at least between the starts of two waits, whatever HQ answers
@@ -72,6 +72,7 @@ class Waiter:
         self.http = httpx.Client(
             base_url=base_url.rstrip("/"),
             transport=transport,
+            verify=tls_for(base_url),
             timeout=httpx.Timeout(10.0, read=hold + 10.0),
             headers={"Authorization": f"Bearer {token}", "User-Agent": "fieldtech-device"},
         )
