@@ -242,14 +242,34 @@ def normal_code(code: str) -> str:
     return "".join(str(code).split()).upper()
 
 
-# 128 bits of the digest: far past the code's own ~30 bits, and every job a device primes
-# carries one (the whole 256-bit digest was a fifth of priming 10,000 jobs on the wire).
-DIGEST_HEX = 32
+# 48 bits of the digest: a wrong code matches once in 2**48, far past the code's own ~30
+# bits, and every job a device primes carries one (the whole 256-bit digest was a fifth of
+# priming 10,000 jobs on the wire; 128 bits still 160 KB of it).
+DIGEST_HEX = 12
 
 
 def hash_code(code: str, salt: str, rounds: int = CODE_ROUNDS) -> str:
     """The salted hash a device keeps instead of the code (the salt: the job's id)."""
     return f"{CODE_SCHEME}${rounds}${salt}${_digest(code, salt, rounds)[:DIGEST_HEX]}"
+
+
+def hash_for_wire(stored: str | None, job_id: str) -> str | None:
+    """The hash as a compact stream carries it: without its salt where that is the job's
+    own id, which the device has beside it (`hash_from_wire` puts it back)."""
+    if stored and stored.count("$") == 3:
+        scheme, rounds, salt, digest = stored.split("$")
+        if salt == job_id:
+            return f"{scheme}${rounds}$${digest}"
+    return stored
+
+
+def hash_from_wire(sent: str | None, job_id: str) -> str | None:
+    """The hash as the device keeps it: an empty salt is the job's id."""
+    if sent and sent.count("$") == 3:
+        scheme, rounds, salt, digest = sent.split("$")
+        if not salt:
+            return f"{scheme}${rounds}${job_id}${digest}"
+    return sent
 
 
 def _digest(code: str, salt: str, rounds: int) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, Table, exists, false, select
 
-from fieldtech.domain.jobs import with_code_hashed
+from fieldtech.domain.jobs import hash_for_wire, with_code_hashed
 from fieldtech.hq import schema
 from fieldtech.hq.auth import Principal
 from fieldtech.hq.customer_file import Change, Page, complete_page
@@ -111,9 +111,11 @@ def pull(
     max_bytes: int | None = None,
     urgent: bool = True,
     carried: dict[tuple[str, Any], bytes] | None = None,
+    compact: bool = False,
 ) -> dict[str, Any]:
     """Changes since `cursor`, at most `limit` rows (and about `max_bytes` of JSON), in seq
-    order across tables.
+    order across tables. `compact`: a job's code hash goes without the salt the device
+    puts back (jobs.hash_for_wire), for a device of this release (it reads zstd frames).
 
     Rows this very device wrote, as HQ took them, are not sent back to it: they still move
     the cursor, but cost nothing on the wire. `carried`: the last copy of each row earlier
@@ -136,17 +138,20 @@ def pull(
                 # later (where `carried` leaves out what did not change).
                 page.extend(_urgent(conn, p, new_cursor, device_id, lane))
             page.extend(_jobs_of_history(conn, p, new_cursor, page))
-            complete_page(conn, cursor, page)  # each job's customer file, if the device lacks it
+            complete_page(conn, p, cursor, page)  # each job's customer file, if the device lacks it
+            marks = dict(carried)  # what the stream will have carried, should this page go
+            changes = _changes(page, marks, compact)
             if max_bytes is None:
                 break
-            size = len(json.dumps(_changes(page, dict(carried)), default=str))
+            size = len(json.dumps(changes, default=str))
             if size <= max_bytes * 5 // 4 or (kept <= 1 and lane <= 1):
                 break
             # What the page brings with its rows (customer files with their histories, the
             # urgent lane) made it larger than asked: fewer rows, a shorter lane.
             kept = max(1, int(kept * max_bytes / size))
             lane = max(1, int(lane * max_bytes / size / 2))  # the lane gives way faster
-    return {"changes": _changes(page, carried), "cursor": new_cursor, "more": cut}
+    carried.update(marks)
+    return {"changes": changes, "cursor": new_cursor, "more": cut}
 
 
 FIRST_READ = 64  # rows read from each table for a page bounded by bytes, at first
@@ -191,7 +196,9 @@ def _feed(
 PAGE_TRIES = 6  # each try shrinks the page: most pages fit at the first
 
 
-def _changes(page: Page, carried: dict[tuple[str, Any], bytes]) -> dict[str, dict[str, Any]]:
+def _changes(
+    page: Page, carried: dict[tuple[str, Any], bytes], compact: bool = False
+) -> dict[str, dict[str, Any]]:
     """The page's rows as the wire carries them, table by table, less what `carried` says
     the device was already sent as it is (and noting what this carries)."""
     changes: dict[str, dict[str, Any]] = {}
@@ -202,6 +209,8 @@ def _changes(page: Page, carried: dict[tuple[str, Any], bytes]) -> dict[str, dic
         if name == "jobs":
             # HQ keeps the customer's code (it gives it to them); a device gets its hash.
             row = with_code_hashed(row)
+            if compact and row.get("confirmation_hash"):
+                row["confirmation_hash"] = hash_for_wire(row["confirmation_hash"], row["id"])
         key = (name, row.get("id", row.get("sku")))
         mark = _digest(name, row)
         if key[1] is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fieldtech.domain.errors import FieldtechError
+from fieldtech.domain.jobs import hash_from_wire
 from fieldtech.domain.templates import template_from_json
 from fieldtech.services import Device
 from fieldtech.store import Store
@@ -110,6 +111,7 @@ class SyncClient:
         self.spent = 0
         self._outcome_seen = False  # the answer to the request in flight settled its ops
         self.timeout = timeout
+        self.reads_zstd = protocol.reads_zstd()  # asks HQ for zstd frames (protocol)
         self.http = httpx.Client(
             base_url=self.base_url,
             transport=transport,
@@ -217,6 +219,8 @@ class SyncClient:
                 size = len(_packed(request)[0]) + 24  # as it goes, with max_bytes in it
                 request["max_bytes"] = max(0, left - size)
             body, coding = _packed(request)
+            if left is None and self.reads_zstd:  # a budget needs gzip's frames (protocol)
+                coding["Accept-Encoding"] = protocol.ZSTD
             sent = unsure or [o["id"] for o in ops]
             settled = report.acknowledged + len(report.rejected)
             try:
@@ -393,6 +397,9 @@ def apply_changes(
         applied[name] = [x["sku" if name == "parts" else "id"] for x in r]
         n += len(r)
     jobs = rows("jobs")
+    for j in jobs:  # a compact stream's code hash comes without its salt, the job's id
+        if j.get("confirmation_hash"):
+            j["confirmation_hash"] = hash_from_wire(j["confirmation_hash"], j["id"])
     before = st.holders(jobs) if me else {}
     changed = st.merge_jobs(jobs)
     applied["jobs"] = [j["id"] for j in jobs]

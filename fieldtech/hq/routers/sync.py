@@ -85,11 +85,17 @@ async def sync(
         return JSONResponse({"detail": "sync refused: check: goes in a request without ops"}, 422)
     if req.v >= 2 and req.stream:
         outcome = await run_in_threadpool(_push, hq, p, req)
-        # Frames are gzip'd one by one; "identity" keeps HQ's gzip layer off the stream, which
-        # would hold frames back until its buffer fills.
+        # zstd where the device reads it and sets no budget (a zstd frame can't be tried and
+        # taken back), else gzip.
+        asked = {
+            t.split(";")[0].strip() for t in request.headers.get("accept-encoding", "").split(",")
+        }
+        coding = protocol.ZSTD if protocol.ZSTD in asked and req.max_bytes is None else "gzip"
+        # Frames are compressed one by one; "identity" keeps HQ's gzip layer off the stream,
+        # which would hold frames back until its buffer fills.
         return StreamingResponse(
-            _frames(hq, p, req, outcome),
-            media_type=protocol.FRAMES_TYPE,
+            _frames(hq, p, req, outcome, coding),
+            media_type=protocol.FRAMES_TYPE + ("+zstd" if coding == protocol.ZSTD else ""),
             headers={"Content-Encoding": "identity"},
         )
     return await run_in_threadpool(_sync, hq, p, req)
@@ -131,6 +137,7 @@ def _page(
     cursor: int,
     urgent: bool = True,
     carried: dict[tuple[str, Any], bytes] | None = None,
+    compact: bool = False,
 ) -> dict[str, Any]:
     # Rows this device wrote are not echoed back, unless its file was rebuilt and lost them.
     device = None if req.rebuild else p.device_id
@@ -144,6 +151,7 @@ def _page(
         max_bytes=max_bytes,
         urgent=urgent,
         carried=carried,
+        compact=compact,
     )
 
 
@@ -153,11 +161,11 @@ def _sync(hq: HQ, p: Principal, req: wire_models.SyncRequest) -> dict[str, Any]:
 
 
 def _frames(
-    hq: HQ, p: Principal, req: wire_models.SyncRequest, outcome: dict[str, Any]
+    hq: HQ, p: Principal, req: wire_models.SyncRequest, outcome: dict[str, Any], coding: str
 ) -> Iterator[bytes]:
     """The push's outcome, then pages until there are no more or the stream has carried
     about STREAM_BYTES (the device asks again). Each page reads its own snapshot."""
-    writer = protocol.FrameWriter()
+    writer = protocol.FrameWriter(coding)
     cursor, sent = req.cursor, 0
     # With nothing pushed there is nothing to settle early: HQ's clock rides on the first
     # page (a routine sync with nothing to do is then one small frame).
@@ -171,7 +179,9 @@ def _frames(
     carried: dict[tuple[str, Any], bytes] = {}  # each row once a stream, as it is (pull)
     while True:
         # Urgent jobs jump the queue once a stream, in its first page, not again in each.
-        page = _page(hq, p, req, cursor, urgent=cursor == req.cursor, carried=carried)
+        page = _page(
+            hq, p, req, cursor, cursor == req.cursor, carried, compact=coding == protocol.ZSTD
+        )
         if not alone:
             page, alone = {"clock": outcome["clock"], **page}, True
         within = None if req.max_bytes is None else req.max_bytes - sent
