@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, Table, exists, false, select
@@ -112,6 +113,7 @@ def pull(
     urgent: bool = True,
     carried: dict[tuple[str, Any], bytes] | None = None,
     compact: bool = False,
+    ahead: ReadAhead | None = None,
 ) -> dict[str, Any]:
     """Changes since `cursor`, at most `limit` rows (and about `max_bytes` of JSON), in seq
     order across tables. `compact`: a job's code hash goes without the salt the device
@@ -122,10 +124,12 @@ def pull(
     pages of the same stream carried (a digest, by table and key; this adds its own); a row
     whose last copy carried is as it is now is not sent again (a page brings each job's
     customer file and the jobs its history belongs to, which later pages would otherwise
-    bring again: priming sent each row ~5 times)."""
+    bring again: priming sent each row ~5 times). `ahead`: the rows earlier pages of the
+    stream read past their end, to be sent from (ReadAhead)."""
     carried = {} if carried is None else carried
+    ahead = {} if ahead is None else ahead
     with hq.snapshot() as conn:  # every read of the page sees the same committed state
-        found, more = _feed(conn, p, cursor, limit, device_id, max_bytes)
+        found, more = _feed(conn, p, cursor, limit, device_id, max_bytes, ahead)
         kept = len(found) if max_bytes is None else _within(found, max_bytes)
         lane = URGENT_LANE
         for _ in range(PAGE_TRIES):
@@ -157,6 +161,47 @@ def pull(
 FIRST_READ = 64  # rows read from each table for a page bounded by bytes, at first
 
 
+@dataclass
+class _Read:
+    """What a stream has read of one table: its rows past the stream's cursor, in seq
+    order, read up to `to`; `done` once the table had no more."""
+
+    rows: list[Change]
+    to: int
+    done: bool = False
+
+
+# By table: the rows a stream's pages read and did not send yet. A page takes them rather
+# than read them again (priming read each row ~3 times, each page reading 65 rows of every
+# table to send a few of one). A row changed since it was read comes again later in the
+# feed with its new seq; a row committed since goes past every seq read, to the next page
+# or request. Pages read after each other, not in one snapshot.
+ReadAhead = dict[str, _Read]
+
+
+def _read(
+    conn: Connection,
+    name: str,
+    p: Principal,
+    cursor: int,
+    want: int,
+    device_id: str | None,
+    ahead: ReadAhead,
+) -> list[Change]:
+    """Up to `want` + 1 rows of table `name` past `cursor` (one more than asked: it has more)."""
+    got = ahead.get(name)
+    if got is None or got.to < cursor:  # the stream is past all it read of the table
+        got = ahead[name] = _Read([], cursor, got is not None and got.done)
+    got.rows = [c for c in got.rows if c[0] > cursor]
+    if len(got.rows) <= want and not got.done:
+        n = want + 1 - len(got.rows)
+        fresh = list(_table_page(conn, name, p, got.to, n - 1, device_id))
+        got.rows += fresh
+        got.done = len(fresh) < n
+        got.to = fresh[-1][0] if fresh else got.to
+    return got.rows[: want + 1]
+
+
 def _feed(
     conn: Connection,
     p: Principal,
@@ -164,6 +209,7 @@ def _feed(
     limit: int,
     device_id: str | None,
     max_bytes: int | None,
+    ahead: ReadAhead,
 ) -> tuple[Page, bool]:
     """The changes after `cursor` in seq order across the tables, at most `limit` of them,
     and whether more follow. A page bounded by bytes holds a few hundred rows, not the
@@ -172,7 +218,7 @@ def _feed(
     for each page made priming quadratic: 10,000 jobs took 26 s at HQ)."""
     first = limit if max_bytes is None else min(limit, FIRST_READ)
     reads = dict.fromkeys(ORDER, first)
-    rows = {name: list(_table_page(conn, name, p, cursor, first, device_id)) for name in ORDER}
+    rows = {name: _read(conn, name, p, cursor, first, device_id, ahead) for name in ORDER}
     while True:
         # A table that returned more than it was asked for has more: its rows from its
         # first unread one on may be missing, and so may every table's past that seq.
@@ -190,7 +236,7 @@ def _feed(
             return found, more
         for name in short:  # read further only where the page was cut short
             reads[name] = min(limit, reads[name] * 4)
-            rows[name] = list(_table_page(conn, name, p, cursor, reads[name], device_id))
+            rows[name] = _read(conn, name, p, cursor, reads[name], device_id, ahead)
 
 
 PAGE_TRIES = 6  # each try shrinks the page: most pages fit at the first

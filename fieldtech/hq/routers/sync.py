@@ -15,7 +15,7 @@ from fieldtech.hq import auth
 from fieldtech.hq.auth import Forbidden, Principal
 from fieldtech.hq.db import HQ
 from fieldtech.hq.deps import Store, Who, refusals
-from fieldtech.hq.pull import checksum, pull
+from fieldtech.hq.pull import ReadAhead, checksum, pull
 from fieldtech.hq.push import WireOp, bounded_stamp, held_request, push
 from fieldtech.sync import protocol, wire_models
 
@@ -138,6 +138,7 @@ def _page(
     urgent: bool = True,
     carried: dict[tuple[str, Any], bytes] | None = None,
     compact: bool = False,
+    ahead: ReadAhead | None = None,
 ) -> dict[str, Any]:
     # Rows this device wrote are not echoed back, unless its file was rebuilt and lost them.
     device = None if req.rebuild else p.device_id
@@ -152,6 +153,7 @@ def _page(
         urgent=urgent,
         carried=carried,
         compact=compact,
+        ahead=ahead,
     )
 
 
@@ -177,11 +179,11 @@ def _frames(
         sent = len(first)
     cap = protocol.STREAM_BYTES if req.max_bytes is None else req.max_bytes
     carried: dict[tuple[str, Any], bytes] = {}  # each row once a stream, as it is (pull)
+    ahead: ReadAhead = {}  # rows read past a page's end, for the next (pull)
     while True:
         # Urgent jobs jump the queue once a stream, in its first page, not again in each.
-        page = _page(
-            hq, p, req, cursor, cursor == req.cursor, carried, compact=coding == protocol.ZSTD
-        )
+        zstd = coding == protocol.ZSTD
+        page = _page(hq, p, req, cursor, cursor == req.cursor, carried, zstd, ahead)
         if not alone:
             page, alone = {"clock": outcome["clock"], **page}, True
         within = None if req.max_bytes is None else req.max_bytes - sent
