@@ -26,6 +26,7 @@ from fieldtech.sync.http import httpx, tls_for
 REBUILD = REBUILD_PENDING  # set by `fieldtech repair` until one full pull has arrived
 LAST_OK = "last_sync_ok"
 LAST_ERROR = "last_sync_error"
+HQ_READS_ZSTD = "hq_reads_zstd"  # HQ answered in zstd frames: it reads zstd bodies too
 MIN_ROUND = 1024  # bytes of budget below which another round is not worth its headers
 
 
@@ -218,8 +219,9 @@ class SyncClient:
             if left is not None:  # what HQ may send back: the budget less this request
                 size = len(_packed(request)[0]) + 24  # as it goes, with max_bytes in it
                 request["max_bytes"] = max(0, left - size)
-            body, coding = _packed(request)
-            if left is None and self.reads_zstd:  # a budget needs gzip's frames (protocol)
+            zstd = left is None and self.reads_zstd  # a budget needs gzip's (protocol)
+            body, coding = _packed(request, zstd and self.store.meta(HQ_READS_ZSTD) == "1")
+            if zstd:
                 coding["Accept-Encoding"] = protocol.ZSTD
             sent = unsure or [o["id"] for o in ops]
             settled = report.acknowledged + len(report.rejected)
@@ -303,6 +305,8 @@ class SyncClient:
                         more = bool(answer["more"])
         except ValueError as exc:
             raise _LinkFailed(f"HQ's answer was garbled ({exc}); it will be retried") from None
+        if frames.coding == protocol.ZSTD and self.store.meta(HQ_READS_ZSTD) != "1":
+            self._remember(HQ_READS_ZSTD, "1")  # HQ of this release: it reads zstd bodies too
         if frames.partial or more is None:
             raise _LinkFailed("HQ's answer was cut off; it will be retried")
         return more
@@ -423,13 +427,14 @@ def apply_changes(
     return n
 
 
-def _packed(request: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
-    """A request's body and its encoding header: gzip'd, unless that makes it no smaller
-    (a sync with nothing to send: gzip's own 18 bytes and the header's 24 would be waste)."""
+def _packed(request: dict[str, Any], zstd: bool = False) -> tuple[bytes, dict[str, str]]:
+    """A request's body and its encoding header: gzip'd (zstd'd for an HQ known to read it),
+    unless that makes it no smaller (a sync with nothing to send: the coding's own bytes and
+    the header's 24 would be waste)."""
     plain = json.dumps(request, separators=(",", ":")).encode()
-    packed = protocol.encode(request)
+    packed = protocol.encode_zstd(request) if zstd else protocol.encode(request)
     if len(packed) + 24 < len(plain):
-        return packed, {"Content-Encoding": "gzip"}
+        return packed, {"Content-Encoding": protocol.ZSTD if zstd else "gzip"}
     return plain, {}
 
 

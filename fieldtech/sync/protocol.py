@@ -123,9 +123,23 @@ def encode(obj: Any) -> bytes:
     return gzip.compress(json.dumps(obj, separators=(",", ":")).encode(), compresslevel=6)
 
 
+# A device's request body in zstd, once it has seen HQ answer in zstd frames (HQ of this
+# release reads both): a week offline 29 KB gzip'd, 19 KB so, ~70 ms of the device's time.
+BODY_ZSTD_LEVEL = 17
+
+
+def encode_zstd(obj: Any) -> bytes:
+    import zstandard
+
+    text = json.dumps(obj, separators=(",", ":")).encode()
+    return bytes(zstandard.ZstdCompressor(level=BODY_ZSTD_LEVEL).compress(text))
+
+
 def decode(body: bytes, encoding: str | None) -> Any:
     """The JSON of a request body; ValueError (with the reason) if it is not readable JSON."""
-    if encoding and "gzip" in encoding:
+    if encoding and "zstd" in encoding:
+        body = inflate_zstd(body)
+    elif encoding and "gzip" in encoding:
         body = inflate(body)
     try:
         return json.loads(body)
@@ -134,7 +148,24 @@ def decode(body: bytes, encoding: str | None) -> Any:
 
 
 class TooLargeInflated(ValueError):
-    """A gzip'd body that inflates past the ceiling."""
+    """A compressed body that inflates past the ceiling."""
+
+
+def inflate_zstd(body: bytes, limit: int = MAX_INFLATED) -> bytes:
+    """Un-zstd with a ceiling (into a sink that refuses past it, a piece at a time). A cut
+    body inflates to JSON cut short, which `decode` refuses."""
+    import zstandard
+
+    sink = _Inflated(limit)
+    try:
+        zstandard.ZstdDecompressor(max_window_size=1 << ZSTD_WINDOW_LOG).stream_writer(
+            sink  # type: ignore[arg-type]
+        ).write(body)
+    except zstandard.ZstdError as exc:
+        raise ValueError(f"not a zstd body ({exc})") from None
+    except TooLargeInflated:
+        raise TooLargeInflated(f"more than {limit // (1024 * 1024)} MB once decompressed") from None
+    return sink.take()
 
 
 def inflate(body: bytes, limit: int = MAX_INFLATED) -> bytes:

@@ -155,3 +155,28 @@ def test_a_gzip_bomb_is_bounded_once_inflated(hq, technician):
     assert status == 413, answer[:200]
     assert "decompressed" in json.loads(answer)["detail"]
     assert rss_mb(pid) - before < GROWTH_MB
+
+
+def test_a_zstd_bomb_and_a_garbled_zstd_body_are_refused_with_memory_bounded(hq, technician):
+    import zstandard
+
+    phone, token = technician
+    pid = hq.proc.pid
+    auth = {"Authorization": f"Bearer {token}", "Content-Encoding": "zstd"}
+    body = json.dumps({"device": phone.device.device_id, "ops": []}).encode()
+    ok = stream(hq.url, "/v1/sync", [zstandard.ZstdCompressor().compress(body)], auth)
+    assert ok[0] == 200, ok[1][:200]
+    before = rss_mb(pid)
+    z = zstandard.ZstdCompressor(level=3).compressobj()
+    bomb = b"".join(z.compress(b" " * MB) for _ in range(1024)) + z.flush()  # 1 GB of spaces
+    assert len(bomb) < 2 * MB
+    status, answer, _ = stream(hq.url, "/v1/sync", [bomb], auth)
+    assert status == 413, answer[:200]
+    assert "decompressed" in json.loads(answer)["detail"]
+    assert rss_mb(pid) - before < GROWTH_MB
+    garbled = b"\x28\xb5\x2f\xfd" + bytes(range(200))
+    status, answer, _ = stream(hq.url, "/v1/sync", [garbled], auth)
+    assert status == 400 and "zstd" in json.loads(answer)["detail"], answer[:200]
+    cut = zstandard.ZstdCompressor().compress(body * 50)[:-20]
+    status, answer, _ = stream(hq.url, "/v1/sync", [cut], auth)
+    assert status == 400, answer[:200]
