@@ -96,3 +96,13 @@ def test_a_hash_sent_without_its_salt_comes_back_whole(code, job_id):
         assert job_id not in sent.split("$")  # the salt did not travel
     other = hash_code(code, "another-job")
     assert hash_for_wire(other, job_id or "x") == other  # another salt travels as it is
+
+
+def test_a_frame_far_larger_than_the_decompressors_buffers_reads_back_whole():
+    rng = random.Random(3)
+    big = {"rows": [f"{rng.getrandbits(64):016x} row {i}" for i in range(60_000)]}  # ~2 MB
+    w = protocol.FrameWriter(protocol.ZSTD)
+    wire = (w.frame({"a": 1}) or b"") + (w.frame(big) or b"") + (w.frame(big) or b"")
+    assert protocol.Frames(limit=protocol.MAX_INFLATED).feed(wire) == [{"a": 1}, big, big]
+    body = protocol.encode_zstd(big)
+    assert protocol.decode(body, "zstd") == big

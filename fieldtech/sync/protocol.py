@@ -152,20 +152,37 @@ class TooLargeInflated(ValueError):
 
 
 def inflate_zstd(body: bytes, limit: int = MAX_INFLATED) -> bytes:
-    """Un-zstd with a ceiling (into a sink that refuses past it, a piece at a time). A cut
-    body inflates to JSON cut short, which `decode` refuses."""
+    """Un-zstd with a ceiling. A cut body inflates to JSON cut short, which `decode` refuses."""
     import zstandard
 
-    sink = _Inflated(limit)
+    reader = zstandard.ZstdDecompressor(max_window_size=1 << ZSTD_WINDOW_LOG)
     try:
-        zstandard.ZstdDecompressor(max_window_size=1 << ZSTD_WINDOW_LOG).stream_writer(
-            sink  # type: ignore[arg-type]
-        ).write(body)
-    except zstandard.ZstdError as exc:
-        raise ValueError(f"not a zstd body ({exc})") from None
+        return unzstd(reader.decompressobj(read_across_frames=True), body, limit)
     except TooLargeInflated:
         raise TooLargeInflated(f"more than {limit // (1024 * 1024)} MB once decompressed") from None
-    return sink.take()
+
+
+ZSTD_PIECE = 256  # bytes of input at a time: what one piece can inflate to is ~8 MB at most
+
+
+def unzstd(d: Any, data: bytes, limit: int) -> bytes:
+    """`data` through the zstd decompressor `d`, refused past `limit` bytes of output. Fed a
+    small piece at a time: a decompressor returns everything a piece inflates to, and a few
+    bytes can stand for megabytes."""
+    import zstandard
+
+    out: list[bytes] = []
+    size = 0
+    try:
+        for at in range(0, len(data), ZSTD_PIECE):
+            part = d.decompress(data[at : at + ZSTD_PIECE])
+            size += len(part)
+            if size > limit:
+                raise TooLargeInflated(f"a frame of more than {limit} bytes inflated")
+            out.append(part)
+    except zstandard.ZstdError as exc:
+        raise ValueError(f"not a zstd stream ({exc})") from None
+    return b"".join(out)
 
 
 def inflate(body: bytes, limit: int = MAX_INFLATED) -> bytes:
@@ -240,27 +257,6 @@ class FrameWriter:
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
-class _Inflated:
-    """Where a zstd stream inflates to, one frame at a time, refusing past `limit`."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.parts: list[bytes] = []
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self.size += len(data)
-        if self.size > self.limit:
-            raise TooLargeInflated(f"a frame of more than {self.limit} bytes inflated")
-        self.parts.append(bytes(data))
-        return len(data)
-
-    def take(self) -> bytes:
-        out = b"".join(self.parts)
-        self.parts, self.size = [], 0
-        return out
-
-
 class Frames:
     """Reads frames out of a streamed answer as it arrives: feed chunks, take whole frames
     (gzip or zstd, as the first frame's bytes say). Bytes of a frame not yet complete are
@@ -293,18 +289,10 @@ class Frames:
             if self.coding == ZSTD:
                 import zstandard
 
-                self._inflated = _Inflated(self.limit)
                 reader = zstandard.ZstdDecompressor(max_window_size=1 << ZSTD_WINDOW_LOG)
-                # A writer reads across zstd frames, into a sink that refuses past the limit.
-                self._zstd = reader.stream_writer(self._inflated)  # type: ignore[arg-type]
+                self._zstd = reader.decompressobj(read_across_frames=True)
         if self.coding == ZSTD:
-            import zstandard
-
-            try:
-                self._zstd.write(data)
-            except zstandard.ZstdError as exc:
-                raise ValueError(f"not a zstd stream ({exc})") from None
-            return self._inflated.take()
+            return unzstd(self._zstd, data, self.limit)
         try:
             text = self.z.decompress(data, self.limit + 1)
         except zlib.error as exc:
