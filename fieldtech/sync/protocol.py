@@ -58,11 +58,12 @@ MAX_PAGE_BYTES = 4 * 1024 * 1024
 STREAM_BYTES = 4 * 1024 * 1024
 FRAMES_TYPE = "application/vnd.fieldtech.frames"
 ZSTD = "zstd"
-# A stream's frames are zstd'd cheaply (level 3) while they are few; past BULK_AFTER bytes
-# of JSON (priming, catching up) the rest go in a second zstd frame with an 8 MiB window,
-# where a job's references find the customer, site and appliance rows sent pages before:
-# gzip's 32 KiB window finds none of them (10,000 jobs: 1.71 MB gzip'd, ~1.0 MB so). A
-# routine sync never pays for the bulk compressor's ~11 MiB.
+# A stream's frames are zstd'd cheaply (level 3) while they are few; from a page that says
+# more follow, or past BULK_AFTER bytes of JSON (priming, catching up), the rest go in a
+# second zstd frame with an 8 MiB window, where a job's references find the customer, site
+# and appliance rows sent pages before: gzip's 32 KiB window finds none of them (10,000
+# jobs: 1.71 MB gzip'd, ~0.97 MB so). A routine sync never pays for the bulk compressor's
+# ~11 MiB.
 ZSTD_WINDOW_LOG = 23
 ZSTD_BULK_LEVEL = 9
 BULK_AFTER = PAGE_BYTES
@@ -220,14 +221,15 @@ class FrameWriter:
         self._bulk = False  # it is the bulk one
         self._fed = 0  # JSON bytes the stream has carried
 
-    def frame(self, obj: Any, *, within: int | None = None) -> bytes | None:
+    def frame(self, obj: Any, *, within: int | None = None, bulk: bool = False) -> bytes | None:
         """The next frame; None (and the stream as it was) if it would take more than
-        `within` bytes, so a budget can end the stream cleanly before it."""
+        `within` bytes, so a budget can end the stream cleanly before it. `bulk`: more
+        pages follow this one (zstd: the bulk compressor from this frame on)."""
         text = json.dumps(obj, separators=(",", ":")).encode()
         if self.coding == ZSTD:
             if within is not None:
                 raise ValueError("a stream on a byte budget is gzip'd")
-            data = self._zstd_frame(text)
+            data = self._zstd_frame(text, bulk)
         else:
             z = self.z.copy()
             data = z.compress(text) + z.flush(zlib.Z_SYNC_FLUSH)
@@ -236,19 +238,20 @@ class FrameWriter:
             self.z = z
         return len(data).to_bytes(4, "big") + data
 
-    def _zstd_frame(self, text: bytes) -> bytes:
+    def _zstd_frame(self, text: bytes, bulk: bool) -> bytes:
         import zstandard
 
         data = b""
-        if self._zstd is None:
-            self._zstd = zstandard.ZstdCompressor(level=3).compressobj()
-        elif not self._bulk and self._fed >= BULK_AFTER:
-            data = self._zstd.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH)  # the first one ends
-            bulk = zstandard.ZstdCompressionParameters.from_level(
+        if not self._bulk and (bulk or self._fed >= BULK_AFTER):
+            if self._zstd is not None:
+                data = self._zstd.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH)  # the light one ends
+            params = zstandard.ZstdCompressionParameters.from_level(
                 ZSTD_BULK_LEVEL, window_log=ZSTD_WINDOW_LOG, search_log=6
             )
-            self._zstd = zstandard.ZstdCompressor(compression_params=bulk).compressobj()
+            self._zstd = zstandard.ZstdCompressor(compression_params=params).compressobj()
             self._bulk = True
+        elif self._zstd is None:
+            self._zstd = zstandard.ZstdCompressor(level=3).compressobj()
         self._fed += len(text)
         data += self._zstd.compress(text)
         return bytes(data + self._zstd.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK))

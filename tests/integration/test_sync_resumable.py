@@ -57,8 +57,7 @@ class Cut(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
         raw = request.read()
-        gzipped = request.headers.get("content-encoding") == "gzip"
-        self.sent.append(json.loads(protocol.inflate(raw) if gzipped else raw))
+        self.sent.append(protocol.decode(raw, request.headers.get("content-encoding")))
         if self.drop:
             self.drop = False
             raise httpx.WriteError("the request was lost on the way")
@@ -126,7 +125,9 @@ def frame_ends(client: SyncClient) -> list[tuple[int, int, frozenset[str]]]:
     r = httpx.post(
         client.base_url + "/v1/sync",
         content=body,
-        headers={**client.http.headers, "Content-Encoding": "gzip"},
+        # Asked as the device asks (zstd frames), so the probe's byte offsets are the device's
+        # (the client's headers come lower-cased: the same keys, replaced).
+        headers={**client.http.headers, "content-encoding": "gzip", "accept-encoding": "zstd"},
         timeout=30,
     )
     return read_ends(r.content)
@@ -369,7 +370,9 @@ def test_a_priming_stream_carries_each_row_once_and_the_device_gets_them_all(hq,
     r = httpx.post(
         client.base_url + "/v1/sync",
         content=body,
-        headers={**client.http.headers, "Content-Encoding": "gzip"},
+        # Asked as the device asks (zstd frames), so the probe's byte offsets are the device's
+        # (the client's headers come lower-cased: the same keys, replaced).
+        headers={**client.http.headers, "content-encoding": "gzip", "accept-encoding": "zstd"},
         timeout=30,
     )
     carried = rows_in(r.content)
@@ -433,7 +436,9 @@ def test_pages_keep_near_their_size_with_the_customer_files_they_bring(hq, tmp_p
     r = httpx.post(
         client.base_url + "/v1/sync",
         content=body,
-        headers={**client.http.headers, "Content-Encoding": "gzip"},
+        # Asked as the device asks (zstd frames), so the probe's byte offsets are the device's
+        # (the client's headers come lower-cased: the same keys, replaced).
+        headers={**client.http.headers, "content-encoding": "gzip", "accept-encoding": "zstd"},
         timeout=30,
     )
     pages = [f for f in protocol.Frames().feed(r.content) if "changes" in f]

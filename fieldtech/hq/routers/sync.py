@@ -187,7 +187,7 @@ def _frames(
         if not alone:
             page, alone = {"clock": outcome["clock"], **page}, True
         within = None if req.max_bytes is None else req.max_bytes - sent
-        data = writer.frame(page, within=within)
+        data = writer.frame(page, within=within, bulk=page["more"])
         if data is None:
             # The device's budget ends before this page: say there is more, send none.
             yield writer.frame({"changes": {}, "cursor": cursor, "more": True}) or b""
