@@ -113,12 +113,11 @@ class Capture:
     def record(self, response: httpx.Response) -> None:
         response.read()  # the client then reads the frames from what was read here
         sent = response.request.content
-        gzipped = response.request.headers.get("content-encoding") == "gzip"
         assert protocol.FRAMES_TYPE in response.headers.get("content-type", ""), "not framed"
         frames = protocol.Frames(limit=protocol.MAX_INFLATED).feed(response.content)
         self.seen.append(
             Exchange(
-                json.loads(protocol.inflate(sent) if gzipped else sent),
+                protocol.decode(sent, response.request.headers.get("content-encoding")),
                 frames,
                 len(sent),
                 len(response.content),
