@@ -262,20 +262,20 @@ def test_job_commands_json_never_print_the_confirmation_hash(tmp_path):
     assert shown["status"] == "en_route" and "confirmation_hash" not in shown
 
 
-def test_a_kept_hash_holds_48_bits_and_earlier_releases_longer_digests_still_match():
+def test_a_kept_hash_holds_128_bits_a_compact_one_48_and_every_length_between_matches():
     import hashlib
 
     from fieldtech.domain.jobs import CODE_ROUNDS, code_matches, hash_code
 
     kept = hash_code("ZQ81KX", "job-7")
     scheme, rounds, salt, digest = kept.split("$")
-    assert (scheme, rounds, salt, len(digest)) == ("pbkdf2_sha256", str(CODE_ROUNDS), "job-7", 12)
+    assert (scheme, rounds, salt, len(digest)) == ("pbkdf2_sha256", str(CODE_ROUNDS), "job-7", 32)
     assert code_matches(" zq81 kx ", kept) and not code_matches("ZQ81KY", kept)
     whole = hashlib.pbkdf2_hmac("sha256", b"ZQ81KX", b"job-7", CODE_ROUNDS).hex()  # 64 hex
     earlier = f"pbkdf2_sha256${CODE_ROUNDS}$job-7${whole}"
     assert code_matches("ZQ81KX", earlier) and not code_matches("PL44WR", earlier)
     assert whole.startswith(digest)  # the same digest, cut
-    half = f"pbkdf2_sha256${CODE_ROUNDS}$job-7${whole[:32]}"  # the release before: 128 bits
-    assert code_matches("ZQ81KX", half) and not code_matches("PL44WR", half)
+    compact = f"pbkdf2_sha256${CODE_ROUNDS}$job-7${whole[:12]}"  # as a zstd stream sends it
+    assert code_matches("ZQ81KX", compact) and not code_matches("PL44WR", compact)
     shorter = f"pbkdf2_sha256${CODE_ROUNDS}$job-7${whole[:8]}"  # too little to trust
     assert not code_matches("ZQ81KX", shorter)

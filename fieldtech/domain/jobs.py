@@ -242,10 +242,12 @@ def normal_code(code: str) -> str:
     return "".join(str(code).split()).upper()
 
 
-# 48 bits of the digest: a wrong code matches once in 2**48, far past the code's own ~30
-# bits, and every job a device primes carries one (the whole 256-bit digest was a fifth of
-# priming 10,000 jobs on the wire; 128 bits still 160 KB of it).
-DIGEST_HEX = 12
+# 128 bits of the digest in a hash HQ makes: what devices of every release read (the whole
+# 256-bit digest had been a fifth of priming 10,000 jobs on the wire). A compact stream, which
+# only a device of this release asks for, cuts it to 48 bits (a wrong code matches once in
+# 2**48, far past the code's own ~30 bits): priming's hashes 160 -> 60 KB.
+DIGEST_HEX = 32
+WIRE_DIGEST_HEX = 12
 
 
 def hash_code(code: str, salt: str, rounds: int = CODE_ROUNDS) -> str:
@@ -254,12 +256,13 @@ def hash_code(code: str, salt: str, rounds: int = CODE_ROUNDS) -> str:
 
 
 def hash_for_wire(stored: str | None, job_id: str) -> str | None:
-    """The hash as a compact stream carries it: without its salt where that is the job's
-    own id, which the device has beside it (`hash_from_wire` puts it back)."""
+    """The hash as a compact stream carries it: its digest cut to WIRE_DIGEST_HEX, and
+    without its salt where that is the job's own id, which the device has beside it
+    (`hash_from_wire` puts it back)."""
     if stored and stored.count("$") == 3:
         scheme, rounds, salt, digest = stored.split("$")
-        if salt == job_id:
-            return f"{scheme}${rounds}$${digest}"
+        digest = digest[:WIRE_DIGEST_HEX]
+        return f"{scheme}${rounds}${'' if salt == job_id else salt}${digest}"
     return stored
 
 
@@ -289,7 +292,7 @@ def code_matches(given: str | None, stored_hash: str | None) -> bool:
         n = int(rounds)
     except ValueError:
         return False
-    if scheme != CODE_SCHEME or not 1 <= n <= 10_000_000 or len(digest) < DIGEST_HEX:
+    if scheme != CODE_SCHEME or not 1 <= n <= 10_000_000 or len(digest) < WIRE_DIGEST_HEX:
         return False
     # A hash kept by an earlier release holds the whole digest: it still matches.
     mine = _digest(given, salt, n)[: len(digest)]

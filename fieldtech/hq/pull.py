@@ -164,18 +164,21 @@ FIRST_READ = 64  # rows read from each table for a page bounded by bytes, at fir
 @dataclass
 class _Read:
     """What a stream has read of one table: its rows past the stream's cursor, in seq
-    order, read up to `to`; `done` once the table had no more."""
+    order, read up to `to`; `done_at`: the cursor of the page that found no more (true of
+    that page's snapshot only)."""
 
     rows: list[Change]
     to: int
-    done: bool = False
+    done_at: int | None = None
 
 
 # By table: the rows a stream's pages read and did not send yet. A page takes them rather
 # than read them again (priming read each row ~3 times, each page reading 65 rows of every
-# table to send a few of one). A row changed since it was read comes again later in the
-# feed with its new seq; a row committed since goes past every seq read, to the next page
-# or request. Pages read after each other, not in one snapshot.
+# table to send a few of one), and reads each table on from where the stream had read it.
+# A row changed since it was read comes again later in the feed with its new seq; a row
+# committed since has a seq past every one read, and the next page reads it: a table that
+# had no more is read again each page (one indexed query), since a later page's snapshot
+# can hold rows committed after it.
 ReadAhead = dict[str, _Read]
 
 
@@ -191,13 +194,13 @@ def _read(
     """Up to `want` + 1 rows of table `name` past `cursor` (one more than asked: it has more)."""
     got = ahead.get(name)
     if got is None or got.to < cursor:  # the stream is past all it read of the table
-        got = ahead[name] = _Read([], cursor, got is not None and got.done)
+        got = ahead[name] = _Read([], cursor)
     got.rows = [c for c in got.rows if c[0] > cursor]
-    if len(got.rows) <= want and not got.done:
+    if len(got.rows) <= want and got.done_at != cursor:
         n = want + 1 - len(got.rows)
         fresh = list(_table_page(conn, name, p, got.to, n - 1, device_id))
         got.rows += fresh
-        got.done = len(fresh) < n
+        got.done_at = cursor if len(fresh) < n else None
         got.to = fresh[-1][0] if fresh else got.to
     return got.rows[: want + 1]
 

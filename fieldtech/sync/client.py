@@ -111,6 +111,8 @@ class SyncClient:
         self.budget = budget  # bytes on the wire, both ways, for one sync (None: no cap)
         self.spent = 0
         self._outcome_seen = False  # the answer to the request in flight settled its ops
+        self._asked_zstd = False  # the request in flight asked for zstd frames
+        self._sent_zstd = False  # its body went in zstd
         self.timeout = timeout
         self.reads_zstd = protocol.reads_zstd()  # asks HQ for zstd frames (protocol)
         self.http = httpx.Client(
@@ -223,6 +225,8 @@ class SyncClient:
             body, coding = _packed(request, zstd and self.store.meta(HQ_READS_ZSTD) == "1")
             if zstd:
                 coding["Accept-Encoding"] = protocol.ZSTD
+            self._asked_zstd = zstd
+            self._sent_zstd = coding.get("Content-Encoding") == protocol.ZSTD
             sent = unsure or [o["id"] for o in ops]
             settled = report.acknowledged + len(report.rejected)
             try:
@@ -280,6 +284,11 @@ class SyncClient:
             raise _LinkFailed(f"HQ had a problem (HTTP {r.status_code}); it will be retried")
         if r.status_code >= 400:
             r.read()
+            if r.status_code in (400, 415) and self._sent_zstd:
+                # An HQ that no longer reads zstd (rolled back, or another one behind the same
+                # address): it applied nothing; the next try goes gzip'd.
+                self._remember(HQ_READS_ZSTD, None)
+                raise _LinkFailed(f"HQ did not read a zstd body ({_detail(r)}); trying gzip")
             if r.status_code in (401, 403):
                 raise SyncError(f"HQ refused this device: {_detail(r)}")
             if r.status_code == 413:
@@ -305,8 +314,12 @@ class SyncClient:
                         more = bool(answer["more"])
         except ValueError as exc:
             raise _LinkFailed(f"HQ's answer was garbled ({exc}); it will be retried") from None
-        if frames.coding == protocol.ZSTD and self.store.meta(HQ_READS_ZSTD) != "1":
-            self._remember(HQ_READS_ZSTD, "1")  # HQ of this release: it reads zstd bodies too
+        if self._asked_zstd and frames.coding is not None:
+            # zstd frames: HQ of this release, which reads zstd bodies too; gzip ones to a
+            # device that asked for zstd: an HQ that does not (any more).
+            speaks = "1" if frames.coding == protocol.ZSTD else None
+            if self.store.meta(HQ_READS_ZSTD) != speaks:
+                self._remember(HQ_READS_ZSTD, speaks)
         if frames.partial or more is None:
             raise _LinkFailed("HQ's answer was cut off; it will be retried")
         return more

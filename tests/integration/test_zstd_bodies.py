@@ -53,3 +53,38 @@ def test_a_device_sends_zstd_once_hq_has_answered_in_zstd_and_nothing_is_lost(tm
         assert phone.store.outbox_counts().get("pending", 0) == 0  # all acknowledged
     finally:
         world.stop()
+
+
+class OlderHQ(Recording):
+    """HQ of the release before, in front of this one: it reads no zstd body (400, nothing
+    applied) and answers in gzip frames whatever the device asks for."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        self.sent.append((request.headers.get("content-encoding"), len(body)))
+        if request.headers.get("content-encoding") == "zstd":
+            return httpx.Response(400, json={"detail": "sync body unreadable: not JSON"})
+        request.headers["Accept-Encoding"] = "gzip"
+        return httpx.HTTPTransport.handle_request(self, request)
+
+
+def test_a_device_that_learnt_zstd_goes_back_to_gzip_when_hq_no_longer_reads_it(tmp_path):
+    world = World.start(tmp_path)
+    try:
+        phone = world.phone("Ana")
+        job = world.job(phone.user_id)
+        phone.client.sync()
+        assert phone.store.meta(HQ_READS_ZSTD) == "1"
+        phone.link.inner = older = OlderHQ()  # HQ rolled back to the release before
+        phone.client.backoff.attempts = 3
+        for i in range(200):
+            jobs.note(phone.device, job["id"], f"note {i}: the fan hums at speed 3")
+        phone.client.sync()
+        assert older.sent[0][0] == "zstd" and older.sent[-1][0] == "gzip"
+        assert phone.store.meta(HQ_READS_ZSTD) is None
+        assert len(world.rows("job_events", job_id=job["id"], kind="note")) == 200
+        assert phone.store.outbox_counts().get("pending", 0) == 0
+        phone.client.sync()  # and stays on gzip
+        assert older.sent[-1][0] in ("gzip", None)
+    finally:
+        world.stop()
