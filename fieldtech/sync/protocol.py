@@ -200,6 +200,21 @@ def inflate(body: bytes, limit: int = MAX_INFLATED) -> bytes:
     return out
 
 
+def accepted_codings(header: str) -> set[str]:
+    """The codings an Accept-Encoding header accepts (one with q=0 it refuses)."""
+    out = set()
+    for item in header.split(","):
+        name, *params = (part.strip() for part in item.split(";"))
+        q = next((v for k, _, v in (x.partition("=") for x in params) if k.strip() == "q"), "1")
+        try:
+            if float(q) <= 0:
+                continue
+        except ValueError:
+            continue
+        out.add(name.lower())
+    return out
+
+
 def reads_zstd() -> bool:
     """Whether this install can read zstd frames (the zstandard package is there)."""
     import importlib.util

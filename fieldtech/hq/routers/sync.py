@@ -87,7 +87,7 @@ async def sync(
         outcome = await run_in_threadpool(_push, hq, p, req)
         # zstd where the device reads it and sets no budget (a zstd frame can't be tried and
         # taken back), else gzip.
-        asked = _accepted(request.headers.get("accept-encoding", ""))
+        asked = protocol.accepted_codings(request.headers.get("accept-encoding", ""))
         coding = protocol.ZSTD if protocol.ZSTD in asked and req.max_bytes is None else "gzip"
         # Frames are compressed one by one; "identity" keeps HQ's gzip layer off the stream,
         # which would hold frames back until its buffer fills.
@@ -97,21 +97,6 @@ async def sync(
             headers={"Content-Encoding": "identity"},
         )
     return await run_in_threadpool(_sync, hq, p, req)
-
-
-def _accepted(header: str) -> set[str]:
-    """The codings an Accept-Encoding header accepts (one with q=0 it refuses)."""
-    out = set()
-    for item in header.split(","):
-        name, *params = (part.strip() for part in item.split(";"))
-        q = next((v for k, _, v in (x.partition("=") for x in params) if k.strip() == "q"), "1")
-        try:
-            if float(q) <= 0:
-                continue
-        except ValueError:
-            continue
-        out.add(name.lower())
-    return out
 
 
 @router.get("/sync/checksum", responses=refusals())
