@@ -82,7 +82,7 @@ def complete_page(conn: Connection, p: Principal, cursor: int, page: Page) -> No
 
 
 def histories(
-    conn: Connection, customer_ids: list[str], held: ColumnElement[bool] | None = None
+    conn: Connection, customer_ids: list[str], held: ColumnElement[bool] | None
 ) -> dict[str, list[dict[str, Any]]]:
     """Each customer's most recent jobs at HQ, newest first, less those `held` (the jobs the
     device reads in its scope: None is every job)."""

@@ -114,7 +114,6 @@ class SyncClient:
         self._asked_zstd = False  # the request in flight asked for zstd frames
         self._sent_zstd = False  # its body went in zstd
         self.timeout = timeout
-        self.reads_zstd = protocol.reads_zstd()  # asks HQ for zstd frames (protocol)
         self.http = httpx.Client(
             base_url=self.base_url,
             transport=transport,
@@ -221,7 +220,7 @@ class SyncClient:
             if left is not None:  # what HQ may send back: the budget less this request
                 size = len(_packed(request)[0]) + 24  # as it goes, with max_bytes in it
                 request["max_bytes"] = max(0, left - size)
-            zstd = left is None and self.reads_zstd  # a budget needs gzip's (protocol)
+            zstd = left is None  # zstd frames, unless a budget needs gzip's (protocol)
             body, coding = _packed(request, zstd and self.store.meta(HQ_READS_ZSTD) == "1")
             if zstd:
                 coding["Accept-Encoding"] = protocol.ZSTD

@@ -215,13 +215,6 @@ def accepted_codings(header: str) -> set[str]:
     return out
 
 
-def reads_zstd() -> bool:
-    """Whether this install can read zstd frames (the zstandard package is there)."""
-    import importlib.util
-
-    return importlib.util.find_spec("zstandard") is not None
-
-
 class FrameWriter:
     """Writes a streamed answer: one compressed stream over all its frames, flushed at the
     end of each (so each frame can be read as soon as it arrives, and later pages still

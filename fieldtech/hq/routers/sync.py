@@ -178,9 +178,9 @@ def _frames(
     cap = protocol.STREAM_BYTES if req.max_bytes is None else req.max_bytes
     carried: dict[tuple[str, Any], bytes] = {}  # each row once a stream, as it is (pull)
     ahead: ReadAhead = {}  # rows read past a page's end, for the next (pull)
+    zstd = coding == protocol.ZSTD  # a device of this release: code hashes go compact
     while True:
         # Urgent jobs jump the queue once a stream, in its first page, not again in each.
-        zstd = coding == protocol.ZSTD
         page = _page(hq, p, req, cursor, cursor == req.cursor, carried, zstd, ahead)
         if not alone:
             page, alone = {"clock": outcome["clock"], **page}, True
