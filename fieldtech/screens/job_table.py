@@ -10,13 +10,13 @@ screens stay alike.
 
 from __future__ import annotations
 
-from rich.cells import set_cell_size
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -95,6 +95,7 @@ class JobTable(ScrollView, can_focus=True):
         self._cells: list[tuple[Text | str, ...]] = []
         self._segments: list[list[Segment] | None] = []  # each row's text, built when drawn
         self._lines: dict[tuple, Strip] = {}
+        self._pass_style: Style | None = None  # the widget's style, while one pass draws
 
     # -- content ---------------------------------------------------------------------------
     def add_column(self, label: str, width: int) -> None:
@@ -159,7 +160,18 @@ class JobTable(ScrollView, can_focus=True):
                 # (a Chinese name takes two cells a character).
                 out.append(Segment(" " * PAD + set_cell_size(cell, width) + " " * PAD))
                 continue
-            text = Text(cell) if isinstance(cell, str) else cell.copy()
+            if not cell.spans:
+                # One style over the whole text (the queue's priority and countdown): cut as
+                # a plain cell is, without laying the text out; the padding is unstyled.
+                words = cell.plain if cell.plain.isprintable() else plain(cell.plain)
+                if cell_len(words) > width:
+                    words = set_cell_size(words, width)
+                style = console.get_style(cell.style) if cell.style else None
+                out.append(Segment(" " * PAD))
+                out.append(Segment(words, style))
+                out.append(Segment(" " * (width - cell_len(words) + PAD)))
+                continue
+            text = cell.copy()
             text.no_wrap = True
             text.truncate(width, overflow="crop")
             body = Segment.apply_style(text.render(console), console.get_style(text.style))
@@ -169,6 +181,19 @@ class JobTable(ScrollView, can_focus=True):
         return out
 
     # -- drawing ---------------------------------------------------------------------------
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # `rich_style` walks every ancestor's styles on each call: once per pass, not per line
+        # (it was a fifth of a keystroke's frame).
+        self._pass_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass_style = None
+
+    @property
+    def _style(self) -> Style:
+        return self._pass_style or self.rich_style
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
@@ -177,14 +202,14 @@ class JobTable(ScrollView, can_focus=True):
         else:
             index = scroll_y + y - 1
             if index >= len(self.keys):
-                return Strip.blank(width, self.rich_style)
+                return Strip.blank(width, self._style)
             line = self._row_line(index)
-        return line.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+        return line.crop_extend(scroll_x, scroll_x + width, self._style)
 
     def _header(self) -> Strip:
         key = ("header", self.has_focus, self.app.theme)
         if key not in self._lines:
-            style = self.rich_style + self.get_component_rich_style("job-table--header")
+            style = self._style + self.get_component_rich_style("job-table--header")
             segments = []
             for label, width in self.columns:
                 cell = label[:width]
@@ -196,7 +221,7 @@ class JobTable(ScrollView, can_focus=True):
         cursor = index == self.cursor_row
         key = (index, cursor, self.has_focus, self.app.theme)
         if key not in self._lines:
-            style = self.rich_style
+            style = self._style
             if index % 2 == 0:
                 style += self.get_component_rich_style("job-table--even-row")
             post: Style | None = None

@@ -17,6 +17,7 @@ from textual.widgets import Footer, Input, Static
 from fieldtech.domain.jobs import STATUS_WORDS, Kind, Status, sla_words
 from fieldtech.screens.base import FieldScreen
 from fieldtech.screens.job_table import JobTable
+from fieldtech.screens.search_box import SearchBox
 from fieldtech.screens.shown import cut
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.store.jobs import QueueFilter
@@ -86,7 +87,7 @@ class QueueScreen(FieldScreen):
         self.exhausted = False
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="Search: customer, address, appliance, job…", id="filter")
+        yield SearchBox(placeholder="Search: customer, address, appliance, job…", id="filter")
         yield Static("", id="filters")
         yield JobTable(id="jobs")
         yield StatusBar(id="status-bar")
