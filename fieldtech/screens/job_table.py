@@ -192,7 +192,7 @@ class JobTable(ScrollView, can_focus=True):
 
     @property
     def _style(self) -> Style:
-        return self._pass_style or self.rich_style
+        return self.rich_style if self._pass_style is None else self._pass_style
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset

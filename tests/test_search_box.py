@@ -1,0 +1,45 @@
+"""The queue's search box: a key repaints it and never asks to lay the screen out, and a
+search longer than the box still scrolls to show what is being typed."""
+
+from __future__ import annotations
+
+from textual.widget import Widget
+
+from tests.app_support import make_app, until
+
+
+async def test_a_key_in_the_search_box_asks_for_no_layout(tmp_path, monkeypatch):
+    """Textual's own Input asks for a layout of the whole screen at every character (its text
+    width is a layout reactive). The table may still ask, when a search changes how many
+    rows it holds; the box never should."""
+    app = make_app(tmp_path, jobs=40)
+    asked: list[str] = []
+    refresh = Widget.refresh
+
+    def watched(self, *regions, repaint=True, layout=False, recompose=False):
+        if layout:
+            asked.append(type(self).__name__)
+        return refresh(self, *regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("slash")
+        await pilot.pause(0.2)
+        monkeypatch.setattr(Widget, "refresh", watched)
+        await pilot.press(*"lhasa")
+        box = app.screen.query_one("#filter")
+        await until(pilot, lambda: box.value == "lhasa", "the search box to hold 'lhasa'")
+        await pilot.pause(0.2)
+    assert type(box).__name__ not in asked
+
+
+async def test_a_search_longer_than_the_box_scrolls_to_its_end(tmp_path):
+    app = make_app(tmp_path, jobs=40)
+    typed = "x" * 100 + "END"  # wider than an 80-column box
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("slash", *typed)
+        box = app.screen.query_one("#filter")
+        await until(pilot, lambda: box.value == typed, "the search box to hold the text")
+        await pilot.pause(0.2)
+        screen = app.export_screenshot()
+    # The box shows the end of what was typed (its start has scrolled out of view).
+    assert "END" in screen
