@@ -94,3 +94,54 @@ async def test_a_line_break_or_tab_in_a_summary_stays_on_its_row(tmp_path):
         assert "No hot water leak sink" in line
         assert "\n" not in line and "\t" not in line
         assert len(line) == table.size.width
+
+
+async def test_lines_kept_across_refills_show_what_the_rows_hold_now():
+    """A refill draws a job again from its kept line only while its cells, stripe and
+    cursor are as they were: a changed cell, a changed style or a new place shows."""
+    from rich.text import Text
+    from textual.app import App, ComposeResult
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield JobTable(id="t")
+
+    def fill(table: JobTable, rows: list[tuple[str, str, Text]]) -> None:
+        table.clear()
+        for key, words, due in rows:
+            table.add_row(words, due, key=key)
+        table.rows_added()
+
+    def line(table: JobTable, index: int):
+        strip = table.render_line(index + 1)  # line 0 is the header
+        return strip.text, {seg.style.bgcolor for seg in strip if seg.style} - {None}, [
+            seg.style.color for seg in strip if seg.style and seg.text.strip() == "2h"
+        ]
+
+    app = One()
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = app.query_one(JobTable)
+        table.add_column("job", 20)
+        table.add_column("due", 6)
+        fill(table, [("a", "boiler", Text("2h")), ("b", "pump", Text("2h"))])
+        await pilot.pause()
+        a_first, b_second = line(table, 0), line(table, 1)
+        assert "boiler" in a_first[0] and "pump" in b_second[0]
+
+        # b moves to the top (now the cursor's row, an even stripe), a's text changed.
+        fill(table, [("b", "pump", Text("2h")), ("a", "boiler, no hot water", Text("2h"))])
+        await pilot.pause()
+        b_top, a_below = line(table, 0), line(table, 1)
+        assert "pump" in b_top[0] and b_top[1] != b_second[1]  # drawn as the cursor's row
+        assert "no hot water" in a_below[0]
+
+        # Same words, another style (a countdown turning red, below the cursor's row, whose
+        # colour wins): the new style shows.
+        fill(table, [("b", "pump", Text("2h")), ("a", "boiler", Text("2h"))])
+        await pilot.pause()
+        assert line(table, 1)[2][0].name != "red"
+        fill(table, [("b", "pump", Text("2h")), ("a", "boiler", Text("2h", style="red"))])
+        await pilot.pause()
+        colours = line(table, 1)[2]
+        assert len(colours) == 1 and colours[0] is not None and colours[0].name == "red"
+        assert line(table, 0) == b_top  # b as it was drawn in the same place
