@@ -19,19 +19,26 @@ pairs interleaved so the machine's drift hits both alike:
   on their own too. The floor is the queue's widgets in a bare Textual app
   (`benchmarks/floor.py`) typed into the same way;
 - **peak memory**: VmHWM of a process that shows its first frame and stays three seconds
-  (the sync agent built and its first attempt made), and of the typing sessions.
+  (the sync agent built and its first attempt made), and of the typing sessions; once more
+  with the credential naming an address that takes connections and never answers, so the
+  device finds "HQ", loads its HTTP stack and holds its first request (what the stack
+  weighs when HQ is in reach).
 """
 
 from __future__ import annotations
 
 import argparse
 import compileall
+import contextlib
 import json
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -116,12 +123,49 @@ def typing(root: Path, runs: int) -> dict[str, list[dict[str, Any]]]:
     return got
 
 
+@contextlib.contextmanager
+def hq_address_answering() -> Iterator[str]:
+    """An address where connections are taken and never answered: the device finds "HQ"
+    there, loads its HTTP stack and waits on its first request for the rest of the stay."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def take() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(server.accept()[0])
+
+    threading.Thread(target=take, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
+
+
 def memory(root: Path, runs: int) -> dict[str, list[float]]:
-    got: dict[str, list[float]] = {"bare": [], "queue": []}
-    for _ in range(runs):
-        for mode in got:
-            _, found = probe(mode, root if mode == "queue" else None, "--stay", str(STAY))
-            got[mode].append(found["peak_mib"])
+    """The bare app, the enrolled device out of reach of HQ (its days without signal), and
+    the same device finding an address that answers (the HTTP stack loaded), interleaved."""
+    from fieldtech.sync import credentials
+
+    got: dict[str, list[float]] = {"bare": [], "queue": [], "queue, HQ in reach": []}
+    with hq_address_answering() as url:
+        for _ in range(runs):
+            for mode in got:
+                in_reach = mode == "queue, HQ in reach"
+                if in_reach:
+                    credentials.save(
+                        root / "config" / "credential.json", {"hq_url": url, "token": "bench"}
+                    )
+                try:
+                    _, found = probe(
+                        mode.split(",")[0], None if mode == "bare" else root, "--stay", str(STAY)
+                    )
+                finally:
+                    if in_reach:
+                        enroll_offline(root)
+                got[mode].append(found["peak_mib"])
     return got
 
 
@@ -181,10 +225,16 @@ def table(args: argparse.Namespace, launch: dict, keys: dict, mem: dict) -> list
         row("  … worst", max(q), "ms", max(q) / max(fl)),
         row("peak memory, bare Textual app (3 s)", bare_mem, "MiB", 1.0),
         row(
-            f"peak memory, fieldtech, {jobs} (3 s)",
+            f"peak memory, fieldtech, {jobs}, HQ out of reach (3 s)",
             med(mem["queue"]),
             "MiB",
             med(mem["queue"]) / bare_mem,
+        ),
+        row(
+            "  … with HQ in reach (its HTTP stack loaded)",
+            med(mem["queue, HQ in reach"]),
+            "MiB",
+            med(mem["queue, HQ in reach"]) / bare_mem,
         ),
         row(
             "peak memory, floor typing session",

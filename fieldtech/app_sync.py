@@ -22,7 +22,7 @@ from fieldtech.domain.text import plain
 from fieldtech.failures import one_line
 from fieldtech.paths import Locations
 from fieldtech.screens.link_state import LinkState
-from fieldtech.screens.messages import AgentReady, HQChanged, SyncFinished
+from fieldtech.screens.messages import AgentReady, HQChanged, HQFound, SyncFinished
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.store import Store
 
@@ -55,6 +55,15 @@ class SwitchableSyncLink(SyncLink, Protocol):
     """The demo's agent: its signal can be cut and restored."""
 
     def set_online(self, online: bool) -> None: ...
+
+
+class ReachingSyncLink(SyncLink, Protocol):
+    """An agent that asks whether HQ is there before it loads its HTTP stack."""
+
+    @property
+    def http_ready(self) -> bool: ...
+
+    def reach(self) -> SyncSummary | None: ...
 
 
 class WatchingSyncLink(SyncLink, Protocol):
@@ -141,18 +150,31 @@ class SyncingApp(App[None]):
         a thread: an import holds the interpreter whole, and quitting would wait for it."""
         from fieldtech.sync import preload
 
-        self._sync_began = monotonic()
-        self._pieces = preload.pieces()
-        self._next_piece()
+        self._load(preload.AGENT, self._agent_loaded)
 
-    def _next_piece(self) -> None:
+    def _load(self, names: tuple[str, ...], then: Callable[[], object]) -> None:
+        from fieldtech.sync import preload
+
+        self._sync_began = monotonic()  # the loading waits for a pause in typing from now
+        self._pieces = preload.pieces(names)
+        self._next_piece(then)
+
+    def _next_piece(self, then: Callable[[], object]) -> None:
         if self._typing():
-            self.set_timer(TYPING_PAUSE / 4, self._next_piece)
+            self.set_timer(TYPING_PAUSE / 4, lambda: self._next_piece(then))
             return
         try:
-            if next(self._pieces, None) is not None:
-                self.set_timer(PIECE_GAP, self._next_piece)
-                return
+            more = next(self._pieces, None) is not None
+        except Exception:  # a piece that fails: what needs it says why when it imports it
+            logs.log.exception("preloading the sync stack")
+            more = True
+        if more:
+            self.set_timer(PIECE_GAP, lambda: self._next_piece(then))
+        else:
+            then()
+
+    def _agent_loaded(self) -> None:
+        try:
             from fieldtech.sync.agent import SyncAgent
 
             locations = cast(Locations, self.locations)  # agent_coming: there are locations
@@ -219,8 +241,25 @@ class SyncingApp(App[None]):
 
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
     def _sync_worker(self) -> None:
-        summary = cast(SyncLink, self.sync_agent).sync_once()
-        self.post_message(SyncFinished(summary))
+        agent = cast(SyncLink, self.sync_agent)
+        if hasattr(agent, "reach"):
+            reaching = cast(ReachingSyncLink, agent)
+            early = reaching.reach()  # HQ out of reach: said without loading the HTTP stack
+            if early is not None:
+                self.post_message(SyncFinished(early))
+                return
+            if not reaching.http_ready:
+                self.post_message(HQFound())
+                return
+        self.post_message(SyncFinished(agent.sync_once()))
+
+    @on(HQFound)
+    def _hq_found(self, _message: HQFound) -> None:
+        """Something listens at HQ's address: load the HTTP stack on this loop, a piece
+        between two frames (as the agent's own), then sync (still marked as syncing)."""
+        from fieldtech.sync import preload
+
+        self._load(preload.HTTP, self._sync_worker)
 
     @on(SyncFinished)
     def _sync_finished(self, message: SyncFinished) -> None:

@@ -68,10 +68,29 @@ async def test_an_unexpected_sync_failure_is_said_once_and_sync_tries_again(tmp_
     assert "RuntimeError: the unexpected" in log and "Traceback" in log
 
 
+def hangs_up() -> socket.socket:
+    """A listening address that closes every connection at once: the device finds
+    something there (and loads its HTTP stack), and each request fails on the link."""
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def take() -> None:
+        try:
+            while True:
+                server.accept()[0].close()
+        except OSError:
+            pass
+
+    threading.Thread(target=take, daemon=True).start()
+    return server
+
+
 async def test_a_real_agent_survives_an_unexpected_error_and_recovers(tmp_path, monkeypatch):
-    """The real agent, over a real (unreachable) address: a first attempt that breaks
+    """The real agent, over a real address that hangs up: a first attempt that breaks
     unexpectedly, then the link failure is reported as what it is."""
-    port = free_port()
+    server = hangs_up()
+    port = server.getsockname()[1]
     app = make_app(tmp_path, sync_agent=None, background_sync=False)
     agent = SyncAgent(app.locations.device_db, f"http://127.0.0.1:{port}", "t0ken")
     app.sync_agent = agent
@@ -98,6 +117,7 @@ async def test_a_real_agent_survives_an_unexpected_error_and_recovers(tmp_path, 
         assert "HQ unreachable since" in bar, bar
         assert "online" not in bar
     agent.close()
+    server.close()
 
 
 async def test_hq_unreachable_is_shown_with_the_time_and_the_reason(tmp_path):

@@ -145,19 +145,21 @@ async def test_an_agent_that_cannot_start_is_said_once_and_the_app_goes_on(tmp_p
         assert app.screen.query_one("#filter").value == "w"
 
 
-def test_the_sync_stack_pieces_end_with_the_agent_imported():
-    from fieldtech.sync import preload
-
+def test_the_agents_pieces_leave_the_http_stack_out_and_its_pieces_bring_it():
     code = (
         "import sys\nfrom fieldtech.sync import preload\n"
-        "names = list(preload.pieces())\n"
-        "print(names == list(preload.PIECES), 'fieldtech.sync.agent' in sys.modules,"
+        "names = list(preload.pieces(preload.AGENT))\n"
+        "print(names == list(preload.AGENT), 'fieldtech.sync.agent' in sys.modules,"
+        " sorted(m for m in ('httpx', 'httpcore', 'h11', 'ssl', 'fieldtech.sync.client')"
+        " if m in sys.modules) == [])\n"
+        "names = list(preload.pieces(preload.HTTP))\n"
+        "print(names == list(preload.HTTP), 'fieldtech.sync.client' in sys.modules,"
+        " 'fieldtech.sync.waiter' in sys.modules,"
         " 'httpx._main' in sys.modules and sys.modules['httpx._main'] is None)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["True", "True", "True"]
-    assert preload.PIECES[-1] == "fieldtech.sync.agent"
+    assert out.stdout.split() == ["True"] * 7
 
 
 async def test_sync_starts_when_the_person_pauses_typing_not_while(tmp_path):

@@ -24,6 +24,11 @@ class HQChanged(Message):
     since the last sync: time to sync (posted from the waiter's thread)."""
 
 
+class HQFound(Message):
+    """Something listens at HQ's address, and the sync agent has yet to load its HTTP
+    stack (posted from the sync worker, before its first real sync)."""
+
+
 class AgentReady(Message):
     """The sync agent was built from the profile (None: not enrolled, or `error` says why
     it could not be built)."""

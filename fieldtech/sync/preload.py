@@ -6,6 +6,9 @@ of work) would hold the interpreter in one piece while they do. Imported one mod
 time, on the app's own loop between frames, no keystroke waits more than one piece. The
 order is the order imports finish (leaves first), so each piece runs only its own module.
 A name that is not there (another httpx, another Python) only means a bigger next piece.
+
+Two sets: what the agent needs to be built and to ask whether HQ is there (AGENT, light),
+and the HTTP stack with what applies HQ's answers (HTTP), loaded once HQ has been found.
 """
 
 from __future__ import annotations
@@ -14,7 +17,14 @@ import contextlib
 import importlib
 from collections.abc import Iterator
 
-PIECES = (
+AGENT = (
+    "fieldtech.sync.credentials",
+    "fieldtech.sync.summary",
+    "fieldtech.sync.reach",
+    "fieldtech.sync.agent",
+)
+
+HTTP = (
     # What httpx needs from the standard library and beyond, leaves first.
     "email.errors",
     "email.quoprimime",
@@ -58,20 +68,18 @@ PIECES = (
     "fieldtech.services",
     "fieldtech.domain.checklists",
     "fieldtech.domain.templates",
-    "fieldtech.sync.credentials",
     "fieldtech.sync.protocol",
     "fieldtech.domain.sending",
     "fieldtech.sync.outgoing",
     "fieldtech.sync.client",
     "fieldtech.sync.link",
-    "fieldtech.sync.summary",
-    "fieldtech.sync.agent",
+    "fieldtech.sync.waiter",
 )
 
 
-def pieces() -> Iterator[str]:
-    """Import the next piece at each step; the last step has imported the agent."""
-    for name in PIECES:
+def pieces(names: tuple[str, ...]) -> Iterator[str]:
+    """Import the next piece at each step; the last step has imported the last name."""
+    for name in names:
         # Not here: whatever needs it imports it with the next piece.
         with contextlib.suppress(ImportError):
             importlib.import_module(name)

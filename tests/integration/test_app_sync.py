@@ -9,7 +9,9 @@ from fieldtech.demo.world import build_demo
 from fieldtech.paths import Locations
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.sync.agent import SyncAgent
+from tests.app_support import until
 from tests.test_app_flows import open_job
+from tests.test_confirmation_code import screen_text
 
 pytestmark = pytest.mark.integration
 
@@ -97,3 +99,27 @@ async def test_the_apps_sync_keeps_within_its_byte_budget_urgent_work_first(tmp_
             assert waiting in str(app.screen.query_one(StatusBar).render())
     finally:
         world.close()
+
+
+async def test_an_enrolled_profile_finds_hq_loads_its_http_stack_and_syncs(hq, tmp_path):
+    """The installed app's way: an agent built from the profile's credential asks whether
+    HQ is there, loads its HTTP stack on the app's loop, then syncs HQ's dispatch down."""
+    from fieldtech.store import open_store
+    from tests.integration.conftest import enroll_device
+    from tests.integration.test_dispatch_to_device import dispatch
+
+    user = hq.add_user("Tenzin Dorje")
+    home = tmp_path / "tenzin"
+    enroll_device(hq, home, user["enrollment_code"]).close()
+    job = dispatch(hq, "tenzin-dorje")
+    loc = Locations(home / "data", home / "config", home / "logs", "test")
+    app = build_app(loc, store=open_store(loc.device_db), sync_agent="profile")
+    said: list[str] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.sync_agent is not None, "the sync agent")
+        app.notify = lambda message, **kw: said.append(message)  # type: ignore[method-assign]
+        await pilot.press("ctrl+y")
+        await until(pilot, lambda: any(m.startswith("synced:") for m in said), "the sync", 20)
+        assert isinstance(app.sync_agent, SyncAgent) and app.sync_agent.http_ready
+        assert app.store.job(job["ref"])["status"] == "assigned"
+        await until(pilot, lambda: job["ref"] in screen_text(app), "the job on the queue")
