@@ -114,9 +114,11 @@ async def test_lines_kept_across_refills_show_what_the_rows_hold_now():
 
     def line(table: JobTable, index: int):
         strip = table.render_line(index + 1)  # line 0 is the header
-        return strip.text, {seg.style.bgcolor for seg in strip if seg.style} - {None}, [
-            seg.style.color for seg in strip if seg.style and seg.text.strip() == "2h"
-        ]
+        return (
+            strip.text,
+            {seg.style.bgcolor for seg in strip if seg.style} - {None},
+            [seg.style.color for seg in strip if seg.style and seg.text.strip() == "2h"],
+        )
 
     app = One()
     async with app.run_test(size=(60, 10)) as pilot:
