@@ -258,6 +258,13 @@ def m010_search_by_key(db: Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS jobs_search_key ON jobs(search_key)")
 
 
+def m011_search_waiting(db: Database) -> None:
+    """Jobs whose search text arrived in a stream not yet indexed: a stream of pages indexes
+    them once at its end, and a stream cut short leaves them here for the sync's end. Kept
+    in the file, so a crash between the two loses no job from search."""
+    db.execute("CREATE TABLE search_waiting (job_id TEXT PRIMARY KEY)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_core,
     m002_search,
@@ -269,6 +276,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m008_notices,
     m009_hold_for,
     m010_search_by_key,
+    m011_search_waiting,
 )
 LATEST = len(MIGRATIONS)
 

@@ -73,6 +73,31 @@ class SyncRows:
         transaction: a page may hold a job before the customer it names."""
         self.db.execute("PRAGMA defer_foreign_keys = ON")
 
+    def _write(self, table: str, rows: list[dict[str, Any]], conflict: str) -> None:
+        """Write `rows` (fitted to the table) with one statement per set of columns:
+        `conflict` is "ignore", "replace", or "update" (an upsert on the table's key that
+        keeps columns the rows do not carry). A list or mapping goes in as JSON, as the
+        table helpers store it. Pages of a priming are tens of thousands of rows: sqlite-
+        utils' per-row building was a third of applying them."""
+        by_cols: dict[tuple[str, ...], list[list[Any]]] = {}
+        for row in rows:
+            fitted = self._fit(table, row)
+            by_cols.setdefault(tuple(fitted), []).append(
+                [json.dumps(v) if type(v) in (list, dict, tuple) else v for v in fitted.values()]
+            )
+        pk = HQ_OWNED.get(table, "id")
+        for cols, values in by_cols.items():
+            names = ", ".join(f'"{c}"' for c in cols)
+            marks = ", ".join("?" * len(cols))
+            verb = {"ignore": "INSERT OR IGNORE", "replace": "INSERT OR REPLACE"}.get(
+                conflict, "INSERT"
+            )
+            sql = f"{verb} INTO {table} ({names}) VALUES ({marks})"
+            if conflict == "update":
+                sets = ", ".join(f'"{c}" = excluded."{c}"' for c in cols if c != pk)
+                sql += f' ON CONFLICT("{pk}") DO ' + (f"UPDATE SET {sets}" if sets else "NOTHING")
+            self.db.conn.executemany(sql, values)
+
     def add_absent(self, table: str, rows: list[dict[str, Any]], *, batch: int = 100) -> None:
         """Rows as HQ would send them, written only where this file holds none with their
         key: loading the same rows twice changes nothing (the demo's seed)."""
@@ -80,13 +105,13 @@ class SyncRows:
 
     def put_owned(self, table: str, rows: list[dict[str, Any]]) -> None:
         if rows:
-            self.db[table].upsert_all([self._fit(table, r) for r in rows], pk=HQ_OWNED[table])
+            self._write(table, rows, "update")
 
     def add_history(self, table: str, rows: list[dict[str, Any]]) -> int:
         if not rows:
             return 0
         before = self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        self.db[table].insert_all([self._fit(table, r) for r in rows], ignore=True)
+        self._write(table, rows, "ignore")
         return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] - before)
 
     def pending_job_ids(self) -> set[str]:
@@ -104,17 +129,16 @@ class SyncRows:
         changed: list[str] = []
         fresh: list[dict[str, Any]] = []
         pending = self.pending_job_ids()
-        cols = [d[0] for d in self.db.execute("SELECT * FROM jobs LIMIT 0").description]
+        held = self._jobs_held([r["id"] for r in rows])
         for incoming in rows:
             # An HQ that still sends the customer's code: kept as its hash, never as is.
             incoming = self._fit("jobs", with_code_hashed(incoming))
-            local = self.db.execute("SELECT * FROM jobs WHERE id = ?", [incoming["id"]]).fetchone()
-            if local is None:
+            current = held.get(incoming["id"])
+            if current is None:
                 incoming["open"] = int(Status(incoming["status"]).is_open)
                 fresh.append(incoming)
                 changed.append(incoming["id"])
                 continue
-            current = dict(zip(cols, local, strict=True))
             if incoming["id"] in pending:
                 updates = self._lww_job(current, incoming)
             else:
@@ -128,8 +152,38 @@ class SyncRows:
                 )
                 changed.append(incoming["id"])
         if fresh:
-            self.db["jobs"].insert_all(fresh, pk="id", replace=True)
+            self._write("jobs", fresh, "replace")
         return changed
+
+    def _jobs_held(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """This file's rows of the jobs `ids`, by id (read a few hundred at a time)."""
+        held: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            cur = self.db.execute(
+                f"SELECT * FROM jobs WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            cols = [d[0] for d in cur.description]
+            for row in cur:
+                job = dict(zip(cols, row, strict=True))
+                held[job["id"]] = job
+        return held
+
+    def search_later(self, job_ids: list[str]) -> None:
+        """Note jobs whose search text HQ changed; `index_waiting` indexes them. A stream of
+        pages indexes once at its end: refreshed page by page, the text index was a third
+        of applying a priming (a new index segment each commit, merged as it grew)."""
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO search_waiting (job_id) VALUES (?)", [(i,) for i in job_ids]
+        )
+
+    def index_waiting(self) -> int:
+        """Index the jobs `search_later` noted (caller's transaction). Returns how many."""
+        ids = [r[0] for r in self.db.execute("SELECT job_id FROM search_waiting")]
+        if ids:
+            self.refresh_search(ids)
+            self.db.execute("DELETE FROM search_waiting")
+        return len(ids)
 
     @staticmethod
     def _lww_job(current: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:

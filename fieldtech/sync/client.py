@@ -156,6 +156,9 @@ class SyncClient:
         except SyncError as exc:
             self._remember(LAST_ERROR, exc.message)
             raise
+        finally:
+            with self.store.transaction():  # a stream that stopped short: index what came
+                self.store.index_waiting()
         report.pending = len(self.store.outbox("pending"))
         self._remember(LAST_OK, self.device.at())
         self._remember(LAST_ERROR, None)
@@ -358,6 +361,7 @@ class SyncClient:
                 me=self.device.actor,
                 now=self.device.at(),
                 told=report.reassigned,
+                search_now=not answer.get("more"),  # a stream's pages: indexed at its end
             )
             if answer.get("cursor") is not None:
                 st.save_pull_cursor(int(answer["cursor"]))
@@ -385,9 +389,12 @@ def apply_changes(
     me: str | None = None,
     now: str | None = None,
     told: list[dict[str, Any]] | None = None,
+    search_now: bool = True,
 ) -> int:
     """Apply pulled rows in dependency order. Inside the caller's transaction. Jobs HQ moved
-    away from `me` (this device's user) are noted in the store and appended to `told`."""
+    away from `me` (this device's user) are noted in the store and appended to `told`.
+    Changed jobs are searchable once indexed: now, or (`search_now` False, a page with
+    more to follow) with the last page, or at the end of the sync if the stream stops."""
 
     def rows(name: str) -> list[dict[str, Any]]:
         block = changes.get(name)
@@ -435,7 +442,9 @@ def apply_changes(
         if told is not None:
             told.extend(moved)
     if changed:
-        st.refresh_search(changed)
+        st.search_later(changed)
+    if search_now:
+        st.index_waiting()
     return n
 
 

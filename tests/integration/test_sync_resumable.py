@@ -175,8 +175,11 @@ def test_a_priming_cut_anywhere_keeps_every_whole_page_and_resumes(hq, tmp_path)
         kept_pages.append(len(got) - 1)
         assert client.store.pull_cursor() == (got[-1][1] if got else 0), (boundary, delta)
         assert _jobs(client) == (got[-1][2] if got else frozenset()), (boundary, delta)
+        # Indexed at the end of the sync that was cut: every job kept is found by search.
+        assert _searchable(client) == _jobs(client), (boundary, delta)
         client.sync()  # the link is back: resumes from the kept page
         assert _jobs(client) >= ends[-1][2]
+        assert _searchable(client) == _jobs(client), (boundary, delta)
         assert client.store.pull_cursor() >= ends[-1][1]
         client.close()
     # The cuts fell all along the answer: from before the first page to the last one.
@@ -185,6 +188,10 @@ def test_a_priming_cut_anywhere_keeps_every_whole_page_and_resumes(hq, tmp_path)
 
 def _jobs(client: SyncClient) -> frozenset[str]:
     return frozenset(r[0] for r in client.store.db.execute("SELECT id FROM jobs"))
+
+
+def _searchable(client: SyncClient) -> frozenset[str]:
+    return frozenset(r[0] for r in client.store.db.execute("SELECT job_id FROM jobs_fts"))
 
 
 def notes_at_hq(hq, job_id: str) -> list[str]:
