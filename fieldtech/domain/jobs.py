@@ -305,9 +305,15 @@ def with_code_hashed(job: dict[str, Any]) -> dict[str, Any]:
         return job
     row = dict(job)
     code = row.pop("confirmation_code")
-    if "confirmation_hash" not in row:
+    if not row.get("confirmation_hash"):  # none made yet (a row older than HQ's column)
         row["confirmation_hash"] = hash_code(code, str(row["id"])) if code else None
     return row
+
+
+def code_and_hash(code: str | None, job_id: str) -> dict[str, str | None]:
+    """A new job's confirmation code with its hash as devices keep it (HQ stores both)."""
+    made = hash_code(code, job_id) if code else None
+    return {"confirmation_code": code, "confirmation_hash": made}
 
 
 def parse_rating(value: object) -> int | None:

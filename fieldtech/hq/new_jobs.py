@@ -23,7 +23,14 @@ from sqlalchemy import Connection, Table, bindparam, func, insert, select, text,
 from fieldtech.domain.customers import name_key, phone_digits
 from fieldtech.domain.errors import BadInput, FieldtechError, NotFound
 from fieldtech.domain.ids import new_id
-from fieldtech.domain.jobs import Kind, Priority, Status, parse_kind, parse_priority
+from fieldtech.domain.jobs import (
+    Kind,
+    Priority,
+    Status,
+    code_and_hash,
+    parse_kind,
+    parse_priority,
+)
 from fieldtech.domain.ops import stamp_time
 from fieldtech.domain.templates import pick_template
 from fieldtech.hq import schema
@@ -220,7 +227,8 @@ class Batch:
         site_id = spec.get("site_id") or self._site(customer_id, spec)
         appliance_id = spec.get("appliance_id") or self._appliance(customer_id, site_id, spec)
         job = _job_row(spec, c, customer_id, site_id, appliance_id)
-        self.rows[schema.jobs].append({**job, "seq": self.seq()})
+        made = code_and_hash(job["confirmation_code"], job["id"])
+        self.rows[schema.jobs].append({**job, **made, "seq": self.seq()})
         if c.tech:
             self.rows[schema.job_assignments].append(
                 {"job_id": c.job_id, "technician_id": c.tech["id"], "at": c.now}

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, select, update
 
 from fieldtech.domain import ops as O
 from fieldtech.domain.escalation import FIELD_REQUEST_LEVEL
+from fieldtech.domain.jobs import code_and_hash
 from fieldtech.domain.ops import Expanded, stamp_time
 from fieldtech.domain.parts import RequestStatus, check_request_step
 from fieldtech.hq import schema
@@ -177,7 +178,7 @@ def create_field_job(
     row.update(
         customer_id=parent["customer_id"],
         site_id=parent["site_id"],
-        confirmation_code=parent["confirmation_code"],
+        **code_and_hash(parent["confirmation_code"], row["id"]),
     )
     exists = conn.execute(select(schema.jobs.c.id).where(schema.jobs.c.id == row["id"])).first()
     if exists:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Table, insert
 
 from fieldtech.domain.demo_data import generate
+from fieldtech.domain.jobs import code_and_hash
 from fieldtech.hq import schema
 from fieldtech.hq.db import HQ, Seq
 from fieldtech.hq.rows import upsert
@@ -40,7 +41,15 @@ def seed_hq(
         bulk(schema.customers, data.customers)
         bulk(schema.sites, [{**s, "hazards": json.dumps(s["hazards"])} for s in data.sites])
         bulk(schema.appliances, data.appliances)
-        job_rows = [{**j, "ref": ref_prefix + j["ref"][2:], "origin": None} for j in data.jobs]
+        job_rows = [
+            {
+                **j,
+                **code_and_hash(j["confirmation_code"], j["id"]),
+                "ref": ref_prefix + j["ref"][2:],
+                "origin": None,
+            }
+            for j in data.jobs
+        ]
         bulk(schema.jobs, job_rows)
         for i in range(0, len(job_rows), BATCH):
             conn.execute(

@@ -1,0 +1,46 @@
+"""HQ keeps each new job's code hash beside the code (made once, not at every pull), and a
+job from before that column still reaches devices with a hash that checks its code."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from fieldtech.domain.jobs import code_matches
+from fieldtech.hq import schema
+from fieldtech.hq.pull import pull
+from tests.test_hq_service import ADMIN, hq, new_job, technician  # noqa: F401  (a fixture)
+
+
+def stored(hq_, job_id: str) -> tuple[str, str | None]:
+    with hq_.engine.connect() as conn:
+        row = conn.execute(
+            select(schema.jobs.c.confirmation_code, schema.jobs.c.confirmation_hash).where(
+                schema.jobs.c.id == job_id
+            )
+        ).one()
+    return row[0], row[1]
+
+
+def sent_hashes(hq_, p) -> dict[str, str]:
+    block = pull(hq_, p, 0, 1000)["changes"]["jobs"]
+    cols = block["cols"]
+    assert "confirmation_code" not in cols  # a device never gets the code itself
+    return {r[cols.index("id")]: r[cols.index("confirmation_hash")] for r in block["rows"]}
+
+
+def test_a_new_job_keeps_its_hash_and_an_older_one_gets_one_as_it_is_sent(hq):  # noqa: F811
+    tech = technician(hq, "Ana Lima")
+    made = new_job(hq, tech.user_id)
+    older = new_job(hq, tech.user_id, summary="Noisy fan")
+    code, kept = stored(hq, made["id"])
+    assert code and kept and code_matches(code, kept) and not code_matches("000000", kept)
+    with hq.tx() as conn:  # as a job made before HQ kept hashes
+        conn.execute(
+            update(schema.jobs)
+            .where(schema.jobs.c.id == older["id"])
+            .values(confirmation_hash=None)
+        )
+    sent = sent_hashes(hq, tech)
+    assert sent[made["id"]] == kept
+    older_code, _ = stored(hq, older["id"])
+    assert code_matches(older_code, sent[older["id"]])
