@@ -86,3 +86,22 @@ def test_a_page_with_more_to_follow_is_searchable_only_once_the_stream_ends(tmp_
         assert st.index_waiting() == 1
     assert [r["ref"] for r in st.queue(find, limit=10)] == ["J-1"]
     assert st.db.execute("SELECT count(*) FROM search_waiting").fetchone()[0] == 0
+
+
+def test_a_file_left_mid_stream_is_indexed_when_next_opened(tmp_path):
+    """A sync killed between two pages of a stream never reached its end: the next open
+    of the file indexes what those pages brought."""
+    st = open_store(tmp_path / "d.sqlite")
+    changes = {
+        "customers": block([{"id": "c1", "name": "Tenzin Dorje"}]),
+        "sites": block(
+            [{"id": "s1", "customer_id": "c1", "address": "3 Barkhor", "city": "Lhasa"}]
+        ),
+        "jobs": block([JOB]),
+    }
+    with st.transaction():
+        apply_changes(st, changes, search_now=False)
+    st.close()  # as if killed here: the stream's last page never came
+    again = open_store(tmp_path / "d.sqlite")
+    assert [r["ref"] for r in again.queue(QueueFilter(text="lhasa"), limit=10)] == ["J-1"]
+    assert again.db.execute("SELECT count(*) FROM search_waiting").fetchone()[0] == 0

@@ -198,4 +198,8 @@ def open_store(path: Path | str, *, upgrade: bool = True) -> Store:
             f"the data file {path} cannot be read ({exc}); if it is damaged, "
             "`fieldtech repair` rebuilds it from HQ"
         ) from None
-    return Store(db, p)
+    store = Store(db, p)
+    if upgrade and db.execute("SELECT 1 FROM search_waiting LIMIT 1").fetchone():
+        with store.transaction():  # a sync stopped mid-stream, killed before its end
+            store.index_waiting()
+    return store

@@ -262,7 +262,7 @@ def m011_search_waiting(db: Database) -> None:
     """Jobs whose search text arrived in a stream not yet indexed: a stream of pages indexes
     them once at its end, and a stream cut short leaves them here for the sync's end. Kept
     in the file, so a crash between the two loses no job from search."""
-    db.execute("CREATE TABLE search_waiting (job_id TEXT PRIMARY KEY)")
+    db.execute("CREATE TABLE IF NOT EXISTS search_waiting (job_id TEXT PRIMARY KEY)")
 
 
 MIGRATIONS: tuple[Migration, ...] = (

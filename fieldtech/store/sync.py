@@ -79,14 +79,20 @@ class SyncRows:
         keeps columns the rows do not carry). A list or mapping goes in as JSON, as the
         table helpers store it. Pages of a priming are tens of thousands of rows: sqlite-
         utils' per-row building was a third of applying them."""
-        by_cols: dict[tuple[str, ...], list[list[Any]]] = {}
-        for row in rows:
-            fitted = self._fit(table, row)
-            by_cols.setdefault(tuple(fitted), []).append(
-                [json.dumps(v) if type(v) in (list, dict, tuple) else v for v in fitted.values()]
-            )
+        by_cols: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:  # the rows of a block share their columns: fitted once a set
+            by_cols.setdefault(tuple(row), []).append(row)
+        known = self._columns(table)
         pk = HQ_OWNED.get(table, "id")
-        for cols, values in by_cols.items():
+        for given, same in by_cols.items():
+            cols = tuple(c for c in given if c in known)
+            values = [
+                [
+                    json.dumps(v) if type(v) in (list, dict, tuple) else v
+                    for v in (r[c] for c in cols)
+                ]
+                for r in same
+            ]
             names = ", ".join(f'"{c}"' for c in cols)
             marks = ", ".join("?" * len(cols))
             verb = {"ignore": "INSERT OR IGNORE", "replace": "INSERT OR REPLACE"}.get(
