@@ -131,11 +131,17 @@ async def test_hq_unreachable_is_shown_with_the_time_and_the_reason(tmp_path):
         bar = bar_text(app)
         assert bar.startswith("HQ unreachable since "), bar
         assert "online" not in bar
-        assert "(Connection refused)" in bar  # the cause in words; the URL is on F2
         # The time is the device's local time of the failure, with its zone.
         local = NOW.astimezone()
         assert local.strftime("%H:%M") in bar
         assert app.link.failing_since == NOW
+        # 80 columns: the state and the counts whole, the reason left to F2.
+        assert bar.endswith("0 waiting to send · 0 conflicts") and len(bar) <= 78, bar
+        await pilot.resize_terminal(130, 24)
+        await pilot.pause()
+        bar = bar_text(app)
+        # Room for all of it: the cause in words (the URL is on F2) and the last sync's age.
+        assert "(Connection refused) · last sync never · 0 waiting" in bar, bar
     app.sync_agent.close()
 
 

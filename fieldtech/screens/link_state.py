@@ -36,9 +36,15 @@ class LinkState:
         self.failing_since, self.failure, self.unreachable = None, None, False
 
     def words(
-        self, *, last_ok: str | None, now: datetime, tz: tzinfo | None = None
+        self,
+        *,
+        last_ok: str | None,
+        now: datetime,
+        tz: tzinfo | None = None,
+        brief: bool = False,
     ) -> tuple[str, str]:
-        """(text, style) of the link's part of the bar."""
+        """(text, style) of the link's part of the bar; `brief`: without a failure's
+        reason, for a bar too narrow for it (the sync screen, F2, gives it whole)."""
         if not self.enrolled:
             return "not enrolled: fieldtech enroll URL CODE", "bold"
         if self.switched_off:
@@ -49,8 +55,9 @@ class LinkState:
             since = _since(self.failing_since, now, tz)
             reason = _short(self.failure or "")
             if self.unreachable:
-                return f"HQ unreachable since {since} ({reason})", "bold red"
-            return f"sync failed since {since}: {reason}", "bold red"
+                why = "" if brief else f" ({reason})"
+                return f"HQ unreachable since {since}{why}", "bold red"
+            return f"sync failed since {since}" + ("" if brief else f": {reason}"), "bold red"
         if last_ok is None:
             return "online · not synced yet", "bold"
         return f"synced {age_words(last_ok, now)}", "bold green"

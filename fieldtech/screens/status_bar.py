@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from rich.text import Text
 from textual.widgets import Static
@@ -18,6 +20,8 @@ class StatusBar(Static):
     StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
+    _again: Callable[[], None] | None = None  # the last show, for a new width
+
     def show(
         self,
         *,
@@ -28,12 +32,36 @@ class StatusBar(Static):
         conflicts: int,
         now: datetime,
     ) -> None:
-        text, style = link.words(last_ok=last_ok, now=now)
-        parts: list[Text] = [Text(text, style=style), Text(f"{pending} waiting to send")]
+        self._again = partial(
+            self.show,
+            link=link,
+            pending=pending,
+            rejected=rejected,
+            last_ok=last_ok,
+            conflicts=conflicts,
+            now=now,
+        )
+        counts: list[Text] = [Text(f"{pending} waiting to send")]
         if rejected:
-            parts.append(Text(f"{rejected} refused by HQ", style="red"))
+            counts.append(Text(f"{rejected} refused by HQ", style="red"))
         if conflicts:
-            parts.append(Text(f"{conflicts} conflict(s)", style="yellow"))
+            counts.append(Text(f"{conflicts} conflict(s)", style="yellow"))
         else:
-            parts.append(Text("0 conflicts"))
-        self.update(Text(" · ").join(parts))
+            counts.append(Text("0 conflicts"))
+        failing = link.failing_since is not None and not (link.syncing or link.switched_off)
+        # The line must fit: a failure's reason goes first, then the last sync's age (the
+        # sync screen, F2, has both); the link's state and the counts always show.
+        width = self.content_size.width
+        for brief, age in ((False, True), (True, True), (True, False)):
+            text, style = link.words(last_ok=last_ok, now=now, brief=brief)
+            parts = [Text(text, style=style)]
+            if age and failing:
+                parts.append(Text(f"last sync {age_words(last_ok, now)}"))
+            line = Text(" · ").join(parts + counts)
+            if not width or line.cell_len <= width:
+                break
+        self.update(line, layout=False)  # one line of fixed height: nothing moves
+
+    def on_resize(self) -> None:
+        if self._again is not None:
+            self._again()
