@@ -16,6 +16,7 @@ assigned, so the device's customer file joins its own jobs and HQ's history (sto
 from __future__ import annotations
 
 import json
+from collections.abc import Container
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, not_, select
@@ -43,14 +44,25 @@ Change = tuple[int, str, dict[str, Any] | None]
 Page = list[Change]
 
 
-def complete_page(conn: Connection, p: Principal, cursor: int, page: Page) -> None:
+def complete_page(
+    conn: Connection,
+    p: Principal,
+    cursor: int,
+    page: Page,
+    sent: Container[tuple[str, Any]] = (),
+) -> set[tuple[str, Any]]:
     """Add to `page` the customer files of its jobs that the device may lack, then give
     every customer row in it the customer's history (outside what `p` may read). In place;
-    added rows carry seq 0 (the page's cursor is already decided)."""
+    added rows carry seq 0 (the page's cursor is already decided). `sent`: what earlier
+    pages of the same stream carried (pull's `carried`): a customer or site sent there, or a
+    customer whose appliances were looked up there, is not read again (a change since has a
+    later seq, and the feed brings it). Returns the marks of the appliance look-ups made,
+    for the stream to carry once this page goes."""
     from fieldtech.hq.pull import _columns, scope_where
 
     jobs = [(seq, row) for seq, name, row in page if name == "jobs" and row is not None]
     have = {(name, row["id"]) for _, name, row in page if row is not None and "id" in row}
+    looked: set[tuple[str, Any]] = set()
     if jobs:
         for name, key, col in (
             ("customers", "customer_id", "id"),
@@ -60,8 +72,11 @@ def complete_page(conn: Connection, p: Principal, cursor: int, page: Page) -> No
             t = schema.metadata.tables[name]
             first_job: dict[str, int] = {}
             for seq, job in jobs:
-                if job.get(key):
-                    first_job[job[key]] = min(seq, first_job.get(job[key], seq))
+                ref = job.get(key)
+                if ref and (APPLIANCES_OF if name == "appliances" else name, ref) not in sent:
+                    first_job[ref] = min(seq, first_job.get(ref, seq))
+            if name == "appliances":
+                looked |= {(APPLIANCES_OF, ref) for ref in first_job}
             if not first_job:
                 continue
             cols = [t.c[c] for c in _columns(name, t)]
@@ -79,6 +94,10 @@ def complete_page(conn: Connection, p: Principal, cursor: int, page: Page) -> No
         files = histories(conn, [c["id"] for c in customers], held)
         for c in customers:
             c["history"] = json.dumps(files.get(c["id"], []), separators=(",", ":"))
+    return looked
+
+
+APPLIANCES_OF = "appliances of"  # a mark: the customer's appliances were looked up
 
 
 def histories(

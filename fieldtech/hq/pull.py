@@ -143,8 +143,10 @@ def pull(
                 # later (where `carried` leaves out what did not change).
                 page.extend(_urgent(conn, p, new_cursor, device_id, lane))
             page.extend(_jobs_of_history(conn, p, new_cursor, page))
-            complete_page(conn, p, cursor, page)  # each job's customer file, if the device lacks it
+            # Each job's customer file, if the device lacks it.
+            looked = complete_page(conn, p, cursor, page, carried)
             marks = dict(carried)  # what the stream will have carried, should this page go
+            marks.update(dict.fromkeys(looked, b""))
             changes = _changes(page, marks, compact)
             if max_bytes is None:
                 break
