@@ -37,6 +37,10 @@ PIECE_GAP = 0.01  # seconds between two pieces of the sync stack's import, for k
 # while they type, until a pause this long, but no longer than DEFER_AT_MOST after start.
 TYPING_PAUSE = 0.4
 DEFER_AT_MOST = 10.0
+# The first background sync waits this long after the agent is ready: the first seconds
+# after the queue appears are when a person starts typing, and a sync's start (its worker,
+# the status bar redrawn) landing on the first keystrokes adds to the slowest of them.
+FIRST_SYNC_AFTER = 2.0
 SYNC_EVERY = 30.0  # seconds between syncs while online (when HQ's wait says nothing)
 SYNC_AFTER_CHANGE = 2.0  # a change goes out soon after it is saved
 MAX_BACKOFF = 300.0
@@ -122,7 +126,7 @@ class SyncingApp(App[None]):
 
     # -- the agent ----------------------------------------------------------------------------
     def _start_background_sync(self) -> None:
-        self.set_timer(0.5, self._first_sync)
+        self.set_timer(FIRST_SYNC_AFTER, self._first_sync)
         self.set_interval(SYNC_EVERY, self._on_interval)
         if hasattr(self.sync_agent, "watch_for_work"):
             cast(WatchingSyncLink, self.sync_agent).watch_for_work(self._hq_has_changes)
