@@ -102,15 +102,18 @@ class QueueScreen(FieldScreen):
         table = self.query_one(JobTable)
         if self.across_team:
             self.names = {p["id"]: p["name"] for p in self.app.store.roster()}
-        # Fixed widths: refilling the table never re-measures every cell.
-        rest = max(16, self.app.size.width - 76)
+        # Fixed widths: refilling the table never re-measures every cell. Up to the SLA the
+        # columns fill 78 cells, an 80-column terminal less the table's scrollbar, so the
+        # countdown shows whole there ("overdue 3d 23h"); the summary takes what is left
+        # of a wider one, and scrolls into view on a narrow one.
+        rest = max(16, self.app.size.width - 82)
         for name, width in (
             ("priority", 9),
             ("status", 11),
-            ("job", 10),
-            ("customer", 15),
+            ("job", 9),
+            ("customer", 13),
             ("technician" if self.across_team else "place", 9),
-            ("SLA", 14),
+            ("SLA", 15),
             ("summary", rest),
         ):
             table.add_column(name, width=width)
