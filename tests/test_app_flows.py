@@ -234,6 +234,8 @@ async def test_help_and_sync_screens(tmp_path):
         text = str(app.screen.query_one(Static).render())
         assert "on hold" in text and "waiting for parts or the customer" in text
         assert "Set off" in text and "Checklist" in text
+        # Keys as the footer shows them, not by their names.
+        assert "  /          Filter" in text and "slash" not in text, text
         await pilot.press("escape")
         await pilot.press("f2")
         await pilot.pause()

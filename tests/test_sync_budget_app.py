@@ -65,6 +65,12 @@ async def test_without_a_budget_the_sync_screen_says_everything_goes(tmp_path):
         assert app.sync_agent is not None and app.sync_agent.budget is None
         await app.push_screen(SyncScreen())
         await pilot.pause()
+        assert "Next sync: nothing waits to go" in screen_text(app)  # a fresh device
+        await app.pop_screen()
+        rows = app.store.queue(limit=5)
+        jobs.note(app.device, rows[0]["id"], "gate code 4471")
+        await app.push_screen(SyncScreen())
+        await pilot.pause()
         assert "Next sync: all that waits goes (no byte budget)" in screen_text(app)
 
 

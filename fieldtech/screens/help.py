@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -23,6 +24,11 @@ class HelpScreen(FieldScreen):
             return True
         return (action in SUPERVISOR_ACTIONS) == self.app.is_supervisor
 
+    def _key(self, b: Binding) -> str:
+        """The keys as the footer shows them ("/", "^q"), not by their names ("slash")."""
+        keys = [self.app.get_key_display(Binding(k.strip(), b.action)) for k in b.key.split(",")]
+        return escape(", ".join(keys))
+
     def compose(self) -> ComposeResult:
         from fieldtech.screens import checklist, close, job, parts, queue, sync_status
 
@@ -30,7 +36,7 @@ class HelpScreen(FieldScreen):
         for b in self.app.BINDINGS:
             if not isinstance(b, Binding):  # the app's keys are all Bindings
                 continue
-            sections.append(f"  {b.key:<10} {b.description}")
+            sections.append(f"  {self._key(b):<10} {b.description}")
         screens = [
             (queue, "QueueScreen"),
             (job, "JobScreen"),
@@ -57,7 +63,7 @@ class HelpScreen(FieldScreen):
                 if cls == "JobScreen" and not self._shown_on_job(b.action):
                     continue
                 tip = f" — {b.tooltip}" if b.tooltip else ""
-                sections.append(f"  {b.key:<10} {b.description}{tip}")
+                sections.append(f"  {self._key(b):<10} {b.description}{tip}")
         sections.append("\n[b]Job statuses[/b]")
         for status, meaning in STATUS_MEANING.items():
             sections.append(f"  {STATUS_WORDS[status]:<16} {meaning}")

@@ -90,6 +90,8 @@ class SyncScreen(FieldScreen):
         (settings.toml: sync_budget) not all may fit, and what goes first is fixed."""
         budget = self.app.sync_budget
         if budget is None:
+            if not self.app.store.outbox_counts().get("pending", 0):
+                return lines([line(("Next sync", "bold"), ": nothing waits to go")])
             return lines([line(("Next sync", "bold"), ": all that waits goes (no byte budget)")])
         from fieldtech.sync import outgoing  # the sync stack: only on this screen
 
