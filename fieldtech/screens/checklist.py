@@ -63,13 +63,15 @@ class ChecklistScreen(FieldScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        # Long labels are shortened so the reading column stays visible at 80 columns.
-        label = max(20, self.app.size.width - 64)
+        # Every column in view at 80 columns: what the fixed ones and the cells' padding
+        # (and a scrollbar) leave goes three parts to the item's label, two to the reading.
+        spare = self.app.size.width - 2 - 2 * 5 - (1 + 10 + 16)
+        label = max(20, spare * 3 // 5)
         table.add_column("", width=1)
         table.add_column("section", width=10)
         table.add_column("item", width=label)
-        table.add_column("expected", width=14)
-        table.add_column("reading", width=max(14, self.app.size.width - label - 40))
+        table.add_column("expected", width=16)
+        table.add_column("reading", width=max(14, spare - label))
         self.refresh_data()
         table.focus()
 
