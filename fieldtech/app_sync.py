@@ -244,9 +244,11 @@ class SyncingApp(App[None]):
         self._sync_worker()
 
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
-    def _sync_worker(self) -> None:
+    def _sync_worker(self, found: bool = False) -> None:
+        """`found`: HQ was found and its HTTP stack loaded (or tried): sync, whatever the
+        stack's state, so a stack that cannot load is said once by the sync itself."""
         agent = cast(SyncLink, self.sync_agent)
-        if hasattr(agent, "reach"):
+        if not found and hasattr(agent, "reach"):
             reaching = cast(ReachingSyncLink, agent)
             early = reaching.reach()  # HQ out of reach: said without loading the HTTP stack
             if early is not None:
@@ -263,7 +265,7 @@ class SyncingApp(App[None]):
         between two frames (as the agent's own), then sync (still marked as syncing)."""
         from fieldtech.sync import preload
 
-        self._load(preload.HTTP, self._sync_worker)
+        self._load(preload.HTTP, lambda: self._sync_worker(found=True))
 
     @on(SyncFinished)
     def _sync_finished(self, message: SyncFinished) -> None:

@@ -44,3 +44,31 @@ def test_a_new_job_keeps_its_hash_and_an_older_one_gets_one_as_it_is_sent(hq):  
     assert sent[made["id"]] == kept
     older_code, _ = stored(hq, older["id"])
     assert code_matches(older_code, sent[older["id"]])
+
+
+def test_a_customers_appliances_are_marked_sent_only_with_every_site_they_name(hq):  # noqa: F811
+    """A stream marks a customer's appliances looked up only when each one's site went
+    too: an appliance sent without its site is kept without it, and must go again."""
+    from fieldtech.hq.customer_file import APPLIANCES_OF, complete_page
+
+    tech = technician(hq, "Ana Lima")
+    first = new_job(hq, tech.user_id)
+    second = new_job(
+        hq, tech.user_id, customer_id=first["customer_id"], address="9 Quay Road", summary="Leak"
+    )
+    with hq.engine.connect() as conn:
+        job = dict(
+            conn.execute(select(schema.jobs).where(schema.jobs.c.id == first["id"]))
+            .mappings()
+            .one()
+        )
+        other_site = conn.execute(
+            select(schema.jobs.c.site_id).where(schema.jobs.c.id == second["id"])
+        ).scalar_one()
+        assert other_site != job["site_id"]  # one customer, two sites, an appliance at each
+        mark = (APPLIANCES_OF, job["customer_id"])
+        page = [(job["seq"], "jobs", dict(job))]
+        own_site = {("sites", job["site_id"]): b""}  # the job's site went in an earlier page
+        assert mark not in complete_page(conn, tech, 0, list(page), own_site)
+        both = {**own_site, ("sites", other_site): b""}
+        assert mark in complete_page(conn, tech, 0, list(page), both)

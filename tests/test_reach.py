@@ -35,6 +35,7 @@ def test_addresses_that_cannot_be_used_are_said_not_raised():
     assert "not usable" in (unreachable("http://127.0.0.1:99999") or "")
     assert "no host" in (unreachable("http:///v1") or "")
     assert unreachable("http://hq.invalid", timeout=2) is not None  # no such name
+    assert "not usable" in (unreachable("http://a..b") or "")  # a name that cannot be encoded
 
 
 def test_an_unreachable_hq_is_said_without_importing_the_http_stack(tmp_path):
@@ -83,3 +84,39 @@ async def test_the_app_says_hq_is_unreachable_without_a_sync_attempt(tmp_path, m
         bar = str(app.screen.query_one("#status-bar").render())
         assert "unreachable" in bar.lower(), bar
     assert tried == []  # the HTTP client was never asked
+
+
+async def test_a_stack_that_will_not_load_is_said_once_not_tried_forever(tmp_path, monkeypatch):
+    """HQ answers, but the HTTP stack cannot be loaded here: the sync that follows says so,
+    once, and the app is not left asking for the stack again and again."""
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def take() -> None:
+        try:
+            while True:
+                server.accept()[0].close()
+        except OSError:
+            pass
+
+    threading.Thread(target=take, daemon=True).start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}"
+    credentials.save(tmp_path / "config" / "credential.json", {"hq_url": url, "token": "t"})
+    tried: list[object] = []
+
+    def broken_sync(self):
+        tried.append(self)
+        return {"ok": False, "error": "sync cannot start here (no TLS)", "unreachable": False}
+
+    monkeypatch.setattr(SyncAgent, "http_ready", property(lambda self: False))
+    monkeypatch.setattr(SyncAgent, "sync_once", broken_sync)
+    app = make_app(tmp_path, sync_agent="profile", background_sync=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.sync_agent is not None, "the sync agent")
+        await pilot.press("ctrl+y")
+        await until(pilot, lambda: tried and not app.syncing, "the sync to end")
+        await pilot.pause(0.5)
+        assert len(tried) == 1
+        assert "sync failed since" in str(app.screen.query_one("#status-bar").render())
+    server.close()

@@ -75,19 +75,25 @@ def complete_page(
                 ref = job.get(key)
                 if ref and (APPLIANCES_OF if name == "appliances" else name, ref) not in sent:
                     first_job[ref] = min(seq, first_job.get(ref, seq))
-            if name == "appliances":
-                looked |= {(APPLIANCES_OF, ref) for ref in first_job}
             if not first_job:
                 continue
             cols = [t.c[c] for c in _columns(name, t)]
+            # A customer's appliances are marked looked up only when each one's site is in
+            # this page or was carried: one kept without its site (the device clears the
+            # reference) must go again with a later page that brings the site.
+            whole = set(first_job) if name == "appliances" else set()
             for chunk in _chunks(sorted(first_job)):
                 for r in conn.execute(select(t.c.seq, *cols).where(t.c[col].in_(chunk))).mappings():
                     row = dict(r)
                     seq = row.pop("seq")
+                    site = ("sites", row.get("site_id"))
+                    if name == "appliances" and site[1] and site not in have and site not in sent:
+                        whole.discard(row[col])
                     missed = seq <= cursor or seq > first_job[row[col]]
                     if missed and (name, row["id"]) not in have:
                         have.add((name, row["id"]))
                         page.append((0, name, row))
+            looked |= {(APPLIANCES_OF, ref) for ref in whole}
     customers = [row for _, name, row in page if name == "customers" and row is not None]
     if customers:
         held = scope_where("jobs", p)

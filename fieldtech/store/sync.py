@@ -88,7 +88,7 @@ class SyncRows:
             cols = tuple(c for c in given if c in known)
             values = [
                 [
-                    json.dumps(v) if type(v) in (list, dict, tuple) else v
+                    json.dumps(v, ensure_ascii=False) if type(v) in (list, dict, tuple) else v
                     for v in (r[c] for c in cols)
                 ]
                 for r in same

@@ -15,6 +15,7 @@ once `reach` finds HQ; called without that, `sync_once` loads it in its own thre
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -44,6 +45,7 @@ class SyncAgent:
     ):
         self._link = link  # built with the client when not given (it is an httpx transport)
         self._online = True
+        self._switching = threading.Lock()
         self.budget = budget  # bytes each sync may use both ways (None: no cap)
         self._db_path = db_path
         self._hq_url = hq_url
@@ -72,9 +74,10 @@ class SyncAgent:
         return self._client is not None or "fieldtech.sync.client" in sys.modules
 
     def set_online(self, online: bool) -> None:
-        self._online = online
-        if self._link is not None:
-            self._link.set_online(online)
+        with self._switching:
+            self._online = online
+            if self._link is not None:
+                self._link.set_online(online)
         if not online and self._waiter is not None:
             self._waiter.pause()  # the sync that follows the link's return arms it again
 
@@ -111,9 +114,11 @@ class SyncAgent:
             from fieldtech.sync.client import Backoff, SyncClient
             from fieldtech.sync.link import SwitchableLink
 
-            if self._link is None:
-                self._link = SwitchableLink()
-                self._link.set_online(self._online)
+            with self._switching:  # a switch-off meanwhile is not lost
+                if self._link is None:
+                    link = SwitchableLink()
+                    link.set_online(self._online)
+                    self._link = link
             device = Device.open(open_store(self._db_path))
             self._client = SyncClient(
                 device,
@@ -129,10 +134,20 @@ class SyncAgent:
         """Blocking; call from a worker. Returns a summary and never raises: a sync that
         fails for any reason is one line for the person and a traceback in the log, and the
         next attempt starts afresh."""
-        from fieldtech.sync.client import SyncError
-        from fieldtech.sync.http import httpx
-
         summary: SyncSummary
+        try:
+            from fieldtech.sync.client import SyncError
+            from fieldtech.sync.http import httpx
+        except Exception as exc:  # a broken install: no TLS module, another httpx
+            log.exception("the sync stack cannot be loaded")
+            summary = {
+                "ok": False,
+                "error": f"sync cannot start here ({type(exc).__name__}: {exc}); see the log",
+                "unreachable": False,
+                "reassigned": [],
+            }
+            logs.sync_outcome(summary)
+            return summary
         try:
             report = self._ensure().sync()
         except SyncError as exc:

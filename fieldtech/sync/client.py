@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fieldtech import logs
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.jobs import hash_from_wire
 from fieldtech.domain.templates import template_from_json
@@ -157,8 +158,11 @@ class SyncClient:
             self._remember(LAST_ERROR, exc.message)
             raise
         finally:
-            with self.store.transaction():  # a stream that stopped short: index what came
-                self.store.index_waiting()
+            try:
+                with self.store.transaction():  # a stream that stopped short: index what came
+                    self.store.index_waiting()
+            except Exception:  # the sync's own outcome is what the person hears of
+                logs.log.exception("indexing the jobs a sync brought")
         report.pending = len(self.store.outbox("pending"))
         self._remember(LAST_OK, self.device.at())
         self._remember(LAST_ERROR, None)

@@ -33,6 +33,8 @@ def unreachable(base_url: str, timeout: float = CONNECT_TIMEOUT) -> str | None:
             return None
     except TimeoutError:
         return "no answer in time"
+    except UnicodeError as exc:  # a host name that cannot be encoded ("a..b")
+        return f"its address is not usable ({exc})"
     except OSError as exc:  # refused, no route, a name that does not resolve
         text = exc.strerror or str(exc) or type(exc).__name__
         return text.splitlines()[0][:120]
