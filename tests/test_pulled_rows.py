@@ -67,15 +67,20 @@ JOB = {
 }
 
 
-def test_a_page_with_more_to_follow_is_searchable_only_once_the_stream_ends(tmp_path):
-    st = open_store(tmp_path / "d.sqlite")
-    changes = {
+def lhasa_job() -> dict:
+    """One page: a job at a site in Lhasa, with its customer."""
+    return {
         "customers": block([{"id": "c1", "name": "Tenzin Dorje"}]),
         "sites": block(
             [{"id": "s1", "customer_id": "c1", "address": "3 Barkhor", "city": "Lhasa"}]
         ),
         "jobs": block([JOB]),
     }
+
+
+def test_a_page_with_more_to_follow_is_searchable_only_once_the_stream_ends(tmp_path):
+    st = open_store(tmp_path / "d.sqlite")
+    changes = lhasa_job()
     find = QueueFilter(text="lhasa")
     with st.transaction():
         apply_changes(st, changes, search_now=False)
@@ -92,13 +97,7 @@ def test_a_file_left_mid_stream_is_indexed_when_next_opened(tmp_path):
     """A sync killed between two pages of a stream never reached its end: the next open
     of the file indexes what those pages brought."""
     st = open_store(tmp_path / "d.sqlite")
-    changes = {
-        "customers": block([{"id": "c1", "name": "Tenzin Dorje"}]),
-        "sites": block(
-            [{"id": "s1", "customer_id": "c1", "address": "3 Barkhor", "city": "Lhasa"}]
-        ),
-        "jobs": block([JOB]),
-    }
+    changes = lhasa_job()
     with st.transaction():
         apply_changes(st, changes, search_now=False)
     st.close()  # as if killed here: the stream's last page never came

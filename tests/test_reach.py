@@ -11,16 +11,11 @@ from fieldtech.sync import credentials
 from fieldtech.sync.agent import SyncAgent
 from fieldtech.sync.reach import unreachable
 from tests.app_support import make_app, until
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # closed again on leaving: nothing listens there
+from tests.test_app_trust import free_port, hangs_up  # nothing listens / hangs up
 
 
 def test_a_port_nothing_listens_on_is_unreachable_with_the_reason():
-    why = unreachable(f"http://127.0.0.1:{closed_port()}")
+    why = unreachable(f"http://127.0.0.1:{free_port()}")
     assert why is not None and "refused" in why.lower()
 
 
@@ -39,7 +34,7 @@ def test_addresses_that_cannot_be_used_are_said_not_raised():
 
 
 def test_an_unreachable_hq_is_said_without_importing_the_http_stack(tmp_path):
-    url = f"http://127.0.0.1:{closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     code = (
         "import sys\nfrom pathlib import Path\nfrom fieldtech.sync.agent import SyncAgent\n"
         f"agent = SyncAgent(Path({str(tmp_path / 'd.sqlite')!r}), {url!r}, 't')\n"
@@ -58,7 +53,7 @@ def test_an_unreachable_hq_is_said_without_importing_the_http_stack(tmp_path):
 def test_with_a_link_of_its_own_or_switched_off_the_agent_leaves_it_to_the_sync(tmp_path):
     from fieldtech.sync.link import SwitchableLink
 
-    url = f"http://127.0.0.1:{closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     assert SyncAgent(tmp_path / "a.sqlite", url, "t", link=SwitchableLink()).reach() is None
     off = SyncAgent(tmp_path / "b.sqlite", url, "t")
     off.set_online(False)
@@ -69,7 +64,7 @@ def test_with_a_link_of_its_own_or_switched_off_the_agent_leaves_it_to_the_sync(
 
 
 async def test_the_app_says_hq_is_unreachable_without_a_sync_attempt(tmp_path, monkeypatch):
-    url = f"http://127.0.0.1:{closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     credentials.save(tmp_path / "config" / "credential.json", {"hq_url": url, "token": "t"})
     tried: list[object] = []
     monkeypatch.setattr(SyncAgent, "sync_once", lambda self: tried.append(self))
@@ -89,18 +84,7 @@ async def test_the_app_says_hq_is_unreachable_without_a_sync_attempt(tmp_path, m
 async def test_a_stack_that_will_not_load_is_said_once_not_tried_forever(tmp_path, monkeypatch):
     """HQ answers, but the HTTP stack cannot be loaded here: the sync that follows says so,
     once, and the app is not left asking for the stack again and again."""
-    import threading
-
-    server = socket.create_server(("127.0.0.1", 0))
-
-    def take() -> None:
-        try:
-            while True:
-                server.accept()[0].close()
-        except OSError:
-            pass
-
-    threading.Thread(target=take, daemon=True).start()
+    server = hangs_up()
     url = f"http://127.0.0.1:{server.getsockname()[1]}"
     credentials.save(tmp_path / "config" / "credential.json", {"hq_url": url, "token": "t"})
     tried: list[object] = []

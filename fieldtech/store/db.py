@@ -193,13 +193,7 @@ def open_store(path: Path | str, *, upgrade: bool = True) -> Store:
             migrate(db)
         elif db.execute("PRAGMA user_version").fetchone()[0] != LATEST:
             raise StoreError(f"{path}: schema is not current; open it with upgrade")
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(
-            f"the data file {path} cannot be read ({exc}); if it is damaged, "
-            "`fieldtech repair` rebuilds it from HQ"
-        ) from None
-    store = Store(db, p)
-    try:
+        store = Store(db, p)
         if upgrade and db.execute("SELECT 1 FROM search_waiting LIMIT 1").fetchone():
             with store.transaction():  # a sync stopped mid-stream, killed before its end
                 store.index_waiting()
