@@ -54,7 +54,7 @@ def test_with_a_link_of_its_own_or_switched_off_the_agent_leaves_it_to_the_sync(
     from fieldtech.sync.link import SwitchableLink
 
     url = f"http://127.0.0.1:{free_port()}"
-    assert SyncAgent(tmp_path / "a.sqlite", url, "t", link=SwitchableLink()).reach() is None
+    assert SyncAgent(tmp_path / "a.sqlite", url, "t", link=SwitchableLink(url)).reach() is None
     off = SyncAgent(tmp_path / "b.sqlite", url, "t")
     off.set_online(False)
     assert off.reach() is None and not off.online

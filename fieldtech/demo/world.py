@@ -93,7 +93,7 @@ def build_demo(
     server = BackgroundHQ(hq).start()
     store = open_store(root / "device" / "device.sqlite")
     device = Device.open(store)
-    link = SwitchableLink()
+    link = SwitchableLink(server.url)
     cred_path = root / "device" / "credential.json"
     enroll(device, cred_path, server.url, code, transport=link)
     token = credentials.load(cred_path)["token"]

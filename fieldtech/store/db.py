@@ -171,11 +171,18 @@ class Store(JobRows, ChecklistRows, PartRows, OutboxRows, SyncRows, TeamRows):
         return bool(self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
 
 
+CACHE_KIB = 512
+
+
 def connect(path: Path | str) -> Database:
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
     db = Database(conn)
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA busy_timeout = 30000")
+    # SQLite's default page cache is 2 MiB a connection, and the app holds two (the screen's
+    # and the sync's). The file's pages stay in the OS's cache, so a smaller one costs the
+    # queue's searches nothing measurable (benchmarks.tui_bench) and saves ~0.6 MiB a device.
+    db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     if str(path) != ":memory:":
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")

@@ -116,7 +116,7 @@ class SyncAgent:
 
             with self._switching:  # a switch-off meanwhile is not lost
                 if self._link is None:
-                    link = SwitchableLink()
+                    link = SwitchableLink(self._hq_url)
                     link.set_online(self._online)
                     self._link = link
             device = Device.open(open_store(self._db_path))

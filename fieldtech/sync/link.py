@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import threading
 
-from fieldtech.sync.http import httpx
+from fieldtech.sync.http import httpx, tls_for
 
 
 class SwitchableLink(httpx.BaseTransport):
-    def __init__(self, inner: httpx.BaseTransport | None = None):
-        self.inner = inner or httpx.HTTPTransport()
+    """`hq_url` picks the TLS context (`tls_for`): a client given a transport ignores its own
+    `verify`, so the transport must carry the right one. httpx's default would load the CA
+    bundle again (~1.2 MiB) even for a plain-HTTP HQ."""
+
+    def __init__(self, hq_url: str, inner: httpx.BaseTransport | None = None):
+        self.inner = inner or httpx.HTTPTransport(verify=tls_for(hq_url))
         self._online = threading.Event()
         self._online.set()
 
