@@ -46,6 +46,10 @@ WELL_FORMED = {
         {"job": "j1", "skill": 5, "attitude": 4, "adherence": 5},
         "callback",
     ),
+    "attachment.add": (
+        {"sha256": "ab" * 32, "size": 412_000, "type": "image/jpeg", "name": "IMG_0412.jpg"},
+        "attachment",
+    ),
 }
 
 

@@ -69,8 +69,19 @@ def test_the_readme_has_the_blocks_this_test_runs():
     assert all(line.startswith("fieldtech ") for line in supervisor)
 
 
+def camera_picture() -> Path:
+    """The photo the README attaches, where a phone's camera leaves it (the test's HOME)."""
+    from PIL import Image
+
+    folder = Path.home() / "DCIM"
+    folder.mkdir(parents=True, exist_ok=True)
+    Image.effect_noise((2400, 1800), 20).convert("RGB").save(folder / "IMG_0412.jpg")
+    return folder / "IMG_0412.jpg"
+
+
 def test_the_technicians_examples_run_in_order_on_a_fresh_seeded_profile(tmp_path):
     device, _ = cli_blocks()
+    camera_picture()
     for line in device:
         r = run(tmp_path, line)
         said = f"README: {line}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}"
@@ -83,6 +94,8 @@ def test_the_technicians_examples_run_in_order_on_a_fresh_seeded_profile(tmp_pat
             assert r.returncode == 0, said
     shown = run(tmp_path, "fieldtech job show J-000012").stdout
     assert "completed" in shown.splitlines()[0]
+    listed = run(tmp_path, "fieldtech attachments J-000012").stdout
+    assert "IMG_0412.jpg" in listed and "waiting to go" in listed
 
 
 @pytest.mark.parametrize("line", cli_blocks()[1])

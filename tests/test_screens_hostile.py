@@ -160,6 +160,17 @@ def hostile_store(root: Path, t: dict[str, str], *, supervisor: bool = False):
     target = working_job(store)
     with store.transaction():
         dev.apply("job.note", target["id"], {"body": t["note"] or "-"})
+        dev.apply(  # a photo whose name and caption people wrote
+            "attachment.add",
+            target["id"],
+            {
+                "sha256": "ab" * 32,
+                "size": 412_000,
+                "type": "image/jpeg",
+                "name": t["customer"][:150] or "-",
+                "caption": t["summary"][:400] or None,
+            },
+        )
         store.add_conflict(
             {
                 "id": "c-1",
@@ -273,6 +284,8 @@ SETTINGS = settings(
 @SETTINGS
 @given(t=texts)
 def test_technician_screens_show_hostile_text_as_written(tmp_path_factory, t):
+    from fieldtech.domain.attachments import clean_name
+    from fieldtech.screens.attach_dialog import AttachFile
     from fieldtech.screens.checklist import ChecklistScreen
     from fieldtech.screens.close import CloseScreen
     from fieldtech.screens.dialogs import AskText
@@ -289,6 +302,14 @@ def test_technician_screens_show_hostile_text_as_written(tmp_path_factory, t):
         await app.push_screen(JobScreen(job["id"]))
         await pilot.pause()
         assert_shows(app, (t["summary"], 30), (t["customer"], 20))
+        files = str(app.screen.query_one("#files").render())
+        assert "412 KB" in files
+        assert visible(clean_name(t["customer"][:150] or "-"), 10) in files
+        await pilot.press("f")  # the attach dialog opens over hostile folders' names too
+        await pilot.pause()
+        assert isinstance(app.screen, AttachFile)
+        await pilot.press("escape")
+        await pilot.pause()
         await pilot.press("n")  # a note typed with markup in it
         await pilot.pause()
         assert isinstance(app.screen, AskText)

@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "jobs": ("fieldtech.cli.jobs",),
     "job": ("fieldtech.cli.jobs",),
     "checklist": ("fieldtech.cli.checklist",),
+    "attach": ("fieldtech.cli.attach",),
+    "attachments": ("fieldtech.cli.attach",),
     "parts": ("fieldtech.cli.parts",),
     "locate": ("fieldtech.cli.misc",),
     "outbox": ("fieldtech.cli.misc",),

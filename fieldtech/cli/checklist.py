@@ -42,6 +42,7 @@ def show_cmd(ctx: Context, job_id: str, as_json: bool) -> None:
                         "verdict": e["verdict"],
                         "comment": e["comment"],
                         "done": e["done"],
+                        "attached": e["attached"],
                     }
                     for e in cl["items"]
                 ],
@@ -68,7 +69,7 @@ def show_cmd(ctx: Context, job_id: str, as_json: bool) -> None:
                 e["item"].label,
                 e["item"].section,
                 e["item"].range_words() or " / ".join(e["item"].choices) or e["item"].type.value,
-                (e["value"] or "")
+                (e["value"] or ("file attached" if e["attached"] else ""))
                 + (f" ({e['verdict']})" if e["verdict"] not in (None, "ok") else "")
                 + (f" — {e['comment']}" if e["comment"] else ""),
             )
@@ -85,7 +86,8 @@ def show_cmd(ctx: Context, job_id: str, as_json: bool) -> None:
 @json_option
 @pass_ctx
 def set_cmd(ctx: Context, job_id, item_key, value, comment, as_json) -> None:
-    """Record a reading: a tick (yes/no), a number, a choice, text, photo ref or signature."""
+    """Record a reading: a tick (yes/no), a number, a choice, text or signature. A photo
+    item takes a file: `fieldtech attach JOB FILE --item KEY`."""
     r = checklist_service.record_reading(ctx.device, job_id, item_key, value, comment)
     if as_json:
         emit_json(r)

@@ -139,7 +139,15 @@ def judge(item: Item, raw: object, comment: str | None = None) -> Judgement:
     return Judgement(text, Verdict.OK)
 
 
-def is_satisfied(item: Item, value: str | None, verdict: str | None) -> bool:
+def is_satisfied(
+    item: Item, value: str | None, verdict: str | None, *, attached: bool = False
+) -> bool:
+    """Whether the item is done. A photo item is done only when a file is attached to it:
+    a typed reference to a picture is no proof of work."""
+    if item.type is ItemType.PHOTO:
+        return attached
+    if attached and item.type is ItemType.SIGNATURE:
+        return True  # a photographed paper signature
     if value is None:
         return False
     if verdict == Verdict.BLOCKER:
@@ -166,17 +174,22 @@ def missing_for_close(
     code_given: str | None,
     code_hash: str | None,
     rating: int | None,
+    attached: frozenset[str] = frozenset(),
 ) -> list[str]:
-    """Everything that still stands between this job and closing, in words, in checklist order."""
+    """Everything that still stands between this job and closing, in words, in checklist
+    order. `attached`: the keys of the items that have a file attached."""
     missing: list[str] = []
     if template is not None:
         for item in template.items:
             r = readings.get(item.key)
+            has_file = item.key in attached
             if r is not None and r.verdict == Verdict.BLOCKER:
                 missing.append(f"{item.label}: {r.value} is out of range ({item.range_words()})")
-            elif item.required and not is_satisfied(item, r.value if r else None, None):
-                what = "not ticked" if item.type is ItemType.TICK else "not recorded"
-                missing.append(f"{item.label}: {what}")
+            elif item.required and not is_satisfied(
+                item, r.value if r else None, None, attached=has_file
+            ):
+                what = {ItemType.TICK: "not ticked", ItemType.PHOTO: "no photo attached"}
+                missing.append(f"{item.label}: {what.get(item.type, 'not recorded')}")
     if not outcome:
         missing.append("outcome not chosen")
     if not (signoff_name and signoff_name.strip()):
@@ -190,16 +203,20 @@ def missing_for_close(
     return missing
 
 
-def progress(template: Template | None, readings: dict[str, Reading]) -> tuple[int, int]:
+def progress(
+    template: Template | None,
+    readings: dict[str, Reading],
+    attached: frozenset[str] = frozenset(),
+) -> tuple[int, int]:
     """(done, total) over the required items."""
     if template is None:
         return (0, 0)
     required = [i for i in template.items if i.required]
-    done = sum(
-        1
-        for i in required
-        if (r := readings.get(i.key)) is not None and is_satisfied(i, r.value, r.verdict)
-    )
+    done = 0
+    for i in required:
+        r = readings.get(i.key)
+        value, verdict = (r.value, r.verdict) if r else (None, None)
+        done += is_satisfied(i, value, verdict, attached=i.key in attached)
     return (done, len(required))
 
 

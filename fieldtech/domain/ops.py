@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from fieldtech.domain import attachments
 from fieldtech.domain.callbacks import check_comment, check_scores
 from fieldtech.domain.errors import BadInput
 from fieldtech.domain.hlc import Stamp
@@ -31,6 +32,7 @@ ESCALATION_RAISE = "escalation.raise"
 JOB_ASSIGN = "job.assign"
 ESCALATION_ACK = "escalation.ack"
 CALLBACK_RECORD = "callback.record"
+ATTACHMENT_ADD = "attachment.add"
 
 OPS = (
     JOB_STATUS,
@@ -45,6 +47,7 @@ OPS = (
     JOB_ASSIGN,
     ESCALATION_ACK,
     CALLBACK_RECORD,
+    ATTACHMENT_ADD,
 )
 
 # Each operation as a person says it (the outbox, the sync screen): never the wire name.
@@ -61,6 +64,7 @@ OP_WORDS = {
     JOB_ASSIGN: "reassignment",
     ESCALATION_ACK: "escalation acknowledged",
     CALLBACK_RECORD: "customer call-back",
+    ATTACHMENT_ADD: "file attached",
 }
 
 # Job fields a device may create in a job.create (a follow-up or an install after a survey).
@@ -135,6 +139,7 @@ class Expanded:
     step_reason: str | None = None  # why a supervisor rejected (or approved) a request
     callback: dict[str, Any] | None = None
     new_job: dict[str, Any] | None = None
+    attachment: dict[str, Any] | None = None
 
 
 def _need(payload: dict[str, Any], *keys: str) -> None:
@@ -349,6 +354,41 @@ def _callback_record(o: Operation) -> Expanded:
             "recorded_by": o.actor,
             "at": o.at,
         },
+    )
+
+
+@_expands(ATTACHMENT_ADD)
+def _attachment_add(o: Operation) -> Expanded:
+    """A file kept as proof of work on the job: the reference; its bytes travel apart,
+    after the operation, and are checked against the hash it names."""
+    p = o.payload
+    _need(p, "sha256", "size", "type", "name")
+    if p["type"] not in attachments.KIND_WORDS:
+        raise BadInput("an attachment is a JPEG or PNG picture or a PDF file")
+    try:
+        size = int(p["size"])
+    except (TypeError, ValueError):
+        raise BadInput("an attachment's size is a whole number of bytes") from None
+    name = attachments.clean_name(str(p["name"]))
+    caption = attachments.clean_caption(p.get("caption"))
+    item = p.get("item")
+    row = {
+        "id": o.op_id,
+        "job_id": o.entity_id,
+        "sha256": attachments.check_hash(p["sha256"]),
+        "size": attachments.check_size(size, limit=2**31),  # the device's limit is a setting
+        "media_type": str(p["type"]),
+        "name": name,
+        "caption": caption,
+        "item_key": str(item) if item else None,
+        "actor": o.actor,
+        "hlc": o.hlc,
+        "at": o.at,
+    }
+    return Expanded(
+        job_id=o.entity_id,
+        attachment=row,
+        event=o.event("attachment", body=caption or name),
     )
 
 

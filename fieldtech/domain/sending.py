@@ -44,6 +44,7 @@ RANK = {
     O.STOCK_MOVE: 2,
     O.READING_ADD: 3,
     O.JOB_NOTE: 4,
+    O.ATTACHMENT_ADD: 4,  # the reference, a note's size; the file's bytes go after all
 }
 BULK = 5
 URGENT_PRIORITY = 1  # the outbox's priority for escalations (0) and urgent jobs' work (1)

@@ -17,6 +17,7 @@ from fieldtech.hq.deps import BodyLimit, refusals
 from fieldtech.hq.routers import (
     catalogue,
     enrollment,
+    files,
     jobs,
     meta,
     parts,
@@ -92,7 +93,7 @@ def create_app(hq: HQ) -> FastAPI:
     app.openapi = openapi  # type: ignore[method-assign]
     app.exception_handler(FieldtechError)(domain_error)
     app.exception_handler(RequestValidationError)(invalid)
-    areas = (meta, enrollment, sync, wait, people, jobs, catalogue, parts, planning, reports)
+    areas = (meta, enrollment, sync, wait, people, jobs, catalogue, parts, planning, reports, files)
     for area in areas:
         app.include_router(area.router)
     return app

@@ -14,6 +14,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.hlc import Clock
 from fieldtech.hq import schema
+from fieldtech.hq.files import DiskFiles, FileStore
 
 SEQ_BLOCK = 256
 
@@ -24,6 +25,14 @@ class HQDatabaseError(FieldtechError):
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
+
+
+def files_beside(url: str) -> Path | None:
+    """HQ's attachments folder beside its SQLite file (`hq-files`); None for a server."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1]
+    return Path(path).parent / "hq-files" if path and path != ":memory:" else None
 
 
 def make_engine(url: str) -> Engine:
@@ -62,15 +71,19 @@ class HQ:
     """One HQ: the database plus HQ's hybrid clock. Holds no other state, so several
     processes can serve the same database."""
 
-    def __init__(self, engine: Engine, node: str = "hq"):
+    def __init__(self, engine: Engine, node: str = "hq", files: FileStore | None = None):
         self.engine = engine
         self.clock = Clock(node)
         self._clock_lock = threading.Lock()
+        self.files = files  # attachments' bytes; None: this HQ was given nowhere to keep them
 
     @classmethod
-    def open(cls, url: str, *, create: bool = True) -> HQ:
+    def open(cls, url: str, *, create: bool = True, files: Path | None = None) -> HQ:
+        """`files`: the folder for attachments' bytes; by default, beside a SQLite file."""
+        if files is None:
+            files = files_beside(url)
         try:
-            hq = cls(make_engine(url))
+            hq = cls(make_engine(url), files=DiskFiles(files) if files else None)
             if create:
                 hq.create_schema()
             else:

@@ -67,6 +67,8 @@ def work_on_job(
             _escalate(conn, seq, job, hlc)
     if exp.reading is not None:
         insert_absent(conn, schema.readings, {**exp.reading, "seq": seq(), "origin": origin})
+    if exp.attachment is not None:
+        insert_absent(conn, schema.attachments, {**exp.attachment, "seq": seq(), "origin": origin})
     if kind == O.JOB_CLOSE:
         _installed(conn, seq, job["id"], hlc)
 

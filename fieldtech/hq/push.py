@@ -37,7 +37,14 @@ log = logging.getLogger("fieldtech.hq")
 
 # How far ahead of HQ's clock a device stamp may run before HQ re-stamps it.
 MAX_AHEAD_MS = 5 * 60 * 1000
-JOB_OPS = {O.JOB_STATUS, O.JOB_CLOSE, O.JOB_NOTE, O.READING_ADD, O.ESCALATION_RAISE}
+JOB_OPS = {
+    O.JOB_STATUS,
+    O.JOB_CLOSE,
+    O.JOB_NOTE,
+    O.READING_ADD,
+    O.ESCALATION_RAISE,
+    O.ATTACHMENT_ADD,
+}
 SUPERVISOR_OPS = {O.JOB_ASSIGN, O.ESCALATION_ACK, O.CALLBACK_RECORD}
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, RowMapping, Table, select
 from fieldtech.domain.jobs import OUTCOMES, STATUS_WORDS, Status
 from fieldtech.domain.text import plain
 from fieldtech.domain.timefmt import local_time
-from fieldtech.hq import schema
+from fieldtech.hq import report_files, schema
 from fieldtech.hq.auth import Principal
 from fieldtech.hq.db import HQ
 from fieldtech.hq.dispatch import get_job
@@ -141,6 +141,7 @@ def _report_data(hq: HQ, p: Principal, job_id: str) -> dict[str, Any]:
             select(schema.users.c.name).where(schema.users.c.id == job["technician_id"])
         ).scalar()
         labels = _item_labels(conn, job) if job["template_id"] else {}
+        files = report_files.job_files(conn, job["id"])
     latest: dict[str, dict[str, Any]] = {}
     for r in job["readings"]:
         latest[r["item_key"]] = r
@@ -155,6 +156,8 @@ def _report_data(hq: HQ, p: Principal, job_id: str) -> dict[str, Any]:
         "parts": parts,
         "technician": tech,
         "readings": readings,
+        "files": files,
+        "labels": labels,
     }
 
 
@@ -243,6 +246,7 @@ def service_report_markdown(hq: HQ, p: Principal, job_id: str) -> str:
             for x in d["parts"]
             if x["kind"] == "used"
         ]
+    out += report_files.markdown(d["files"], d["labels"], _md)
     if job["signoff_name"]:
         out += [
             "",
@@ -291,6 +295,7 @@ Status: {e(STATUS_WORDS[Status(job["status"])])}</p>
 <table><tr><th>item</th><th>reading</th><th>note</th></tr>{rows}</table>
 <h2>Parts</h2>
 <table><tr><th>part</th><th>quantity</th></tr>{parts}</table>
+{report_files.html_section(hq, d["files"], d["labels"])}
 {sign}
 </body></html>
 """

@@ -319,3 +319,35 @@ callbacks = Table(
     Column("at", String(20), nullable=False),
     _seq(),
 )
+
+# A file kept as proof of work on a job: the reference, from its attachment.add operation.
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("origin", String(64)),
+    Column("id", String(64), primary_key=True),
+    Column("job_id", String(64), ForeignKey("jobs.id"), nullable=False, index=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("size", BigInteger, nullable=False),
+    Column("media_type", String(40), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("caption", Text),
+    Column("item_key", String(64)),
+    Column("actor", String(64)),
+    Column("hlc", String(64), nullable=False),
+    Column("at", String(20), nullable=False),
+    _seq(),
+)
+
+# A file's bytes as they arrive, by hash: `received` of `size` so far (a cut resumes there);
+# complete once they all came and hashed to `sha256`. The bytes are in HQ's file store.
+files = Table(
+    "files",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("received", BigInteger, nullable=False, default=0),
+    Column("complete", Boolean, nullable=False, default=False),
+    Column("started_at", String(20), nullable=False),
+    Column("completed_at", String(20)),
+)

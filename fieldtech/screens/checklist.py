@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 HOW = {
     ItemType.TICK: "yes/no",
     ItemType.TEXT: "text",
-    ItemType.PHOTO: "photo ref",
-    ItemType.SIGNATURE: "signature",
+    ItemType.PHOTO: "photo: Enter",
+    ItemType.SIGNATURE: "signature: Enter",
 }
 
 
@@ -94,6 +94,10 @@ class ChecklistScreen(FieldScreen):
         )
         self.query_one(ProgressBar).update(total=max(total, 1), progress=done)
         self.items = {}
+        files: dict[str, list[str]] = {}
+        for a in self.app.store.attachments(cl["job"]["id"]):
+            if a["item_key"]:
+                files.setdefault(a["item_key"], []).append(a["name"])
         for e in cl["items"]:
             item = e["item"]
             self.items[item.key] = e
@@ -105,6 +109,11 @@ class ChecklistScreen(FieldScreen):
             expected = item.range_words() or " / ".join(item.choices) or HOW.get(item.type, "")
             reading = plain(e["value"])
             style = ""
+            if item.key in files:
+                names = files[item.key]
+                reading = f"📎 {plain(names[-1])}" + (
+                    f" +{len(names) - 1}" if len(names) > 1 else ""
+                )
             if e["verdict"] == "warning":
                 reading += f" ⚠ {plain(e['comment'])}"
                 style = "yellow"
@@ -166,6 +175,13 @@ class ChecklistScreen(FieldScreen):
         if not key:
             return
         item = self.items[key]["item"]
+        if item.type in (ItemType.PHOTO, ItemType.SIGNATURE):
+            from fieldtech.screens.attach_dialog import attach_dialog
+
+            self.app.push_screen(
+                attach_dialog(self, self.job_id, item.key), lambda _: self.refresh_data()
+            )
+            return
         hint = item.range_words() or " / ".join(item.choices) or HOW.get(item.type, "")
 
         def ask_value(value: str) -> None:

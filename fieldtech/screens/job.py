@@ -44,6 +44,7 @@ class JobScreen(FieldScreen):
         Binding("c", "checklist", "Checklist", id="job.checklist"),
         Binding("p", "parts", "Parts", id="job.parts"),
         Binding("n", "note", "Note", id="job.note"),
+        Binding("f", "attach", "Attach", id="job.attach", tooltip="A photo or file, as proof"),
         Binding("h", "hold", "Hold", id="job.hold", tooltip="On hold, with a reason"),
         Binding("r", "resume", "Resume", id="job.resume"),
         Binding("x", "close", "Close job", id="job.close", tooltip="Sign-off and rating"),
@@ -85,6 +86,8 @@ class JobScreen(FieldScreen):
             yield Static(id="site")
             yield Static("Customer file", classes="heading")
             yield Static(id="file")
+            yield Static("Photos and files", classes="heading")
+            yield Static(id="files")
             yield Static("History", classes="heading")
             yield Static(id="history")
         yield StatusBar(id="status-bar")
@@ -111,6 +114,10 @@ class JobScreen(FieldScreen):
         self.query_one("#site", Static).update(lines(self._site_lines(card)))
         history = st.customer_history(card["customer_id"], card["id"])
         self.query_one("#file", Static).update(panels.customer_file(history))
+        files = panels.attachments(
+            st.attachments(card["id"]), can_attach=not self.app.is_supervisor
+        )
+        self.query_one("#files", Static).update(files)
         events = st.job_events(card["id"])
         conflicts = st.conflicts(card["id"])
         self.query_one("#history", Static).update(panels.history(events, conflicts))
@@ -241,6 +248,11 @@ class JobScreen(FieldScreen):
                 ),
             )
         )
+
+    def action_attach(self, item: str | None = None) -> None:
+        from fieldtech.screens.attach_dialog import attach_dialog
+
+        self.app.push_screen(attach_dialog(self, self.job_id, item), lambda _: self.refresh_data())
 
     def action_escalate(self) -> None:
         self.app.push_screen(

@@ -15,7 +15,14 @@ from fieldtech.domain.timefmt import local_time
 from fieldtech.screens.shown import cut, data, line, lines, status_words, when
 
 if TYPE_CHECKING:
-    from fieldtech.store.rows import CallbackRow, Conflict, CustomerFile, JobCard, JobEvent
+    from fieldtech.store.rows import (
+        AttachmentRow,
+        CallbackRow,
+        Conflict,
+        CustomerFile,
+        JobCard,
+        JobEvent,
+    )
 
 FEW_LINES = 3 * 76  # three lines at 80 columns: what one field of text may take on screen
 
@@ -174,3 +181,44 @@ def history(events: Sequence[JobEvent], conflicts: Sequence[Conflict]) -> Text |
         for c in conflicts
     ]
     return lines(text) if text else "nothing yet"
+
+
+def attachment_state(a: AttachmentRow) -> tuple[str, str]:
+    """Where a file is, and its colour: at HQ, on its way, waiting, or what stops it."""
+    from fieldtech.domain.attachments import size_words
+
+    if a["problem"]:
+        return a["problem"], "bold red"
+    if a["at_hq"]:
+        return "at HQ", "green"
+    if a["sent"]:
+        return f"sending: {size_words(a['sent'])} of {size_words(a['size'])}", "yellow"
+    return "waiting to go", "yellow"
+
+
+def attachments(rows: Sequence[AttachmentRow], *, can_attach: bool = True) -> Text:
+    """Each file with its item, size, caption and where it is; a stand-in line when none.
+    The terminal shows no picture here: the name and caption say what it is."""
+    from fieldtech.domain.attachments import KIND_WORDS, size_words
+
+    if not rows:
+        hint = ": f attaches a photo or file" if can_attach else ""
+        return Text(f"nothing attached yet{hint}", style="dim")
+    out: list[Text] = []
+    for a in rows:
+        state, style = attachment_state(a)
+        out.append(
+            line(
+                f"{KIND_WORDS.get(a['media_type'], 'file')} ",
+                data(a["name"], "bold"),
+                (" · ", ""),
+                data(a["item_key"]) if a["item_key"] else "",
+                " · " if a["item_key"] else "",
+                size_words(a["size"]),
+                " · ",
+                (state, style),
+                "\n  " if a["caption"] else "",
+                cut(a["caption"], FEW_LINES) if a["caption"] else "",
+            )
+        )
+    return lines(out)

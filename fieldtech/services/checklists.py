@@ -25,13 +25,14 @@ class RecordedReading(ReadingRow):
 
 class ChecklistItem(TypedDict):
     """A template's item with its current reading's value, verdict and comment (None when
-    not read yet), and whether it is done."""
+    not read yet), whether a file is attached to it, and whether it is done."""
 
     item: Item
     value: str | None
     verdict: str | None
     comment: str | None
     done: bool
+    attached: bool
 
 
 class Checklist(TypedDict):
@@ -77,21 +78,26 @@ def checklist(dev: Device, job_id: str) -> Checklist:
         return {"job": job, "template": None, "items": [], "progress": (0, 0)}
     template = dev.store.template(job["template_id"], job["template_version"])
     readings = dev.store.current_readings(job["id"])
+    attached = dev.store.attached_items(job["id"])
     items: list[ChecklistItem] = []
     for item in template.items:
         r = readings.get(item.key)
+        has_file = item.key in attached
         items.append(
             {
                 "item": item,
                 "value": r.value if r else None,
                 "verdict": r.verdict if r else None,
                 "comment": r.comment if r else None,
-                "done": r is not None and is_satisfied(item, r.value, r.verdict),
+                "done": is_satisfied(
+                    item, r.value if r else None, r.verdict if r else None, attached=has_file
+                ),
+                "attached": has_file,
             }
         )
     return {
         "job": job,
         "template": template,
         "items": items,
-        "progress": progress(template, readings),
+        "progress": progress(template, readings, attached),
     }

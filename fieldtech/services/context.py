@@ -28,6 +28,7 @@ _ENTITY = {
     "part_request": "part_request",
     "escalation": "job",
     "callback": "callback",
+    "attachment": "job",
 }
 
 
@@ -136,6 +137,8 @@ class Device:
             if exp.step_reason:
                 step["decided_reason"] = exp.step_reason
             st.put_request({**req, **step})
+        if exp.attachment is not None:
+            st.add_attachment(exp.attachment)
         if exp.callback is not None:
             job = st.job(exp.callback["job_id"])
             st.add_callback({**exp.callback, "technician_id": job["technician_id"]})

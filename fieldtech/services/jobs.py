@@ -160,6 +160,7 @@ def close_blockers(
         code_given=code,
         code_hash=job.get("confirmation_hash"),
         rating=rating,
+        attached=dev.store.attached_items(job["id"]),
     )
     return missing
 

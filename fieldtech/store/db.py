@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldtech.domain.errors import FieldtechError
+from fieldtech.store.attachments import AttachmentRows
 from fieldtech.store.checklists import ChecklistRows
 from fieldtech.store.database import Database
 from fieldtech.store.jobs import JobRows
@@ -60,7 +61,7 @@ def _private_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
-class Store(JobRows, ChecklistRows, PartRows, OutboxRows, SyncRows, TeamRows):
+class Store(JobRows, ChecklistRows, PartRows, OutboxRows, SyncRows, TeamRows, AttachmentRows):
     """One device's data. One connection, writes serialised by a lock; readers may use WAL."""
 
     def __init__(self, db: Database, path: Path | None):
@@ -204,6 +205,8 @@ def open_store(path: Path | str, *, upgrade: bool = True) -> Store:
         if upgrade and db.execute("SELECT 1 FROM search_waiting LIMIT 1").fetchone():
             with store.transaction():  # a sync stopped mid-stream, killed before its end
                 store.index_waiting()
+        if upgrade and p is not None and (p.parent / "files").exists():
+            store.drop_unreferenced()  # bytes an attach killed before its commit left
     except sqlite3.DatabaseError as exc:
         raise StoreError(
             f"the data file {path} cannot be read ({exc}); if it is damaged, "

@@ -265,6 +265,29 @@ def m011_search_waiting(db: Database) -> None:
     db.execute("CREATE TABLE IF NOT EXISTS search_waiting (job_id TEXT PRIMARY KEY)")
 
 
+def m012_attachments(db: Database) -> None:
+    """Files kept as proof of work (the reference, from its attachment.add operation; a
+    downscaled picture's original is kept until the small one reached HQ), and
+    each file's upload to HQ by hash: `sent` bytes HQ acknowledged, `done_at` once all,
+    `problem` what stops it (the bytes gone from this device) in words."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS attachments (
+            id TEXT PRIMARY KEY, job_id TEXT NOT NULL, sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL, media_type TEXT NOT NULL, name TEXT NOT NULL,
+            caption TEXT, item_key TEXT, actor TEXT, hlc TEXT NOT NULL, at TEXT NOT NULL,
+            original_sha256 TEXT, original_size INTEGER
+        );
+        CREATE INDEX IF NOT EXISTS attachments_job ON attachments(job_id, hlc);
+        CREATE INDEX IF NOT EXISTS attachments_hash ON attachments(sha256);
+        CREATE TABLE IF NOT EXISTS uploads (
+            sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL,
+            sent INTEGER NOT NULL DEFAULT 0, done_at TEXT, problem TEXT
+        );
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_core,
     m002_search,
@@ -277,6 +300,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m009_hold_for,
     m010_search_by_key,
     m011_search_waiting,
+    m012_attachments,
 )
 LATEST = len(MIGRATIONS)
 

@@ -380,3 +380,33 @@ class PartRequestLine(PartRequestRow):
     """A request with its part's name, as the technician's list shows it."""
 
     name: str
+
+
+class AttachmentRow(TypedDict):
+    """A file kept as proof of work on a job (the `attachments` table), with what of its
+    bytes HQ has acknowledged (`sent`) and whether HQ has them all (`at_hq`)."""
+
+    id: str
+    job_id: str
+    sha256: str
+    size: int
+    media_type: str
+    name: str
+    caption: str | None
+    item_key: str | None
+    actor: str | None
+    hlc: str
+    at: str
+    original_sha256: str | None  # a downscaled picture's original, kept until it is sent
+    original_size: int | None
+    sent: int
+    at_hq: int
+    problem: str | None
+
+
+class UploadRow(TypedDict):
+    """A file's bytes on their way to HQ (the `uploads` table)."""
+
+    sha256: str
+    size: int
+    sent: int

@@ -62,12 +62,17 @@ class SyncReport:
     # Jobs HQ moved from this technician to someone else: {ref, to, at, work_kept}.
     reassigned: list[dict[str, Any]] = field(default_factory=list)
     budget_spent: bool = False  # the sync stopped at its byte budget; the rest waits
+    files_sent: int = 0  # attachments now whole at HQ (fieldtech.sync.files)
+    file_bytes: int = 0
+    files_waiting: int = 0
+    file_problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             **self.__dict__,
             "rejected": list(self.rejected),
             "reassigned": list(self.reassigned),
+            "file_problems": list(self.file_problems),
         }
 
 
@@ -154,6 +159,8 @@ class SyncClient:
                 if not more and report.acknowledged + len(report.rejected) == before:
                     report.budget_spent = self.budget is not None  # what waits did not fit
                     break
+            if not report.budget_spent:  # files last: the day's work never waits on a photo
+                self._send_files(report)
         except SyncError as exc:
             self._remember(LAST_ERROR, exc.message)
             raise
@@ -167,6 +174,25 @@ class SyncClient:
         self._remember(LAST_OK, self.device.at())
         self._remember(LAST_ERROR, None)
         return report
+
+    def _send_files(self, report: SyncReport) -> None:
+        from fieldtech.sync.files import FileReport, FileSender, FilesUnreachable
+
+        got = FileReport()
+        try:
+            self.spent += FileSender(self.store, self.http, self.device.at()).send(
+                self._left(), got
+            )
+        except FilesUnreachable as exc:
+            raise SyncError(
+                f"{exc}; what HQ has of it is kept, the rest goes at the next sync",
+                unreachable=True,
+            ) from None
+        finally:
+            report.files_sent, report.file_bytes = got.sent + got.known, got.bytes
+            report.files_waiting, report.file_problems = got.waiting, got.problems
+            report.bytes_up += got.bytes
+        report.budget_spent = bool(got.waiting) and self.budget is not None
 
     def dry_run(self) -> dict[str, Any]:
         ops = self._batch(self.batch)

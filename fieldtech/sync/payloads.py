@@ -152,6 +152,17 @@ class JobCreate(Payload):
     job: NewJob
 
 
+class Attachment(Payload):
+    """A file's reference; its bytes come by the files route, checked against `sha256`."""
+
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    size: Annotated[int, Field(ge=1, le=2**31)]
+    type: Literal["image/jpeg", "image/png", "application/pdf"]
+    name: Annotated[str, Field(min_length=1, max_length=MAX_LINE)]
+    caption: Annotated[str, Field(max_length=500)] | None = None
+    item: Key | None = None
+
+
 SCHEMAS: dict[str, type[Payload]] = {
     O.JOB_STATUS: StatusChange,
     O.JOB_CLOSE: Close,
@@ -165,6 +176,7 @@ SCHEMAS: dict[str, type[Payload]] = {
     O.JOB_ASSIGN: Assign,
     O.ESCALATION_ACK: Acknowledge,
     O.CALLBACK_RECORD: Callback,
+    O.ATTACHMENT_ADD: Attachment,
 }
 assert set(SCHEMAS) == set(O.OPS), "every operation type has its schema"
 

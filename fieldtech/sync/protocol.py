@@ -73,6 +73,14 @@ MAX_BODY = 8 * 1024 * 1024  # compressed bytes HQ accepts in one request
 # What a gzip'd body may inflate to: the same order as the cap on the wire, so memory per
 # request stays bounded once decompressed too (a sync batch of 2,000 long notes fits).
 MAX_INFLATED = 2 * MAX_BODY
+# Attachments' bytes go apart from the sync, by the core of the tus protocol (1.0.0) keyed
+# by hash: HEAD /v1/files/{sha256} says how much HQ has (Upload-Offset), each PATCH carries
+# the next chunk at that offset. A cut costs at most the chunk in flight.
+FILES_PATH = "/v1/files/"
+TUS_VERSION = "1.0.0"
+OFFSET_TYPE = "application/offset+octet-stream"
+FILE_CHUNK = 64 * 1024  # what a device sends in one PATCH
+MAX_FILE_CHUNK = 1024 * 1024  # what HQ takes in one
 MAX_INT = 2**63 - 1  # the stores keep whole numbers in 64 bits
 
 

@@ -30,6 +30,8 @@ ROLES = (
 
 # Expected outcome per endpoint: role -> "ok" | status code. Missing roles: see DEFAULTS.
 A = "ok"
+PHOTO = b"\xff\xd8\xff\xe0" + b"the installed unit " * 500
+PHOTO_SHA = __import__("hashlib").sha256(PHOTO).hexdigest()
 MATRIX: dict[str, dict[str, object]] = {
     "GET /v1/openapi.json": {r: A for r in ROLES[3:]},
     "GET /v1/me": {r: A for r in ROLES[3:]},
@@ -81,6 +83,22 @@ MATRIX: dict[str, dict[str, object]] = {
         "other_supervisor": 404,
     },
     "POST /v1/plan/maintenance": {"admin": A},
+    "GET /v1/files/{sha256}": {
+        "owner": A,
+        "supervisor": A,
+        "admin": A,
+        "teammate": 404,
+        "other_team": 404,
+        "other_supervisor": 404,
+    },
+    "PATCH /v1/files/{sha256}": {
+        "owner": A,
+        "supervisor": A,
+        "admin": A,
+        "teammate": 404,
+        "other_team": 404,
+        "other_supervisor": 404,
+    },
     "GET /v1/technicians/{technician_id}/day": {
         "owner": A,
         "supervisor": A,
@@ -141,7 +159,13 @@ def setup(tmp_path_factory):
     from fieldtech.services import parts
 
     req = parts.request_part(owner.device, "AC-FAN-MTR", 1, job_id=job["id"])
+    from fieldtech.services import attachments
+
+    photo = world.root / "unit.jpg"
+    photo.write_bytes(PHOTO)
+    attachments.attach(owner.device, job["id"], photo, caption="the installed unit")
     owner.client.sync()
+    assert world.rows("files")[0]["complete"]
     tokens = {
         "garbage": "ft_not-a-real-token",
         "revoked": _token(world, revoked),
@@ -234,6 +258,7 @@ def call(world, token, route, job, req, phones, role, device="no-such-device"):
         .replace("{user_id}", "kofi-mensah")
         .replace("{device_id}", device)
         .replace("{technician_id}", "tenzin-dorje")
+        .replace("{sha256}", PHOTO_SHA)
     )
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     body: dict | None = None
@@ -265,6 +290,9 @@ def call(world, token, route, job, req, phones, role, device="no-such-device"):
         body = {"skill": 5, "attitude": 5, "adherence": 5}
     elif route in ("POST /v1/escalations/run", "POST /v1/plan/maintenance"):
         body = {}
+    elif route == "PATCH /v1/files/{sha256}":  # HQ has it whole: nothing more is taken
+        content = PHOTO[:10]
+        headers.update({"Upload-Offset": "0", "Content-Type": protocol.OFFSET_TYPE})
     elif route == "POST /v1/jobs/import":
         content = b"ref,kind,summary,customer_name,address\n"
     elif route == "POST /v1/parts":
@@ -351,6 +379,8 @@ SUCCESS = {
     "GET /v1/reports/kpis": (200, lambda r, *_: isinstance(r.json(), list)),
     "GET /v1/jobs/{job_id}/report": (200, lambda r, _, job, *__: job["ref"] in r.text),
     "POST /v1/plan/maintenance": (200, lambda r, *_: isinstance(r.json(), list)),
+    "GET /v1/files/{sha256}": (200, lambda r, *_: r.content == PHOTO),
+    "PATCH /v1/files/{sha256}": (204, lambda r, *_: r.headers["Upload-Offset"] == str(len(PHOTO))),
     "GET /v1/technicians/{technician_id}/day": (
         200,
         # The other team's supervisor may ask, and gets an empty day: scope still applies.

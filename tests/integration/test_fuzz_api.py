@@ -32,7 +32,7 @@ from fieldtech.domain.parts import RequestStatus
 from fieldtech.domain.templates import DEFAULT_TEMPLATES
 from fieldtech.hq import auth, catalog
 from fieldtech.hq.api import TemplateIn
-from fieldtech.services import parts
+from fieldtech.services import attachments, parts
 from fieldtech.sync import wire_models
 from tests.integration.world import World
 
@@ -50,6 +50,11 @@ OPERATIONS = sorted(
     v for k, v in vars(O).items() if k.isupper() and isinstance(v, str) and "." in v
 )
 WORDS = sorted({*Status, *RequestStatus, "use", "receive", "fixed", "ok", "warning", "fail"})
+# An attachment's chunk is raw bytes: any bytes, a JPEG's first bytes among them.
+schemathesis.openapi.media_type(
+    "application/offset+octet-stream",
+    st.one_of(st.binary(max_size=4096), st.binary(max_size=64).map(b"\xff\xd8\xff\xe0".__add__)),
+)
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +66,12 @@ def fuzz_world(tmp_path_factory):
     job = world.job(tech.user_id, customer_name="Fuzz Customer", address="1 Fuzz Lane")
     tech.client.sync()
     req = parts.request_part(tech.device, "AC-FAN-MTR", 1, job_id=job["id"])
+    # A photo whose reference HQ has and whose bytes it waits for: chunks fuzzed at it
+    # reach the real upload (offsets, sizes, the hash check at the end).
+    photo = world.root / "waiting.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0" + b"fuzz" * 1000)
+    waiting = attachments.attach(tech.device, job["id"], photo)
+    tech.store.upload_problem(waiting["sha256"], "held back for the fuzzer")
     tech.client.sync()
 
     def token(user_id: str) -> str:
@@ -77,6 +88,7 @@ def fuzz_world(tmp_path_factory):
         "user_id": tech.user_id,
         "technician_id": tech.user_id,
         "sku": "AC-FAN-MTR",
+        "sha256": waiting["sha256"],
     }
     yield world, roles, ids
     world.stop()

@@ -66,6 +66,21 @@ ROUTES: dict[tuple[str, str], tuple[str, str, tuple[int, ...]]] = {
         (200, 401, 404, 422),
     ),
     ("/v1/me", "GET"): ("meta", "me_v1_me_get", (200, 401)),
+    ("/v1/files/{sha256}", "HEAD"): (
+        "attachments",
+        "file_offset_v1_files__sha256__head",
+        (200, 401, 404, 422),
+    ),
+    ("/v1/files/{sha256}", "PATCH"): (
+        "attachments",
+        "file_chunk_v1_files__sha256__patch",
+        (204, 400, 401, 404, 409, 413, 422),
+    ),
+    ("/v1/files/{sha256}", "GET"): (
+        "attachments",
+        "file_download_v1_files__sha256__get",
+        (200, 401, 404, 409, 422),
+    ),
     ("/v1/openapi.json", "GET"): ("meta", "openapi_document_v1_openapi_json_get", (200, 401)),
     ("/v1/part-requests", "GET"): (
         "parts",

@@ -11,10 +11,11 @@ import click
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.hq import auth
 from fieldtech.hq.auth import Principal
-from fieldtech.hq.db import HQ, sqlite_url
+from fieldtech.hq.db import HQ, files_beside, sqlite_url
 from fieldtech.paths import Locations
 
 ENV_DB = "FIELDTECH_HQ_DB"
+ENV_FILES = "FIELDTECH_HQ_FILES"  # where attachments' bytes go (default: beside the database)
 
 
 class HQContext:
@@ -29,12 +30,19 @@ class HQContext:
                 path = Path(self.url.split("///", 1)[-1])
                 if not path.exists():
                     raise FieldtechError(f"no HQ at {path}: run `fieldtech hq init` first")
-            self._hq = HQ.open(self.url, create=True)
+            files = os.environ.get(ENV_FILES)
+            self._hq = HQ.open(
+                self.url, create=True, files=Path(files) if files else self.files_folder()
+            )
             if self.url.startswith("sqlite"):
                 path = Path(self.url.split("///", 1)[-1])
                 if path.exists():
                     os.chmod(path, 0o600)
         return self._hq
+
+    def files_folder(self) -> Path:
+        """Beside a SQLite database; in this profile's data folder for a PostgreSQL one."""
+        return files_beside(self.url) or self.locations.data / "hq-files"
 
     def console_admin(self) -> Principal:
         """HQ commands run on the HQ machine itself, as its first admin."""
