@@ -1,7 +1,8 @@
 """Sync over a slow and broken link: requests, bytes each way, wall time of `fieldtech sync`.
 
     python -m benchmarks.link_bench [--rate-kbit 50] [--delay-ms 300] [--prime-jobs 2000]
-        [--week-jobs 60] [--week-ops 3150] [--slow-kbit 8] [--cut-after-s 30] [--quick]
+        [--week-jobs 60] [--week-ops 3150] [--slow-kbit 8] [--cut-after-s 30]
+        [--photos 20] [--photo-cuts 3] [--only all|ops|photos] [--quick]
 
 Every scenario runs the technician's own command, `fieldtech --home DIR sync`, through
 benchmarks.shaping_proxy to a real `fieldtech hq serve` (SQLite) on 127.0.0.1:
@@ -15,6 +16,8 @@ benchmarks.shaping_proxy to a real `fieldtech hq serve` (SQLite) on 127.0.0.1:
                  (300 s in the field; --cut-after-s), when the bytes received and the jobs
                  kept on the device count
   nothing to do  one more sync of the week's device
+  photos         a day on 20 jobs offline with a camera photo each (~400 KB once
+                 downscaled on the device), synced while the link is cut 3 times mid-file
 The proxy counts the bytes on the wire (HTTP heads and bodies) and the HTTP requests.
 """
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import subprocess
 import tempfile
@@ -41,7 +45,7 @@ from fieldtech.paths import locate
 from fieldtech.services import Device, checklists, jobs, parts
 from fieldtech.store import open_store
 
-QUICK = {"week_jobs": 20, "week_ops": 500, "prime_jobs": 300, "cut_after_s": 5.0}
+QUICK = {"week_jobs": 20, "week_ops": 500, "prime_jobs": 300, "cut_after_s": 5.0, "photos": 3}
 # Maintenance readings a technician takes again and again over a week (the template's items).
 READINGS = [
     ("supply_voltage", "231"),
@@ -84,6 +88,7 @@ class Bench:
         self.token = json.loads(self.server.hq("init", "--json"))["admin_token"]
         self.proxy: ShapingProxy
         self.said: dict[str, list[str]] = {}  # what the command printed, per scenario
+        self.extra: dict[str, Any] = {}  # figures a scenario adds to the JSON
 
     # -- HQ side -------------------------------------------------------------------------
     def technician(self, name: str) -> dict[str, Any]:
@@ -94,7 +99,7 @@ class Bench:
         )
         return added
 
-    def dispatch(self, count: int, *techs: dict[str, Any]) -> None:
+    def dispatch(self, count: int, *techs: dict[str, Any], prefix: str = "M") -> None:
         """`count` maintenance jobs for each of `techs`, dispatched as HQ does (an import)."""
         path = self.root / "jobs.csv"
         with path.open("w", newline="") as f:
@@ -105,7 +110,7 @@ class Bench:
             )
             for t, tech in enumerate(techs):
                 for i in range(count):
-                    ref = f"M{t}-{i:04d}"
+                    ref = f"{prefix}{t}-{i:04d}"
                     w.writerow(
                         [ref, "maintenance", "Yearly service", f"Customer {ref}", f"{i} Long Road"]
                         + ["Lima", "air conditioner", tech["user"]["id"]]
@@ -276,6 +281,104 @@ def priming(b: Bench, home: Path, code: str, slow: bool) -> dict:
     return b.row(label, where, runs, counts, result)
 
 
+def camera_photos(folder: Path, count: int) -> list[Path]:
+    """`count` photos as a phone takes them (3200 x 2400, ~3.7 MB), each its own: noise
+    over a gradient, which JPEG compresses as it does a real scene's detail. Downscaled to
+    1600 px on the device they come to ~400 KB each."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    grad = Image.linear_gradient("L").resize((3200, 2400)).convert("RGB")
+    out = []
+    for i in range(count):
+        noise = Image.effect_noise((3200, 2400), 33).convert("RGB")
+        path = folder / f"IMG_{i:04d}.jpg"
+        Image.blend(noise, grad, 0.5).save(path, "JPEG", quality=92)
+        out.append(path)
+    return out
+
+
+def photos(b: Bench, tech: dict[str, Any]) -> dict:
+    """A day on `--photos` jobs offline, a photo on each, then syncs over the link while it
+    is cut `--photo-cuts` times mid-file, each sync run again after its cut, as a person
+    would. Counts the file bytes the device put on the wire against the files' sizes, checks
+    every file at HQ by its hash, and that the day's operations all went before the first
+    file request."""
+    a = b.args
+    home = b.root / "photos"
+    b.shaped(rate_kbit=None, delay_ms=0)
+    b.enroll(home, tech["enrollment_code"])
+    assert fieldtech(home, "sync").code == 0
+    store = open_store(locate(home).device_db)
+    dev = Device.open(store)
+    shots = camera_photos(b.root / "DCIM", a.photos)
+    for n, row in enumerate(store.queue(limit=a.photos)):
+        jobs.start(dev, row["id"])
+        jobs.arrive(dev, row["id"])
+        checklists.record_reading(dev, row["id"], "supply_voltage", "231")
+        jobs.note(dev, row["id"], "condenser coil cleaned; photo of the unit attached")
+        attach_run = fieldtech(home, "attach", row["id"], str(shots[n]), "--caption", "unit")
+        assert attach_run.code == 0, attach_run.err
+    ops_made = len(store.outbox("pending"))
+    sizes = dict(store.db.execute("SELECT sha256, size FROM uploads").fetchall())
+    store.close()
+    total = sum(sizes.values())
+    b.shaped(rate_kbit=a.rate_kbit, delay_ms=a.delay_ms)
+    before = len(b.proxy.requests_log)
+    # Cuts spread over the files' bytes, each at an odd offset: mid-chunk, not on a boundary.
+    step = total // (a.photo_cuts + 1)
+    runs: list[Run] = []
+    for cut in range(a.photo_cuts + 1):
+        if cut < a.photo_cuts:
+            b.proxy.cut_after(up=step + 12_345 if cut == 0 else step)
+        runs.append(fieldtech(home, "sync"))
+        if cut == 0:
+            ops_left_after_first = b.outbox(home)
+    while len(runs) < a.photo_cuts + 4 and runs[-1].code != 0:
+        runs.append(fieldtech(home, "sync"))
+    counts = b.proxy.snapshot()
+    log = b.proxy.requests_log[before:]
+    first_file = next((i for i, r in enumerate(log) if " /v1/files/" in r), len(log))
+    first_run_syncs = [i for i, r in enumerate(log) if r.startswith("POST /v1/sync")][:1]
+    assert first_run_syncs and first_run_syncs[0] < first_file, "the operations go first"
+    store = open_store(locate(home).device_db)
+    on_wire = int(store.meta("file_bytes_sent") or 0)
+    waiting = store.uploads_waiting()
+    store.close()
+    intact = 0
+    with b.at_hq() as http:
+        for sha in sizes:
+            got = http.get(f"/v1/files/{sha}")
+            intact += got.status_code == 200 and hashlib.sha256(got.content).hexdigest() == sha
+    resent = on_wire - total
+    b.said[f"{a.photos} photos, cut {a.photo_cuts} times"] = [
+        f"exit {r.code}: {r.said()}" for r in runs
+    ]
+    result = (
+        f"{len(sizes)} photos, {total / 1e6:.2f} MB ({total // max(len(sizes), 1) // 1000} KB "
+        f"each); {counts.cuts} cuts; {resent:,} B sent twice ({resent / max(counts.cuts, 1):,.0f}"
+        f" per cut); {intact} of {len(sizes)} intact at HQ; {waiting[0]} waiting; "
+        f"{ops_made} ops of the day, {ops_left_after_first} of them still on the device "
+        f"when the first file request went"
+    )
+    row = b.row(
+        f"{a.photos} photos, link cut {a.photo_cuts} times",
+        link(a.rate_kbit, a.delay_ms),
+        runs,
+        counts,
+        result,
+    )
+    b.extra["photos"] = {
+        "photo_bytes": total,
+        "file_bytes_on_wire": on_wire,
+        "resent_per_cut": resent / max(counts.cuts, 1),
+        "intact": intact,
+        "ops_left_when_files_began": ops_left_after_first,
+        "requests": log,
+    }
+    return row
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rate-kbit", type=float, default=50.0, help="each way, week and no-op")
@@ -285,6 +388,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--prime-jobs", type=int, default=2000)
     ap.add_argument("--slow-kbit", type=float, default=8.0, help="the priming link that goes down")
     ap.add_argument("--cut-after-s", type=float, default=30.0, help="300 s in the field")
+    ap.add_argument("--photos", type=int, default=20, help="photos of the day (one per job)")
+    ap.add_argument("--photo-cuts", type=int, default=3, help="cuts while they go")
+    ap.add_argument(
+        "--only", choices=["all", "photos", "ops"], default="all", help="which scenarios run"
+    )
     ap.add_argument("--quick", action="store_true", help="smaller sizes: about a minute")
     args = ap.parse_args(argv)
     if args.quick:
@@ -302,20 +410,26 @@ def main(argv: list[str] | None = None) -> list[dict]:
     floor = fieldtech(Path(tempfile.gettempdir()), "--version").seconds
     with tempfile.TemporaryDirectory() as tmp:
         b = Bench(Path(tmp), args)
-        week, lost, prime = (b.technician(n) for n in ("Week Tech", "Lost Tech", "Prime Tech"))
+        names = ("Week Tech", "Lost Tech", "Prime Tech", "Photo Tech")
+        week, lost, prime, shooter = (b.technician(n) for n in names)
         b.dispatch(args.week_jobs, week, lost)
+        b.dispatch(max(args.photos, 1), shooter, prefix="P")
         b.server.hq("seed", "--jobs", str(args.prime_jobs), "--technician", prime["user"]["id"])
         b.server.start(b.token)
         try:
             with ShapingProxy(("127.0.0.1", b.server.port)) as b.proxy:
-                rows = [
-                    week_offline(b, week, "week", lose_first_answer=False),
-                    nothing_to_do(b, "week"),
-                    week_offline(b, lost, "lost", lose_first_answer=True),
-                    priming(b, b.root / "prime", prime["enrollment_code"], slow=False),
-                ]
-                again = b.server.hq("user", "enrollment", prime["user"]["id"]).strip()
-                rows.append(priming(b, b.root / "prime-slow", again, slow=True))
+                rows = []
+                if args.only in ("all", "ops"):
+                    rows += [
+                        week_offline(b, week, "week", lose_first_answer=False),
+                        nothing_to_do(b, "week"),
+                        week_offline(b, lost, "lost", lose_first_answer=True),
+                        priming(b, b.root / "prime", prime["enrollment_code"], slow=False),
+                    ]
+                    again = b.server.hq("user", "enrollment", prime["user"]["id"]).strip()
+                    rows.append(priming(b, b.root / "prime-slow", again, slow=True))
+                if args.only in ("all", "photos"):
+                    rows.append(photos(b, shooter))
         finally:
             b.server.stop()
     show(f"sync over a slow and broken link (commit {commit})", rows)
@@ -324,7 +438,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for scenario, lines in b.said.items():
         for line in lines:
             print(f"  {scenario}: {line}")
-    meta = {**vars(args), "commit": commit, "cli_start_seconds": floor, "said": b.said}
+    meta = {**vars(args), "commit": commit, "cli_start_seconds": floor, "said": b.said, **b.extra}
     out = write("link", rows, meta)
     print(f"written {out}")
     return rows

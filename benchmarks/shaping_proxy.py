@@ -67,6 +67,7 @@ class Framer:
         self.methods = methods  # the connection's request methods, in order (HEAD has no body)
         self.index = 0  # the message the next byte belongs to
         self.heads = 0  # request heads parsed so far
+        self.targets: list[str] = []  # each request's method and path, in order
         self.state = "head"
         self.buf = bytearray()
         self.left = 0
@@ -169,6 +170,7 @@ class Framer:
                 return True
         else:
             self.methods.append(lines[0].split(" ")[0])
+            self.targets.append(" ".join(lines[0].split(" ")[:2]))
             self.heads += 1
         if "chunked" in fields.get("transfer-encoding", ""):
             self.state = "size"
@@ -333,6 +335,7 @@ class ShapingProxy:
         self.buckets: dict[str, Bucket | None] = {UP: None, DOWN: None}
         self.delay = delay_ms / 1000
         self._requests_ever = 0
+        self.requests_log: list[str] = []  # "METHOD /path" of every request seen, in order
         self._through_ever = {UP: 0, DOWN: 0}
         self._drop_at: int | None = None
         self._cut_at: dict[str, int | None] = {UP: None, DOWN: None}
@@ -487,6 +490,7 @@ class ShapingProxy:
         its answer (the same index on that connection) to be lost."""
         while conn.counted < conn.framers[UP].heads:
             conn.counted += 1
+            self.requests_log.append(conn.framers[UP].targets[conn.counted - 1])
             self._requests_ever += 1
             self.counts.requests += 1
             if self._requests_ever == self._drop_at:

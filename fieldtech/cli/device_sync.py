@@ -105,6 +105,15 @@ def sync_cmd(ctx: Context, dry_run: bool, budget: str | None, as_json: bool) -> 
         f"{report.requests} request(s); {report.pending} still waiting"
         + (" (the budget was spent: the rest goes next time)" if report.budget_spent else "")
     )
+    if report.files_sent or report.files_waiting:
+        from fieldtech.domain.attachments import size_words
+
+        say(
+            f"files: {report.files_sent} now at HQ ({size_words(report.file_bytes)} sent), "
+            f"{report.files_waiting} waiting"
+        )
+    for problem in report.file_problems:
+        say(("file not sent", "red"), f" {problem}")
     for rej in report.rejected:
         say(("refused by HQ", "red"), f" {rej['id'][-8:]}: {rej['reason']}")
     for moved in report.reassigned:

@@ -190,6 +190,15 @@ class AttachmentRows:
         """What stops a file going (None: nothing, it may go again)."""
         self.db.execute("UPDATE uploads SET problem = ? WHERE sha256 = ?", [words, sha256])
 
+    def count_file_bytes(self, n: int) -> None:
+        """File bytes this device has put on the wire, in all (`file_bytes_sent`): a cut
+        chunk counts, so what a cut cost can be read against the files' sizes."""
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES ('file_bytes_sent', ?) ON CONFLICT(key) "
+            "DO UPDATE SET value = CAST(value AS INTEGER) + excluded.value",
+            [str(n)],
+        )
+
     def uploads_waiting(self) -> tuple[int, int]:
         """(files, bytes) not yet at HQ."""
         n, size = self.db.execute(

@@ -84,6 +84,8 @@ class FileSender:
                 if not data:
                     self._problem(sha, DAMAGED, report)
                     return spent
+                with self.store.transaction():  # what went on the wire, answered or not
+                    self.store.count_file_bytes(len(data))
                 answer = self._patch(sha, offset, data)
                 spent += len(data) + HEADERS
                 report.bytes += len(data)
