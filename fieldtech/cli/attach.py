@@ -13,12 +13,13 @@ from fieldtech.services import attachments as attachment_service
 from fieldtech.store.rows import AttachmentRow
 
 
-def state_words(a: AttachmentRow) -> str:
-    """Where the file is, as the technician asks it: is it at HQ yet?"""
+def state_words(a: AttachmentRow, here: bool = True) -> str:
+    """Where the file is, as the technician asks it: is it at HQ yet? (`here`: its bytes
+    are on this device; a file another device attached may be only at HQ.)"""
     if a["problem"]:
         return a["problem"]
     if a["at_hq"]:
-        return "at HQ"
+        return "at HQ" if here else "at HQ, not on this device"
     if a["sent"]:
         return f"sending: {size_words(a['sent'])} of {size_words(a['size'])}"
     return "waiting to go"
@@ -66,12 +67,21 @@ def attach_cmd(
 
 @click.command("attachments")
 @click.argument("job_id")
+@click.option(
+    "--fetch",
+    type=click.Choice(["thumbnails", "files"]),
+    help="Bring from HQ what this device lacks: small pictures first, or the files.",
+)
 @json_option
 @pass_ctx
-def attachments_cmd(ctx: Context, job_id: str, as_json: bool) -> None:
+def attachments_cmd(ctx: Context, job_id: str, fetch: str | None, as_json: bool) -> None:
     """A job's photos and files, with their size and whether HQ has them."""
-    job = ctx.device.store.job(job_id)
-    rows = ctx.device.store.attachments(job["id"])
+    store = ctx.device.store
+    job = store.job(job_id)
+    if fetch:
+        _fetch(ctx, job["id"], whole=fetch == "files", as_json=as_json)
+        return
+    rows = store.attachments(job["id"])
     if as_json:
         emit_json([attachment_json(a) for a in rows])
         return
@@ -96,6 +106,27 @@ def attachments_cmd(ctx: Context, job_id: str, as_json: bool) -> None:
         ],
         empty="nothing attached to this job",
     )
+
+
+def _fetch(ctx: Context, job_id: str, *, whole: bool, as_json: bool) -> None:
+    from fieldtech.cli.device_sync import client_for
+    from fieldtech.domain.errors import FieldtechError
+    from fieldtech.sync import files
+
+    client = client_for(ctx)
+    try:
+        done = files.fetch(ctx.device.store, client.http, job_id, whole=whole)
+    except files.FilesUnreachable as exc:
+        raise FieldtechError(f"{exc}; try again when the link is back") from None
+    finally:
+        client.close()
+    if as_json:
+        emit_json([{"name": n, "result": r} for n, r in done])
+        return
+    for name, result in done:
+        say(f"{name}: {result}")
+    if not done:
+        say("nothing attached to this job")
 
 
 def register(cli: click.Group) -> None:

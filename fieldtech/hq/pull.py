@@ -44,6 +44,7 @@ ORDER = (
     "part_requests",
     "conflicts",
     "callbacks",
+    "attachments",  # references only: a file's bytes come on demand (GET /v1/files/…)
 )
 
 
@@ -76,7 +77,7 @@ def scope_where(name: str, p: Principal) -> ColumnElement[bool] | None:
         if p.role == "supervisor":
             return t.c.team == p.team
         return _job_visible(p, t.c.id)
-    if name in ("job_events", "readings"):
+    if name in ("job_events", "readings", "attachments"):
         return _job_visible(p, t.c.job_id)
     if name in ("customers", "appliances"):
         col = t.c.id if name == "customers" else t.c.customer_id
@@ -100,7 +101,7 @@ def _columns(name: str, table: Table) -> list[str]:
     return [c for c in table.c.keys() if c not in PRIVATE or c in keep]  # noqa: SIM118
 
 
-ECHOED = ("jobs", "job_events", "readings", "stock_ledger", "part_requests")
+ECHOED = ("jobs", "job_events", "readings", "stock_ledger", "part_requests", "attachments")
 
 
 def pull(
@@ -330,7 +331,14 @@ def _within(page: Page, max_bytes: int, sizes: Sizes | None = None) -> int:
 
 
 URGENT_LANE = 100
-HISTORY_OF_JOBS = ("job_events", "readings", "stock_ledger", "part_requests", "callbacks")
+HISTORY_OF_JOBS = (
+    "job_events",
+    "readings",
+    "stock_ledger",
+    "part_requests",
+    "callbacks",
+    "attachments",
+)
 
 
 def _jobs_of_history(conn: Connection, p: Principal, after: int, page: Page) -> Page:

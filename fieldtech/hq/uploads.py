@@ -124,3 +124,24 @@ def arrived(conn: Connection, hashes: list[str]) -> set[str]:
         return set()
     rows = conn.execute(select(F.sha256).where(F.sha256.in_(hashes), F.complete.is_(True)))
     return {r.sha256 for r in rows}
+
+
+def thumbnail(data: bytes, edge: int) -> bytes | None:
+    """A small JPEG of a picture, its long edge `edge` px: what a device asks for first
+    over a slow link. None when the bytes are no picture Pillow reads."""
+    import io
+
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.size[0] * im.size[1] > 60_000_000:
+                return None
+            im.draft("RGB", (edge, edge))
+            small = ImageOps.exif_transpose(im)
+            small.thumbnail((edge, edge))
+            out = io.BytesIO()
+            small.convert("RGB").save(out, "JPEG", quality=75)
+            return out.getvalue()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None

@@ -183,22 +183,25 @@ def history(events: Sequence[JobEvent], conflicts: Sequence[Conflict]) -> Text |
     return lines(text) if text else "nothing yet"
 
 
-def attachment_state(a: AttachmentRow) -> tuple[str, str]:
+def attachment_state(a: AttachmentRow, here: bool = True) -> tuple[str, str]:
     """Where a file is, and its colour: at HQ, on its way, waiting, or what stops it."""
     from fieldtech.domain.attachments import size_words
 
     if a["problem"]:
         return a["problem"], "bold red"
     if a["at_hq"]:
-        return "at HQ", "green"
+        return ("at HQ", "green") if here else ("at HQ, not on this device", "green")
     if a["sent"]:
         return f"sending: {size_words(a['sent'])} of {size_words(a['size'])}", "yellow"
     return "waiting to go", "yellow"
 
 
-def attachments(rows: Sequence[AttachmentRow], *, can_attach: bool = True) -> Text:
+def attachments(
+    rows: Sequence[AttachmentRow], *, can_attach: bool = True, here: frozenset[str] = frozenset()
+) -> Text:
     """Each file with its item, size, caption and where it is; a stand-in line when none.
-    The terminal shows no picture here: the name and caption say what it is."""
+    The terminal shows no picture here: the name and caption say what it is. `here`: the
+    hashes whose bytes are on this device."""
     from fieldtech.domain.attachments import KIND_WORDS, size_words
 
     if not rows:
@@ -206,7 +209,7 @@ def attachments(rows: Sequence[AttachmentRow], *, can_attach: bool = True) -> Te
         return Text(f"nothing attached yet{hint}", style="dim")
     out: list[Text] = []
     for a in rows:
-        state, style = attachment_state(a)
+        state, style = attachment_state(a, a["sha256"] in here)
         out.append(
             line(
                 f"{KIND_WORDS.get(a['media_type'], 'file')} ",

@@ -47,6 +47,21 @@ class AttachmentRows:
     def file_path(self, sha256: str) -> Path:
         return self.files_dir / sha256[:2] / sha256
 
+    def thumbnail_path(self, sha256: str) -> Path:
+        return self.files_dir / "thumbs" / f"{sha256}.jpg"
+
+    def keep_thumbnail(self, sha256: str, data: bytes) -> None:
+        """A small JPEG of a file HQ holds, fetched to look at (not proof: never sent)."""
+        if not data.startswith(b"\xff\xd8\xff"):
+            raise BadInput("HQ's thumbnail is not a JPEG")
+        path = self.thumbnail_path(sha256)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+
     def keep_file(self, source: BinaryIO, limit: int) -> KeptFile:
         """Copy `source` into the file folder under its hash, durably (written, synced and
         renamed into place), refusing it past `limit` bytes without keeping any of it."""
@@ -94,7 +109,8 @@ class AttachmentRows:
         before = time.time() - older_than
         dropped = 0
         for f in self.files_dir.glob("**/*"):
-            if not f.is_file() or (not f.name.startswith(".incoming-") and f.name in named):
+            name = f.name.removesuffix(".jpg") if f.parent.name == "thumbs" else f.name
+            if not f.is_file() or (not f.name.startswith(".incoming-") and name in named):
                 continue
             with contextlib.suppress(FileNotFoundError):
                 if f.stat().st_mtime < before:

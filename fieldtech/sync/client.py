@@ -457,7 +457,7 @@ def apply_changes(
     changed = st.merge_jobs(jobs)
     applied["jobs"] = [j["id"] for j in jobs]
     n += len(jobs)
-    for name in ("job_events", "readings", "stock_ledger", "conflicts", "callbacks"):
+    for name in ("job_events", "readings", "stock_ledger", "conflicts", "callbacks", "attachments"):
         r = rows(name)
         st.add_history(name, r)
         applied[name] = [x["id"] for x in r]

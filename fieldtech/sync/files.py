@@ -174,3 +174,48 @@ def _detail(r: httpx.Response) -> str:
         return str(r.json().get("detail") or r.reason_phrase)
     except ValueError:
         return f"HTTP {r.status_code}"
+
+
+THUMB_EDGE = 320  # a thumbnail's long edge: ~15 KB, a few seconds over 2G
+
+
+def fetch(store: Store, http: httpx.Client, job_id: str, *, whole: bool) -> list[tuple[str, str]]:
+    """Bring a job's files from HQ that this device lacks: thumbnails of its pictures
+    (`whole` False: what to look at first over a slow link), or the files themselves,
+    each checked against its hash before it is kept. Returns (name, what happened)."""
+    import io
+
+    out: list[tuple[str, str]] = []
+    for a in store.attachments(job_id):
+        sha, kept = a["sha256"], store.file_path(a["sha256"])
+        if kept.is_file():
+            out.append((a["name"], "on this device"))
+            continue
+        if not whole and a["media_type"] not in ("image/jpeg", "image/png"):
+            out.append((a["name"], "no thumbnail (not a picture)"))
+            continue
+        if not whole and store.thumbnail_path(sha).is_file():
+            out.append((a["name"], "thumbnail on this device"))
+            continue
+        params = {} if whole else {"thumb": THUMB_EDGE}
+        r = _get(http, protocol.FILES_PATH + sha, params)
+        if r.status_code != 200:
+            out.append((a["name"], f"not fetched: {_detail(r)}"))
+            continue
+        if whole:
+            if hashlib.sha256(r.content).hexdigest() != sha:
+                out.append((a["name"], "not kept: what came does not match its hash"))
+                continue
+            store.keep_file(io.BytesIO(r.content), len(r.content))
+            out.append((a["name"], f"fetched, {size_words(len(r.content))}"))
+        else:
+            store.keep_thumbnail(sha, r.content)
+            out.append((a["name"], f"thumbnail fetched, {size_words(len(r.content))}"))
+    return out
+
+
+def _get(http: httpx.Client, path: str, params: dict[str, int]) -> httpx.Response:
+    try:
+        return http.get(path, params=params)
+    except httpx.TransportError as exc:
+        raise FilesUnreachable(f"HQ cannot be reached for the file ({exc})") from None

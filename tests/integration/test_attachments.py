@@ -289,3 +289,48 @@ def test_the_service_report_shows_the_photos_hq_has_and_names_those_on_their_way
     md = sam.client.http.get(f"/v1/jobs/{job['id']}/report").text
     assert "## Photos and files" in md
     assert "JPEG photo unit.jpg" in md and "not yet arrived" in md
+
+
+def test_another_device_learns_of_the_files_and_fetches_them_on_demand_thumbnails_first(
+    world, tmp_path
+):
+    import io
+
+    from PIL import Image
+
+    from fieldtech.sync import files
+
+    ana = watched_phone(world)
+    sam = world.phone("Sam", team="north", role="supervisor")
+    job = world.job(ana.user_id)
+    ana.client.sync()
+    picture = tmp_path / "unit.jpg"
+    Image.effect_noise((1200, 900), 20).convert("RGB").save(picture, quality=90)
+    pdf_path = tmp_path / "warranty.pdf"
+    pdf_path.write_bytes(b"%PDF-1.4\n" + b"warranty card " * 300)
+    attachments.attach(ana.device, job["id"], picture, caption="the unit")
+    attachments.attach(ana.device, job["id"], pdf_path)
+    ana.client.sync()
+
+    sam.client.sync()  # the references come with the job's history; the bytes do not
+    listed = sam.store.attachments(job["id"])
+    assert [a["name"] for a in listed] == ["unit.jpg", "warranty.pdf"]
+    assert all(a["at_hq"] for a in listed)
+    assert not any(sam.store.file_path(a["sha256"]).exists() for a in listed)
+
+    first = files.fetch(sam.store, sam.client.http, job["id"], whole=False)
+    assert first[0][0] == "unit.jpg" and first[0][1].startswith("thumbnail fetched")
+    assert first[1] == ("warranty.pdf", "no thumbnail (not a picture)")
+    with Image.open(io.BytesIO(sam.store.thumbnail_path(listed[0]["sha256"]).read_bytes())) as t:
+        assert max(t.size) == files.THUMB_EDGE
+    assert not sam.store.file_path(listed[0]["sha256"]).exists()  # thumbnails only, so far
+
+    whole = files.fetch(sam.store, sam.client.http, job["id"], whole=True)
+    assert [r.split(",")[0] for _n, r in whole] == ["fetched", "fetched"]
+    assert sam.store.file_path(listed[0]["sha256"]).read_bytes() == picture.read_bytes()
+    assert sam.store.file_path(listed[1]["sha256"]).read_bytes() == pdf_path.read_bytes()
+    assert sam.store.uploads_waiting() == (0, 0)  # fetched files are not sent back
+    # A teammate who may not see the job learns nothing of its files.
+    ben = world.phone("Ben", team="north")
+    ben.client.sync()
+    assert ben.store.db.execute("SELECT count(*) FROM attachments").fetchone()[0] == 0

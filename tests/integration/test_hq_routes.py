@@ -79,7 +79,7 @@ ROUTES: dict[tuple[str, str], tuple[str, str, tuple[int, ...]]] = {
     ("/v1/files/{sha256}", "GET"): (
         "attachments",
         "file_download_v1_files__sha256__get",
-        (200, 401, 404, 409, 422),
+        (200, 400, 401, 404, 409, 422),
     ),
     ("/v1/openapi.json", "GET"): ("meta", "openapi_document_v1_openapi_json_get", (200, 401)),
     ("/v1/part-requests", "GET"): (

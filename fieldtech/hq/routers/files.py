@@ -6,7 +6,7 @@ gives the whole file to those who may see its job."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
@@ -92,13 +92,29 @@ async def file_chunk(
 @router.get(
     "/files/{sha256}",
     responses={
-        200: {"content": {"application/octet-stream": {}}, "description": "The file"},
-        **refusals(404, 409, 422),
+        200: {
+            "content": {t: {} for t in ("image/jpeg", "image/png", "application/pdf")},
+            "description": "The file, or its thumbnail",
+        },
+        **refusals(400, 404, 409, 422),
     },
 )
-def file_download(sha256: Sha, p: Who, hq: Store) -> StreamingResponse:
-    """The whole file, for someone who may see a job it is attached to."""
+def file_download(
+    sha256: Sha,
+    p: Who,
+    hq: Store,
+    thumb: Annotated[int | None, Query(ge=64, le=1024, description="A JPEG this size")] = None,
+) -> Response:
+    """The whole file, for someone who may see a job it is attached to; with `thumb`, a
+    small JPEG of a picture (its long edge in px), what a device asks for first."""
     got, chunks = uploads.fetch(hq, p, sha256)
+    if thumb is not None:
+        if got.media_type not in ("image/jpeg", "image/png"):
+            raise BadInput("only a picture has a thumbnail")
+        small = uploads.thumbnail(b"".join(chunks), thumb)
+        if small is None:
+            raise BadInput("HQ cannot read this picture to make its thumbnail")
+        return Response(small, media_type="image/jpeg", headers={"Cache-Control": "private"})
     return StreamingResponse(
         chunks,
         media_type=got.media_type,
