@@ -119,3 +119,27 @@ async def test_a_photo_item_takes_a_file_and_counts_as_done(tmp_path):
         row = app.screen.query_one(DataTable).get_row(photo.key)
         assert str(row[0]) == "✓"
         assert "unit.jpg" in str(row[4])
+
+
+async def test_a_photo_on_the_device_is_drawn_on_the_job_screen(tmp_path):
+    from PIL import Image
+
+    from fieldtech.services import attachments
+
+    picture = tmp_path / "halves.png"
+    im = Image.new("RGB", (400, 200), (220, 30, 30))
+    im.paste((20, 40, 230), (200, 0, 400, 200))  # the right half blue
+    im.save(picture)
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        job = job_with_photo_item(app)
+        attachments.attach(app.device, job["id"], picture, caption="red and blue")
+        await open_job(pilot, app, job["ref"])
+        shown = str(app.screen.query_one("#thumb", Static).render()).split("\n")
+        assert shown[0] == "▀" * 24 and len(shown) == 6  # 400 x 200: 24 cells by 12 pixels
+    from fieldtech.screens.thumbnail import halfblocks
+
+    drawn = halfblocks(picture)
+    first, last = drawn.spans[0].style, drawn.spans[23].style
+    assert first.color.triplet.red > 200 and first.bgcolor.triplet.blue < 60  # red, left
+    assert last.color.triplet.blue > 200 and last.bgcolor.triplet.red < 60  # blue, right
