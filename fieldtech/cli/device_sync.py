@@ -69,7 +69,12 @@ def sync_cmd(ctx: Context, dry_run: bool, budget: str | None, as_json: bool) -> 
     client = client_for(ctx, budget)
     try:
         if dry_run:
-            plan = {**client.dry_run(), **client.plan()}
+            waiting, size = ctx.device.store.uploads_waiting()
+            plan = {
+                **client.dry_run(),
+                **client.plan(),
+                "files": {"waiting": waiting, "bytes": size},
+            }
             if as_json:
                 emit_json(plan)
             else:
@@ -137,6 +142,15 @@ def _say_plan(plan: dict) -> None:
             say(f"  {n:>6} go" + (f", {w:,} wait" if w else "") + f"  {name}")
     for op, n in plan["by_kind"].items():
         say(f"  {n:>6}  {OP_WORDS.get(op, op)}")
+    files = plan.get("files") or {}
+    if files.get("waiting"):
+        from fieldtech.domain.attachments import size_words
+
+        within = " (within what the budget leaves)" if plan.get("budget") is not None else ""
+        say(
+            f"then {files['waiting']} file(s), {size_words(files['bytes'])}, "
+            f"in 64 KB chunks{within}"
+        )
 
 
 def register(cli: click.Group) -> None:

@@ -72,6 +72,13 @@ class SyncScreen(FieldScreen):
         """What waits in the outbox, counted by kind of change."""
         by_op = self.app.store.outbox_by_op()
         waiting = [line(f"  {n:>5}  ", OP_WORDS.get(op, plain(op))) for op, n in by_op.items()]
+        files, size = self.app.store.uploads_waiting()
+        if files:  # the bytes of photos and files go after all the operations
+            from fieldtech.domain.attachments import size_words
+
+            waiting.append(
+                line(f"  {files:>5}  ", f"file{'s' if files != 1 else ''} ({size_words(size)})")
+            )
         if not waiting:
             # "All at HQ" only where there is an HQ: an unenrolled device has sent nothing.
             waiting = [

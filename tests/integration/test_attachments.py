@@ -334,3 +334,27 @@ def test_another_device_learns_of_the_files_and_fetches_them_on_demand_thumbnail
     ben = world.phone("Ben", team="north")
     ben.client.sync()
     assert ben.store.db.execute("SELECT count(*) FROM attachments").fetchone()[0] == 0
+
+
+def test_a_byte_budget_sends_the_days_work_first_and_as_much_of_the_files_as_fits(world, tmp_path):
+    ana = watched_phone(world)
+    job = world.job(ana.user_id)
+    ana.client.sync()
+    sizes = []
+    for n in range(3):
+        path, data = photo(tmp_path, f"p{n}.jpg", 100_000, seed=n)
+        attachments.attach(ana.device, job["id"], path)
+        sizes.append(len(data))
+    jobs.note(ana.device, job["id"], "all three walls photographed")
+    ana.client.budget = 150_000
+    first = ana.client.sync()
+    assert ana.store.outbox("pending") == []  # every operation went
+    assert first.budget_spent and first.files_waiting >= 1
+    assert ana.link.file_bytes() <= 150_000 and ana.link.file_bytes() >= 100_000
+    rounds = 1
+    while ana.store.uploads_waiting()[0] and rounds < 6:
+        ana.client.sync()
+        rounds += 1
+    assert ana.store.uploads_waiting() == (0, 0) and rounds >= 2
+    assert world.count("files", complete=True) == 3
+    assert ana.link.file_bytes() == sum(sizes)  # the budget split files, sent nothing twice

@@ -159,3 +159,37 @@ def test_supervisor_status_from_the_last_pulled_state(hq, tmp_path):
     assert "S-1" not in mine  # moved to Kofi: off Tenzin's queue
     boss_view = {r["technician"]: r for r in json.loads(run(sup, "status", "--json").stdout)}
     assert boss_view["kofi-mensah"]["open"] == 2
+
+
+def test_a_photo_through_the_commands_to_a_real_hq_and_its_report(hq, tmp_path):
+    """As a technician and the office would: attach, see what would go, sync to the real
+    `fieldtech hq serve`, then the office's report carries the picture."""
+    import base64
+
+    from PIL import Image
+
+    hq.add_user("Tenzin Dorje")
+    hq.cli(
+        "dispatch", "--kind", "repair", "--summary", "Leaking valve", "--customer", "Olga Berg",
+        "--address", "3 Mill Lane", "--technician", "tenzin-dorje", "--ref", "PH-1",
+    )  # fmt: skip
+    dev = tmp_path / "tenzin"
+    enrollment = hq.cli("user", "enrollment", "tenzin-dorje").stdout.strip()
+    run(dev, "enroll", hq.url, enrollment)
+    run(dev, "sync")
+    picture = tmp_path / "DSC_0001.jpg"
+    Image.effect_noise((2400, 1800), 30).convert("RGB").save(picture, quality=92)
+    said = run(dev, "attach", "PH-1", str(picture), "--caption", "the valve, before").stdout
+    assert "attached JPEG photo 'DSC_0001.jpg'" in said and "to PH-1" in said
+    plan = run(dev, "sync", "--dry-run").stdout
+    assert "then 1 file(s)" in plan
+    synced = run(dev, "sync").stdout
+    assert "files: 1 now at HQ" in synced and "0 waiting" in synced
+    listed = json.loads(run(dev, "attachments", "PH-1", "--json").stdout)
+    assert listed[0]["at_hq"] and listed[0]["caption"] == "the valve, before"
+    kept = (dev / "data" / "files" / listed[0]["sha256"][:2] / listed[0]["sha256"]).read_bytes()
+    assert len(kept) == listed[0]["size"] < picture.stat().st_size  # it went downscaled
+    html = hq.cli("report", "PH-1", "--html").stdout
+    assert f"data:image/jpeg;base64,{base64.b64encode(kept).decode()}" in html
+    md = hq.cli("report", "PH-1").stdout
+    assert "JPEG photo DSC_0001.jpg" in md and "the valve, before" in md
