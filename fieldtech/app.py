@@ -89,6 +89,8 @@ class FieldtechApp(SyncingApp):
         self._init_sync()
         self.memory_settled = False  # start-up's garbage collected (SETTLE_MEMORY)
         self.sync_budget: int | None = None  # bytes a sync may use (settings: sync_budget)
+        # attachment_max_size, attachment_long_edge, pictures_folder (domain.attachments)
+        self.attachment_settings: dict[str, Any] = {}
         self._load_settings()
 
     # -- settings ------------------------------------------------------------------------
@@ -124,6 +126,10 @@ class FieldtechApp(SyncingApp):
                 self.sync_budget = parse_budget(str(data["sync_budget"]))
             except BadInput as exc:
                 problems.append(exc.message)
+        from fieldtech.domain.attachments import from_settings
+
+        self.attachment_settings, bad = from_settings(data)
+        problems += bad
         if problems:
             raise ValueError("; ".join(problems))
 

@@ -13,10 +13,11 @@ from fieldtech.screens.attach_dialog import AttachFile, Pictures
 from fieldtech.screens.checklist import ChecklistScreen
 from fieldtech.screens.job import JobScreen
 from tests.app_support import make_app, until
+from tests.pictures import picture
 from tests.test_app_flows import open_job, type_text
 
 SIZE = (80, 24)
-JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40
+JPEG = picture(10_000, "flows")
 
 
 def camera_folder() -> Path:

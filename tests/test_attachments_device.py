@@ -20,6 +20,7 @@ from fieldtech.domain.errors import BadInput, FieldtechError, NotFound
 from fieldtech.services import attachments, checklists, jobs
 from fieldtech.store import open_store
 from tests.conftest import job_with
+from tests.pictures import picture
 
 JPEG = b"\xff\xd8\xff\xe0"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -27,8 +28,15 @@ PDF = b"%PDF-1.7\n"
 
 
 def a_file(tmp_path, name, head=JPEG, size=2000, seed=0):
+    """A file of `size` bytes: a real picture for a JPEG's or PNG's first bytes (the device
+    opens pictures), else those bytes and filler."""
     path = tmp_path / name
-    path.write_bytes(head + hashlib.shake_256(f"{name}{seed}".encode()).digest(size - len(head)))
+    kinds = {JPEG: "JPEG", PNG: "PNG"}
+    if head in kinds:
+        path.write_bytes(picture(size, f"{name}{seed}", kinds[head]))
+    else:
+        filler = hashlib.shake_256(f"{name}{seed}".encode()).digest(max(0, size - len(head)))
+        path.write_bytes(head + filler)
     return path
 
 
@@ -144,19 +152,32 @@ def test_an_unreadable_file_says_so(device, tmp_path, monkeypatch):
     assert written(device.store) == before
 
 
-def test_the_size_limit_is_a_setting_and_an_over_size_file_leaves_nothing(device, tmp_path):
+def test_the_size_limit_bounds_what_travels_and_an_over_size_file_leaves_nothing(device, tmp_path):
     job = job_with(device.store, "in_progress")
-    device.store.set_meta(attachments.MAX_BYTES_SETTING, "10000")
-    attachments.attach(device, job["id"], a_file(tmp_path, "small.jpg", size=10_000))
+    attachments.attach(device, job["id"], a_file(tmp_path, "small.pdf", PDF, 10_000), limit=10_000)
     before = written(device.store)
-    with pytest.raises(BadInput, match="larger than the 10,000 bytes allowed"):
-        attachments.attach(device, job["id"], a_file(tmp_path, "big.jpg", size=10_001))
+    with pytest.raises(
+        BadInput, match="the file is 10,001 bytes; an attachment can be at most 10,000 bytes"
+    ):
+        attachments.attach(
+            device, job["id"], a_file(tmp_path, "big.pdf", PDF, 10_001), limit=10_000
+        )
     assert written(device.store) == before
     assert not list(device.store.files_dir.glob(".incoming-*"))
 
 
-def test_the_default_limit_is_15_mb(device):
-    assert attachments.size_limit(device) == 15 * 1024 * 1024
+def test_a_large_camera_photo_is_taken_when_its_small_copy_fits(device, tmp_path):
+    """The limit is what travels: a 4000 x 3000 photo over the limit as taken is kept when
+    its downscaled copy is under it."""
+    job = job_with(device.store, "in_progress")
+    path = camera_photo(tmp_path, "big.jpg", (4000, 3000))
+    limit = path.stat().st_size // 2
+    a = attachments.attach(device, job["id"], path, limit=limit)
+    assert a["size"] <= limit < path.stat().st_size
+
+
+def test_the_default_limit_is_15_mb():
+    assert A.MAX_BYTES == 15_000_000 and A.size_words(A.MAX_BYTES) == "15.0 MB"
 
 
 def test_a_full_disk_says_so_and_leaves_nothing(device, tmp_path, monkeypatch):
@@ -369,17 +390,87 @@ def test_the_long_edge_is_a_setting_and_a_small_picture_travels_as_taken(device,
     from PIL import Image
 
     job = job_with(device.store, "in_progress")
-    device.store.set_meta("attachment_long_edge", "800")
-    a = attachments.attach(device, job["id"], camera_photo(tmp_path, "a.jpg", (1200, 900)))
+    a = attachments.attach(
+        device, job["id"], camera_photo(tmp_path, "a.jpg", (1200, 900)), long_edge=800
+    )
     with Image.open(device.store.file_path(a["sha256"])) as small:
         assert small.size == (800, 600)
     path = camera_photo(tmp_path, "b.jpg", (640, 480))
-    b = attachments.attach(device, job["id"], path)
+    b = attachments.attach(device, job["id"], path, long_edge=800)
     assert b["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert b["original_sha256"] is None
 
 
-def test_a_picture_pillow_cannot_read_travels_as_it_is(device, tmp_path):
-    path = a_file(tmp_path, "half.jpg", size=40_000)  # a JPEG's first bytes, then noise
-    a = attachments.attach(device, job_with(device.store, "in_progress")["id"], path)
-    assert a["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+@pytest.mark.parametrize("kind", ["JPEG", "PNG"])
+def test_a_picture_that_does_not_open_is_refused_and_leaves_nothing(device, tmp_path, kind):
+    whole = camera_photo(tmp_path, f"whole.{kind.lower()}", (900, 600), kind).read_bytes()
+    cut = tmp_path / f"cut.{kind.lower()}"
+    cut.write_bytes(whole[: len(whole) // 2])  # the card was pulled mid-write
+    noise = tmp_path / f"noise.{kind.lower()}"
+    noise.write_bytes(whole[:8] + bytes(5000))  # the first bytes of one, then nothing
+    job = job_with(device.store, "in_progress")
+    before = written(device.store)
+    for path in (cut, noise):
+        with pytest.raises(BadInput, match="the picture does not open"):
+            attachments.attach(device, job["id"], path)
+    assert written(device.store) == before
+
+
+# -- settings -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("data", "found", "problems"),
+    [
+        ({}, {}, []),
+        (
+            {"attachment_max_size": "2MB", "attachment_long_edge": 1200, "pictures_folder": "~/P"},
+            {"limit": 2_000_000, "long_edge": 1200, "pictures_folder": "~/P"},
+            [],
+        ),
+        ({"attachment_long_edge": 0}, {"long_edge": 0}, []),
+        ({"attachment_max_size": "lots"}, {}, ["attachment_max_size is a size such as"]),
+        ({"attachment_max_size": "10"}, {}, ["at least 1KB"]),
+        ({"attachment_long_edge": "big"}, {}, ["attachment_long_edge is a number of pixels"]),
+        ({"attachment_long_edge": True}, {}, ["attachment_long_edge is a number of pixels"]),
+        ({"pictures_folder": ""}, {}, ["pictures_folder is a folder's path"]),
+        (  # one bad setting does not drop the others
+            {"attachment_max_size": "lots", "attachment_long_edge": 900},
+            {"long_edge": 900},
+            ["attachment_max_size"],
+        ),
+    ],
+)
+def test_attachment_settings_from_settings_toml(data, found, problems):
+    got, bad = A.from_settings(data)
+    assert got == found
+    assert len(bad) == len(problems)
+    for words, said in zip(problems, bad, strict=True):
+        assert words in said
+
+
+def test_a_refused_attachment_leaves_no_reference_upload_or_bytes(device, tmp_path):
+    job = job_with(device.store, "in_progress")
+    shared = a_file(tmp_path, "shared.jpg")
+    alone = a_file(tmp_path, "alone.jpg", seed=1)
+    keep = attachments.attach(device, job["id"], shared)
+    refused_shared = attachments.attach(device, job["id"], shared, caption="again")
+    refused_alone = attachments.attach(device, job["id"], alone)
+    with device.store.transaction():
+        device.store.park_rejected(refused_shared["id"], "not yours")
+        device.store.park_rejected(refused_alone["id"], "not yours")
+    left = device.store.attachments(job["id"])
+    assert [a["id"] for a in left] == [keep["id"]]
+    assert device.store.file_path(keep["sha256"]).exists()  # still named by the kept one
+    assert not device.store.file_path(refused_alone["sha256"]).exists()
+    assert device.store.uploads_waiting() == (1, shared.stat().st_size)
+
+
+def test_attaching_to_a_checklist_item_needs_you_on_site(device, tmp_path):
+    job = job_with(device.store, "assigned")
+    t = device.store.template(job["template_id"], job["template_version"])
+    item = next((i for i in t.items if i.type in (ItemType.PHOTO, ItemType.SIGNATURE)), None)
+    assert item is not None
+    before = written(device.store)
+    with pytest.raises(FieldtechError, match="needs you on site"):
+        attachments.attach(device, job["id"], a_file(tmp_path, "p.jpg"), item=item.key)
+    assert written(device.store) == before
+    attachments.attach(device, job["id"], a_file(tmp_path, "p.jpg"))  # the job itself: any time

@@ -54,7 +54,9 @@ def attach_cmd(
 ) -> None:
     """Attach a JPEG or PNG photo or a PDF to a job (or one of its checklist items). It is
     kept on this device at once and goes to HQ at the next sync, after the job's work."""
-    a = attachment_service.attach(ctx.device, job_id, file, item=item, caption=caption)
+    found = ctx.attachment_settings()
+    found.pop("pictures_folder", None)  # the app's picker starts there
+    a = attachment_service.attach(ctx.device, job_id, file, item=item, caption=caption, **found)
     if as_json:
         emit_json(attachment_json(a))
         return
@@ -83,7 +85,7 @@ def attachments_cmd(ctx: Context, job_id: str, fetch: str | None, as_json: bool)
         return
     rows = store.attachments(job["id"])
     if as_json:
-        emit_json([attachment_json(a) for a in rows])
+        emit_json({"job": job["ref"], "attachments": [attachment_json(a) for a in rows]})
         return
     table(
         f"{job['ref']} — {len(rows)} attached",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -87,6 +87,28 @@ class Context:
 
             self._device = Device.open(self.store)
         return self._device
+
+    def settings(self) -> dict[str, Any]:
+        """settings.toml of this profile ({} when there is none); a file that cannot be
+        read is said in one line."""
+        path = self.locations.settings
+        if not path.exists():
+            return {}
+        import tomllib
+
+        try:
+            return tomllib.loads(path.read_text())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise FieldtechError(f"{path.name} cannot be read: {exc}") from None
+
+    def attachment_settings(self) -> dict[str, Any]:
+        """What attaching takes from settings.toml; a bad value stops with its reason."""
+        from fieldtech.domain.attachments import from_settings
+
+        found, problems = from_settings(self.settings())
+        if problems:
+            raise FieldtechError(f"{self.locations.settings.name}: {'; '.join(problems)}")
+        return found
 
     def close(self) -> None:
         if self._store is not None:

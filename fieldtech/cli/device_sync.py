@@ -7,7 +7,6 @@ from rich.progress import BarColumn, Progress, TextColumn
 
 from fieldtech import logs
 from fieldtech.cli.common import Context, console, emit_json, json_option, pass_ctx, say
-from fieldtech.domain.errors import BadInput
 from fieldtech.domain.ops import OP_WORDS
 from fieldtech.domain.sending import CLASSES, parse_budget
 from fieldtech.sync import credentials
@@ -41,15 +40,7 @@ def client_for(ctx: Context, budget: str | None = None) -> SyncClient:
 
 def setting_budget(ctx: Context) -> int | None:
     """`sync_budget = "50KB"` in settings.toml: every sync of this device stays within it."""
-    path = ctx.locations.settings
-    if not path.exists():
-        return None
-    import tomllib
-
-    try:
-        value = tomllib.loads(path.read_text()).get("sync_budget")
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{path.name} cannot be read: {exc}") from None
+    value = ctx.settings().get("sync_budget")
     return None if value is None else parse_budget(str(value))
 
 

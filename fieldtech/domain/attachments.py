@@ -8,10 +8,14 @@ warranty claim or a damage report can use are taken. Pure: no I/O here.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fieldtech.domain.errors import BadInput
 
-MAX_BYTES = 15 * 1024 * 1024  # the default size limit (setting `attachment_max_bytes`)
+MAX_BYTES = 15_000_000  # what one file may be as it travels (settings: attachment_max_size)
+MAX_ORIGINAL = 64_000_000  # a camera's largest original, kept until its small copy is sent
+PICTURES = ("image/jpeg", "image/png")
+MAX_AT_HQ = 100_000_000  # what HQ takes for one file, whatever a device's setting says
 MAX_CAPTION = 500
 MAX_NAME = 200
 
@@ -40,9 +44,10 @@ def check_size(size: int, limit: int = MAX_BYTES) -> int:
     if size <= 0:
         raise BadInput("the file is empty")
     if size > limit:
-        raise BadInput(
-            f"the file is {size_words(size)}; attachments can be at most {size_words(limit)}"
-        )
+        said, most = size_words(size), size_words(limit)
+        if said == most:  # 10,001 and 10,000 bytes both read "10 KB": say the bytes
+            said, most = f"{size:,} bytes", f"{limit:,} bytes"
+        raise BadInput(f"the file is {said}; an attachment can be at most {most}")
     return size
 
 
@@ -74,3 +79,39 @@ def size_words(size: int) -> str:
     if size >= 1000:
         return f"{size / 1000:.0f} KB"
     return f"{size} B"
+
+
+LONG_EDGE = 1600  # px a picture's long edge is cut to before it travels
+
+
+def from_settings(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The attachment settings of settings.toml: `attachment_max_size` ("15MB"),
+    `attachment_long_edge` (px; 0 sends pictures as taken) and `pictures_folder`. Returns
+    what `services.attachments.attach` and the picker take, and each bad value in words
+    (one bad setting does not drop the others)."""
+    from fieldtech.domain.sending import parse_budget
+
+    out: dict[str, Any] = {}
+    problems: list[str] = []
+    size = data.get("attachment_max_size")
+    if size is not None:
+        try:
+            out["limit"] = parse_budget(str(size), what="attachment_max_size")
+            if out["limit"] < 1000:
+                raise BadInput("attachment_max_size must be at least 1KB")
+        except BadInput as exc:
+            out.pop("limit", None)
+            problems.append(exc.message)
+    edge = data.get("attachment_long_edge")
+    if edge is not None:
+        if isinstance(edge, int) and not isinstance(edge, bool) and 0 <= edge <= 20_000:
+            out["long_edge"] = edge
+        else:
+            problems.append(f"attachment_long_edge is a number of pixels (0-20000), not {edge!r}")
+    folder = data.get("pictures_folder")
+    if folder is not None:
+        if isinstance(folder, str) and folder.strip():
+            out["pictures_folder"] = folder
+        else:
+            problems.append("pictures_folder is a folder's path")
+    return out, problems

@@ -376,7 +376,7 @@ def _attachment_add(o: Operation) -> Expanded:
         "id": o.op_id,
         "job_id": o.entity_id,
         "sha256": attachments.check_hash(p["sha256"]),
-        "size": attachments.check_size(size, limit=2**31),  # the device's limit is a setting
+        "size": attachments.check_size(size, limit=attachments.MAX_AT_HQ),
         "media_type": str(p["type"]),
         "name": name,
         "caption": caption,

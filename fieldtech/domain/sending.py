@@ -137,7 +137,7 @@ UNITS = {"": 1, "B": 1, "KB": 1000, "K": 1000, "MB": 1000**2, "M": 1000**2, "KIB
 UNITS |= {"MIB": 1024**2}
 
 
-def parse_budget(text: str) -> int:
+def parse_budget(text: str, what: str = "a sync budget") -> int:
     """ "50KB", "1.5 MB", "20000" (bytes) → bytes; a clear refusal for anything else."""
     from fieldtech.domain.errors import BadInput
 
@@ -149,5 +149,5 @@ def parse_budget(text: str) -> int:
     except ValueError:
         value = -1.0
     if unit not in UNITS or not (value >= 0) or value != value or value > 10**12:
-        raise BadInput(f"a sync budget is a size such as 50KB or 2MB, not {text!r}")
+        raise BadInput(f"{what} is a size such as 50KB or 2MB, not {text!r}")
     return int(value * UNITS[unit])

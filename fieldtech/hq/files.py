@@ -19,15 +19,19 @@ READ = 1 << 16
 
 
 class FileStore(Protocol):
-    def write_part(self, sha256: str, offset: int, data: bytes) -> None:
-        """Put `data` at `offset` of the part file, dropping anything past `offset` first
-        (bytes a crash wrote after the database's last commit)."""
+    """`part`: one person's upload of a file in progress (several may send the same bytes:
+    each proves they hold them); `sha256`: the whole file, kept once."""
 
-    def promote(self, sha256: str) -> bool:
-        """Check the whole part against its hash: True and kept under the hash if it
+    def write_part(self, part: str, offset: int, data: bytes) -> None:
+        """Put `data` at `offset` of the part file, dropping anything past `offset` first
+        (bytes a crash wrote after the database's last commit). FileNotFoundError when
+        bytes before `offset` are gone."""
+
+    def promote(self, part: str, sha256: str) -> bool:
+        """Check the whole part against the hash: True and kept under it (once) if it
         matches; False and the part dropped if not."""
 
-    def discard(self, sha256: str) -> None:
+    def discard(self, part: str) -> None:
         """Forget the part file (a file that did not match its hash starts over)."""
 
     def has(self, sha256: str) -> bool:
@@ -46,38 +50,46 @@ class DiskFiles:
     def _whole(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
 
-    def _part(self, sha256: str) -> Path:
-        return self.root / "parts" / sha256
+    def _part(self, part: str) -> Path:
+        return self.root / "parts" / part
 
-    def write_part(self, sha256: str, offset: int, data: bytes) -> None:
-        part = self._part(sha256)
-        part.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(part, os.O_RDWR | os.O_CREAT, 0o600)
+    def write_part(self, part: str, offset: int, data: bytes) -> None:
+        path = self._part(part)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if offset and not path.exists():
+            raise FileNotFoundError(path)  # what came before is lost: start again
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
+            if os.fstat(fd).st_size < offset:
+                raise FileNotFoundError(path)
             os.ftruncate(fd, offset)
             os.pwrite(fd, data, offset)
             os.fsync(fd)  # durable before the database says HQ has these bytes
         finally:
             os.close(fd)
 
-    def promote(self, sha256: str) -> bool:
-        part = self._part(sha256)
+    def promote(self, part: str, sha256: str) -> bool:
+        path = self._part(part)
         digest = hashlib.sha256()
-        with part.open("rb") as f:
+        with path.open("rb") as f:
             while chunk := f.read(READ):
                 digest.update(chunk)
         if digest.hexdigest() != sha256:
-            self.discard(sha256)
+            self.discard(part)
             return False
         whole = self._whole(sha256)
         whole.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(part, 0o400)
-        os.replace(part, whole)
+        if whole.is_file():
+            self.discard(part)  # the same bytes, kept already
+            return True
+        os.chmod(path, 0o400)
+        os.replace(path, whole)
+        _sync_dir(whole.parent)  # durable before the database says complete
         return True
 
-    def discard(self, sha256: str) -> None:
+    def discard(self, part: str) -> None:
         with contextlib.suppress(FileNotFoundError):
-            self._part(sha256).unlink()
+            self._part(part).unlink()
 
     def has(self, sha256: str) -> bool:
         return self._whole(sha256).is_file()
@@ -86,3 +98,11 @@ class DiskFiles:
         with self._whole(sha256).open("rb") as f:
             while chunk := f.read(READ):
                 yield chunk
+
+
+def _sync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -18,7 +18,7 @@ from fieldtech.domain.attachments import KIND_WORDS, size_words
 from fieldtech.domain.text import plain
 from fieldtech.hq import schema
 from fieldtech.hq.db import HQ
-from fieldtech.hq.uploads import arrived
+from fieldtech.hq.uploads import holders
 
 EMBED_BYTES = 24 * 1024 * 1024
 PICTURES = ("image/jpeg", "image/png")
@@ -33,9 +33,10 @@ def job_files(conn: Connection, job_id: str) -> list[dict[str, Any]]:
             select(schema.attachments).where(A.job_id == job_id).order_by(A.hlc, A.id)
         ).mappings()
     ]
-    whole = arrived(conn, sorted({r["sha256"] for r in rows}))
-    for r in rows:
-        r["arrived"] = r["sha256"] in whole
+    whole = holders(conn, sorted({r["sha256"] for r in rows}))
+    for r in rows:  # arrived: its author sent the bytes whole (a hash alone proves nothing)
+        r["arrived"] = (r["sha256"], r["actor"]) in whole
+        r["size"] = whole.get((r["sha256"], r["actor"]), r["size"])
     return rows
 
 
@@ -70,7 +71,12 @@ def html_section(hq: HQ, files: list[dict[str, Any]], labels: dict[str, str]) ->
             parts.append(
                 f"<figure><figcaption>{head} (not yet arrived at HQ)</figcaption></figure>"
             )
-        elif a["media_type"] in PICTURES and a["size"] <= budget and hq.files is not None:
+        elif (
+            a["media_type"] in PICTURES
+            and a["size"] <= budget
+            and hq.files is not None
+            and hq.files.has(a["sha256"])
+        ):
             budget -= a["size"]
             data = base64.b64encode(b"".join(hq.files.read(a["sha256"]))).decode()
             parts.append(

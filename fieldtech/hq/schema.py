@@ -339,12 +339,15 @@ attachments = Table(
     _seq(),
 )
 
-# A file's bytes as they arrive, by hash: `received` of `size` so far (a cut resumes there);
-# complete once they all came and hashed to `sha256`. The bytes are in HQ's file store.
+# A file's bytes as each person sends them: `received` of `size` so far (a cut resumes
+# there); complete once they all came and hashed to `sha256`. Kept per uploader: bytes are
+# served for an attachment only when its author sent them whole (knowing a hash is not
+# having the file), while the bytes themselves are kept once, in HQ's file store.
 files = Table(
     "files",
     metadata,
     Column("sha256", String(64), primary_key=True),
+    Column("uploader", String(64), primary_key=True),
     Column("size", BigInteger, nullable=False),
     Column("received", BigInteger, nullable=False, default=0),
     Column("complete", Boolean, nullable=False, default=False),

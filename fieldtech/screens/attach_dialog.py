@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from fieldtech.screens.base import FieldScreen
 
 KINDS = {".jpg", ".jpeg", ".png", ".pdf"}
-FOLDER_SETTING = "pictures_folder"
 
 Attempt = Callable[[str, str], str | None]
 """Attach the file at this path with this caption: None when kept, else why not."""
@@ -37,7 +36,9 @@ def pictures_folder(setting: str | None) -> Path:
 
 
 class Pictures(DirectoryTree):
-    """Folders, and the files that can be attached; hidden ones left out."""
+    """Folders, and the files that can be attached (by their name, or with none: some
+    cameras give none; the attach reads the kind from the first bytes); hidden ones left
+    out."""
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
         return [
@@ -122,6 +123,9 @@ def attach_dialog(screen: FieldScreen, job_id: str, item: str | None = None) -> 
     app = screen.app
     job = app.store.job(job_id)
 
+    chosen = dict(app.attachment_settings)  # settings.toml
+    folder = chosen.pop("pictures_folder", None)
+
     def attempt(path: str, caption: str) -> str | None:
         kept, why = perform_saying_why(
             app,
@@ -132,6 +136,7 @@ def attach_dialog(screen: FieldScreen, job_id: str, item: str | None = None) -> 
             item=item,
             caption=caption,
             quiet=True,
+            **chosen,
         )
         if kept is not None:
             app.notify(
@@ -143,4 +148,4 @@ def attach_dialog(screen: FieldScreen, job_id: str, item: str | None = None) -> 
         return why
 
     title = line("Attach to ", data(job["ref"]), *((" · ", data(item)) if item else ()))
-    return AttachFile(title, pictures_folder(app.store.meta(FOLDER_SETTING)), attempt)
+    return AttachFile(title, pictures_folder(folder), attempt)

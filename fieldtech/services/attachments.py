@@ -19,29 +19,8 @@ from fieldtech.domain import ops
 from fieldtech.domain.errors import BadInput, NotFound
 from fieldtech.services import pictures
 from fieldtech.services.context import Device
-from fieldtech.services.jobs import _priority
+from fieldtech.services.jobs import _priority, require_working
 from fieldtech.store.rows import AttachmentRow, JobRow
-
-MAX_BYTES_SETTING = "attachment_max_bytes"
-
-
-def size_limit(dev: Device) -> int:
-    """The device's limit on one file (setting `attachment_max_bytes`, default 15 MB)."""
-    value = dev.store.meta(MAX_BYTES_SETTING)
-    try:
-        return int(value) if value else A.MAX_BYTES
-    except ValueError:
-        return A.MAX_BYTES
-
-
-def long_edge(dev: Device) -> int:
-    """How long a picture's long edge may be when it travels (setting
-    `attachment_long_edge`, default 1600 px; 0 sends pictures as taken)."""
-    value = dev.store.meta(pictures.LONG_EDGE_SETTING)
-    try:
-        return int(value) if value else pictures.LONG_EDGE
-    except ValueError:
-        return pictures.LONG_EDGE
 
 
 def attach(
@@ -51,31 +30,43 @@ def attach(
     *,
     item: str | None = None,
     caption: str | None = None,
+    limit: int = A.MAX_BYTES,
+    long_edge: int = pictures.LONG_EDGE,
 ) -> AttachmentRow:
     """Attach the file at `path` to the job (optionally to one of its checklist items).
 
-    A picture larger than the long-edge setting travels downscaled; the original stays on
-    the device until the small one has reached HQ."""
+    `limit` bounds what travels (settings.toml: attachment_max_size). A picture larger than
+    `long_edge` px (attachment_long_edge; 0: as taken) travels downscaled, and the original
+    stays on the device until the small copy has reached HQ; a picture that does not open
+    (damaged, cut short) is refused: it would prove nothing."""
     job = dev.store.job(job_id)
     caption = A.clean_caption(caption)
     if item is not None:
         _check_item(dev, job, item)
+        require_working(job, "attaching to a checklist item")
     source = Path(path).expanduser()
-    limit = size_limit(dev)
     with _reading(source):
         if source.is_dir():
             raise BadInput(f"{source} is a folder, not a file")
         with source.open("rb") as f:
-            A.kind_of(f.read(A.SNIFF))
+            media_type = A.kind_of(f.read(A.SNIFF))
+            # A camera's original may be larger than what travels: the limit is the copy's.
+            cap = max(limit, A.MAX_ORIGINAL) if media_type in A.PICTURES else limit
+            A.check_size(source.stat().st_size, cap)
             f.seek(0)
-            original = dev.store.keep_file(f, limit)
-    A.check_size(original.size, limit)
-    media_type = A.kind_of(original.head)
+            original = dev.store.keep_file(f, cap)
     kept = original
-    small = pictures.downscaled(dev.store.file_path(original.sha256), media_type, long_edge(dev))
-    if small is not None and len(small) < original.size:
-        with _reading(source):
-            kept = dev.store.keep_file(io.BytesIO(small), limit)
+    try:
+        A.check_size(original.size, cap)
+        if media_type in A.PICTURES:
+            small = pictures.prepared(dev.store.file_path(original.sha256), media_type, long_edge)
+            if small is not None and len(small) < original.size:
+                with _reading(source):
+                    kept = dev.store.keep_file(io.BytesIO(small), limit)
+        A.check_size(kept.size, limit)
+    except BadInput:
+        dev.store.forget_unnamed(original.sha256)  # nothing half-kept: the copy goes now
+        raise
     payload: dict[str, Any] = {
         "sha256": kept.sha256,
         "size": kept.size,
@@ -88,6 +79,8 @@ def attach(
         payload["item"] = item
     with dev.store.transaction():
         job = dev.store.job(job["id"])
+        if item:
+            require_working(job, "attaching to a checklist item")
         exp = dev.apply(ops.ATTACHMENT_ADD, job["id"], payload, priority=_priority(job))
         assert exp.attachment is not None
         if kept is not original:

@@ -2,8 +2,8 @@
 (default 1600 px, enough to read a serial plate), the rest as the camera took it.
 
 Pillow is imported here only, when a picture is attached: the app's start never pays for
-it. A picture Pillow cannot read, or one too large to decode safely, travels as it is: it
-is the technician's evidence, and the size limit already bounds it.
+it. A picture that does not open is refused (it proves nothing); one too large to decode
+safely travels as it is, bounded by the size limit.
 """
 
 from __future__ import annotations
@@ -11,17 +11,20 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-LONG_EDGE = 1600
-LONG_EDGE_SETTING = "attachment_long_edge"
+from fieldtech.domain.attachments import LONG_EDGE
+from fieldtech.domain.errors import BadInput
+
+__all__ = ["LONG_EDGE", "MAX_PIXELS", "prepared"]
 MAX_PIXELS = 60_000_000  # beyond a 60-megapixel camera: a decompression bomb, not a photo
 PICTURES = {"image/jpeg": "JPEG", "image/png": "PNG"}
 
 
-def downscaled(source: Path, media_type: str, long_edge: int = LONG_EDGE) -> bytes | None:
-    """The picture at `source` with its long edge cut to `long_edge`; None when it needs no
-    cut (already small, not a picture) or cannot be read."""
+def prepared(source: Path, media_type: str, long_edge: int = LONG_EDGE) -> bytes | None:
+    """The picture at `source` as it should travel: its long edge cut to `long_edge`, or
+    None to send it as taken (already small enough, or `long_edge` 0). BadInput for a
+    picture that does not open: a damaged or cut-short file proves nothing."""
     kind = PICTURES.get(media_type)
-    if kind is None or long_edge <= 0:
+    if kind is None:
         return None
     try:
         from PIL import Image, ImageOps
@@ -30,7 +33,10 @@ def downscaled(source: Path, media_type: str, long_edge: int = LONG_EDGE) -> byt
     try:
         with Image.open(source) as im:
             width, height = im.size
-            if max(width, height) <= long_edge or width * height > MAX_PIXELS:
+            if width * height > MAX_PIXELS:  # too large to decode safely: as taken
+                return None
+            if long_edge <= 0 or max(width, height) <= long_edge:
+                im.load()  # it opens whole: proof that it is a picture
                 return None
             if kind == "JPEG":
                 im.draft("RGB", (long_edge, long_edge))  # decode at 1/2, 1/4, 1/8: less memory
@@ -43,4 +49,4 @@ def downscaled(source: Path, media_type: str, long_edge: int = LONG_EDGE) -> byt
                 upright.save(out, "PNG", optimize=True)
             return out.getvalue()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        return None
+        raise BadInput("the picture does not open: it may be damaged or cut short") from None

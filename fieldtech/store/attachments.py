@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
+from fieldtech.domain.attachments import size_words
 from fieldtech.domain.errors import BadInput, FieldtechError
 
 if TYPE_CHECKING:
@@ -75,7 +76,9 @@ class AttachmentRows:
                         head = chunk[:16]
                     size += len(chunk)
                     if size > limit:
-                        raise BadInput(f"the file is larger than the {limit:,} bytes allowed")
+                        raise BadInput(
+                            f"the file is larger than the {size_words(limit)} an attachment may be"
+                        )
                     digest.update(chunk)
                     out.write(chunk)
                 out.flush()
@@ -84,7 +87,8 @@ class AttachmentRows:
             final = self.file_path(kept.sha256)
             final.parent.mkdir(mode=0o700, exist_ok=True)
             if final.exists():
-                os.unlink(tmp)  # the same bytes are here already
+                os.unlink(tmp)  # the same bytes are here already: newly named, not stale
+                os.utime(final)
             else:
                 os.replace(tmp, final)
                 _sync_dir(final.parent)
@@ -93,6 +97,17 @@ class AttachmentRows:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+
+    def forget_unnamed(self, sha256: str) -> None:
+        """Remove the bytes under `sha256` at once if no attachment names them (an attach
+        refused after its copy was made)."""
+        named = self.db.execute(
+            "SELECT 1 FROM attachments WHERE sha256 = ? OR original_sha256 = ? LIMIT 1",
+            [sha256, sha256],
+        ).fetchone()
+        if named is None:
+            with contextlib.suppress(FileNotFoundError):
+                self.file_path(sha256).unlink()
 
     def drop_unreferenced(self, older_than: float = SETTLED) -> int:
         """Remove bytes no attachment names, and copies a crash left half-written. Only
@@ -216,9 +231,11 @@ class AttachmentRows:
         )
 
     def uploads_waiting(self) -> tuple[int, int]:
-        """(files, bytes) not yet at HQ."""
+        """(files, bytes) on their way to HQ (not those a problem stops: they are said
+        with their attachment)."""
         n, size = self.db.execute(
-            "SELECT count(*), coalesce(sum(size - sent), 0) FROM uploads WHERE done_at IS NULL"
+            "SELECT count(*), coalesce(sum(size - sent), 0) FROM uploads "
+            "WHERE done_at IS NULL AND problem IS NULL"
         ).fetchone()
         return int(n), int(size)
 

@@ -29,6 +29,10 @@ OUTBOX_COLS = (
 class OutboxRows:
     db: Database
 
+    if TYPE_CHECKING:  # AttachmentRows, beside this in Store
+
+        def forget_unnamed(self, sha256: str) -> None: ...
+
     def append_outbox(self, row: dict[str, Any]) -> None:
         row = dict(row)
         row["payload"] = json.dumps(row["payload"], separators=(",", ":"), sort_keys=True)
@@ -106,6 +110,25 @@ class OutboxRows:
                 "WHERE id = ? AND op = ?)",
                 [op_id, op],
             )
+        self._attachment_refused(op_id)
+
+    def _attachment_refused(self, op_id: str) -> None:
+        """A refused attachment.add: its reference goes, and its upload and bytes with it
+        unless another attachment here names the same file."""
+        row = self.db.execute(
+            "SELECT sha256, original_sha256 FROM attachments WHERE id = ?", [op_id]
+        ).fetchone()
+        if row is None:
+            return
+        self.db.execute("DELETE FROM attachments WHERE id = ?", [op_id])
+        for sha in (s for s in row if s):
+            named = self.db.execute(
+                "SELECT 1 FROM attachments WHERE sha256 = ? OR original_sha256 = ? LIMIT 1",
+                [sha, sha],
+            ).fetchone()
+            if named is None:
+                self.db.execute("DELETE FROM uploads WHERE sha256 = ?", [sha])
+                self.forget_unnamed(sha)
 
     def add_conflict(self, row: dict[str, Any]) -> None:
         self.db["conflicts"].insert(row, pk="id", replace=True)

@@ -13,7 +13,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from fieldtech.domain.attachments import size_words
+from fieldtech.domain.attachments import check_hash, size_words
+from fieldtech.domain.errors import BadInput
 from fieldtech.sync import protocol
 from fieldtech.sync.http import httpx
 
@@ -72,6 +73,7 @@ class FileSender:
             self._done(sha, size)
             report.known += 1
             return spent
+        conflicts = restarts = 0  # bounded: an HQ that keeps refusing must not hold the sync
         with path.open("rb") as f:
             while offset < size:
                 n = protocol.FILE_CHUNK
@@ -92,18 +94,22 @@ class FileSender:
                 if answer.status_code == 204:
                     offset = int(answer.headers.get("Upload-Offset", offset + len(data)))
                     self._progress(sha, offset, size)
-                elif answer.status_code == 409:  # HQ has a different offset: ask it
+                elif answer.status_code == 409 and conflicts < 3:  # HQ is elsewhere: ask
+                    conflicts += 1
                     got = self._offset(sha)
                     if got is None:
                         return spent
                     offset = got
-                elif answer.status_code == 400 and offset + len(data) >= size:
+                elif answer.status_code == 400 and offset + len(data) >= size and not restarts:
                     # HQ found the whole did not match the hash and dropped it
                     if not self._intact(path, sha):
                         self._problem(sha, DAMAGED, report)
                         return spent
+                    restarts += 1
                     offset = 0
                     self._progress(sha, 0, size)
+                elif answer.status_code in (400, 409):  # again: try at the next sync
+                    return spent
                 else:
                     self._problem(sha, f"HQ refused the file: {_detail(answer)}", report)
                     return spent
@@ -187,7 +193,12 @@ def fetch(store: Store, http: httpx.Client, job_id: str, *, whole: bool) -> list
 
     out: list[tuple[str, str]] = []
     for a in store.attachments(job_id):
-        sha, kept = a["sha256"], store.file_path(a["sha256"])
+        try:  # a name for a path on this device: only ever 64 hex digits
+            sha = check_hash(a["sha256"])
+        except BadInput:
+            out.append((a["name"], "not fetched: HQ named it by no SHA-256"))
+            continue
+        kept = store.file_path(sha)
         if kept.is_file():
             out.append((a["name"], "on this device"))
             continue

@@ -156,7 +156,7 @@ class Attachment(Payload):
     """A file's reference; its bytes come by the files route, checked against `sha256`."""
 
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-    size: Annotated[int, Field(ge=1, le=2**31)]
+    size: Annotated[int, Field(ge=1, le=100_000_000)]  # domain.attachments.MAX_AT_HQ
     type: Literal["image/jpeg", "image/png", "application/pdf"]
     name: Annotated[str, Field(min_length=1, max_length=MAX_LINE)]
     caption: Annotated[str, Field(max_length=500)] | None = None

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from fieldtech.services.seed import seed
 from fieldtech.store import open_store
+from tests.pictures import picture
 
 KILLS = 12
 
@@ -28,7 +29,7 @@ def test_a_kill_at_any_moment_of_an_attach_leaves_reference_and_bytes_together(t
     photos = []
     for n in range(KILLS):  # ~15 MB each: copying and syncing one takes a while
         path = tmp_path / f"photo{n}.jpg"
-        path.write_bytes(b"\xff\xd8\xff\xe0" + rng.randbytes(15 * 1024 * 1024 - 4))
+        path.write_bytes(picture(14_000_000, n))
         photos.append(path)
     env = {**os.environ, "FIELDTECH_HOME": str(home)}
 

@@ -16,6 +16,7 @@ from fieldtech.sync import protocol
 from fieldtech.sync.client import SyncError
 from tests.integration.faultproxy import FaultyLink
 from tests.integration.world import World
+from tests.pictures import picture
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +60,7 @@ def world(tmp_path):
 
 
 def photo(tmp_path, name: str, size: int, seed: int = 0) -> tuple[os.PathLike, bytes]:
-    data = b"\xff\xd8\xff\xe0" + hashlib.shake_256(f"{name}{seed}".encode()).digest(size - 4)
+    data = picture(size, f"{name}{seed}")
     path = tmp_path / name
     path.write_bytes(data)
     return path, data
@@ -358,3 +359,68 @@ def test_a_byte_budget_sends_the_days_work_first_and_as_much_of_the_files_as_fit
     assert ana.store.uploads_waiting() == (0, 0) and rounds >= 2
     assert world.count("files", complete=True) == 3
     assert ana.link.file_bytes() == sum(sizes)  # the budget split files, sent nothing twice
+
+
+def test_knowing_a_hash_is_not_having_the_file(world, tmp_path):
+    """Another technician forges an attachment on their own job naming Ana's photo's hash:
+    HQ serves them nothing, their report shows nothing, and they may not send into it."""
+    from fieldtech.hq import reports
+    from tests.integration.world import ADMIN
+
+    ana = watched_phone(world)
+    olga = world.phone("Olga", team="south")
+    mine, theirs = world.job(ana.user_id), world.job(olga.user_id)
+    ana.client.sync()
+    olga.client.sync()
+    path, data = photo(tmp_path, "customer.jpg", 40_000)
+    attachments.attach(ana.device, mine["id"], path)
+    ana.client.sync()
+    sha = hashlib.sha256(data).hexdigest()
+    # Olga's device records a reference with Ana's hash and size, without the file.
+    with olga.store.transaction():
+        olga.device.apply(
+            "attachment.add",
+            theirs["id"],
+            {"sha256": sha, "size": len(data), "type": "image/jpeg", "name": "x.jpg"},
+        )
+    olga.store.db.execute("UPDATE uploads SET problem = 'no bytes here'")
+    olga.client.sync()
+    assert world.count("attachments", job_id=theirs["id"]) == 1  # HQ took the reference
+    got = olga.client.http.get(protocol.FILES_PATH + sha)
+    assert got.status_code == 404 and data not in got.content
+    assert olga.client.http.get(protocol.FILES_PATH + sha, params={"thumb": 64}).status_code == 404
+    head = olga.client.http.head(protocol.FILES_PATH + sha)  # her own upload: nothing yet
+    assert head.status_code == 200 and head.headers["Upload-Offset"] == "0"
+    page = reports.service_report_html(world.hq, ADMIN, theirs["id"])
+    assert "data:image" not in page and "not yet arrived" in page
+    # Bytes that do not hash right are refused; Ana's copy is untouched.
+    bad = olga.client.http.patch(
+        protocol.FILES_PATH + sha,
+        content=bytes(len(data)),
+        headers={"Upload-Offset": "0", "Content-Type": protocol.OFFSET_TYPE},
+    )
+    assert bad.status_code == 400
+    assert ana.client.http.get(protocol.FILES_PATH + sha).content == data
+
+
+def test_bytes_gone_from_hqs_store_are_asked_for_again(world, tmp_path):
+    ana = watched_phone(world)
+    job = world.job(ana.user_id)
+    ana.client.sync()
+    path, data = photo(tmp_path, "unit.jpg", 70_000)
+    attachments.attach(ana.device, job["id"], path)
+    ana.client.sync()
+    sha = hashlib.sha256(data).hexdigest()
+    stored = world.root / "hq-files" / sha[:2] / sha
+    stored.chmod(0o600)
+    stored.unlink()  # a disk restored from an older backup
+    assert ana.client.http.get(protocol.FILES_PATH + sha).status_code == 404
+    report = ana.client.http.get(f"/v1/jobs/{job['id']}/report", params={"format": "html"})
+    assert report.status_code == 200  # never a 5xx: the file reads as not arrived
+    assert ana.client.http.head(protocol.FILES_PATH + sha).headers["Upload-Offset"] == "0"
+    # A device whose record says "sent" does not look again by itself (not built yet): its
+    # record is reset here by hand, and the next sync sends the file whole again.
+    with ana.store.transaction():
+        ana.store.upload_progress(sha, 0, None)
+    ana.client.sync()
+    assert hq_file(world, data) == data

@@ -30,7 +30,7 @@ ROLES = (
 
 # Expected outcome per endpoint: role -> "ok" | status code. Missing roles: see DEFAULTS.
 A = "ok"
-PHOTO = b"\xff\xd8\xff\xe0" + b"the installed unit " * 500
+PHOTO = __import__("tests.pictures").pictures.picture(9500, "the installed unit")
 PHOTO_SHA = __import__("hashlib").sha256(PHOTO).hexdigest()
 MATRIX: dict[str, dict[str, object]] = {
     "GET /v1/openapi.json": {r: A for r in ROLES[3:]},
@@ -91,10 +91,10 @@ MATRIX: dict[str, dict[str, object]] = {
         "other_team": 404,
         "other_supervisor": 404,
     },
-    "PATCH /v1/files/{sha256}": {
+    "PATCH /v1/files/{sha256}": {  # only a file's author sends its bytes
         "owner": A,
-        "supervisor": A,
-        "admin": A,
+        "supervisor": 404,
+        "admin": 404,
         "teammate": 404,
         "other_team": 404,
         "other_supervisor": 404,

@@ -185,7 +185,7 @@ def test_a_photo_through_the_commands_to_a_real_hq_and_its_report(hq, tmp_path):
     assert "then 1 file(s)" in plan
     synced = run(dev, "sync").stdout
     assert "files: 1 now at HQ" in synced and "0 waiting" in synced
-    listed = json.loads(run(dev, "attachments", "PH-1", "--json").stdout)
+    listed = json.loads(run(dev, "attachments", "PH-1", "--json").stdout)["attachments"]
     assert listed[0]["at_hq"] and listed[0]["caption"] == "the valve, before"
     kept = (dev / "data" / "files" / listed[0]["sha256"][:2] / listed[0]["sha256"]).read_bytes()
     assert len(kept) == listed[0]["size"] < picture.stat().st_size  # it went downscaled

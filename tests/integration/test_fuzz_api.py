@@ -35,6 +35,7 @@ from fieldtech.hq.api import TemplateIn
 from fieldtech.services import attachments, parts
 from fieldtech.sync import wire_models
 from tests.integration.world import World
+from tests.pictures import picture
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +70,7 @@ def fuzz_world(tmp_path_factory):
     # A photo whose reference HQ has and whose bytes it waits for: chunks fuzzed at it
     # reach the real upload (offsets, sizes, the hash check at the end).
     photo = world.root / "waiting.jpg"
-    photo.write_bytes(b"\xff\xd8\xff\xe0" + b"fuzz" * 1000)
+    photo.write_bytes(picture(4000, "fuzz"))
     waiting = attachments.attach(tech.device, job["id"], photo)
     tech.store.upload_problem(waiting["sha256"], "held back for the fuzzer")
     tech.client.sync()

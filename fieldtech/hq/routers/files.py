@@ -111,6 +111,8 @@ def file_download(
     if thumb is not None:
         if got.media_type not in ("image/jpeg", "image/png"):
             raise BadInput("only a picture has a thumbnail")
+        if got.size > uploads.THUMB_MAX_BYTES:
+            raise BadInput("this picture is too large for HQ to make a thumbnail of it")
         small = uploads.thumbnail(b"".join(chunks), thumb)
         if small is None:
             raise BadInput("HQ cannot read this picture to make its thumbnail")
