@@ -144,3 +144,32 @@ async def test_a_photo_on_the_device_is_drawn_on_the_job_screen(tmp_path):
     first, last = drawn.spans[0].style, drawn.spans[23].style
     assert first.color.triplet.red > 200 and first.bgcolor.triplet.blue < 60  # red, left
     assert last.color.triplet.blue > 200 and last.bgcolor.triplet.red < 60  # blue, right
+
+
+async def test_the_apps_attach_follows_settings_toml(tmp_path):
+    """pictures_folder starts the picker; attachment_max_size refuses a larger file in the
+    dialog; a bad value is named once."""
+    folder = tmp_path / "phone-pictures"
+    folder.mkdir()
+    (folder / "big.pdf").write_bytes(b"%PDF-1.4\n" + bytes(30_000))
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "settings.toml").write_text(
+        f'pictures_folder = "{folder}"\nattachment_max_size = "20KB"\nattachment_long_edge = "x"\n'
+    )
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]  # no public list in Textual
+        assert any("attachment_long_edge is a number of pixels" in m for m in messages)
+        job = job_with_photo_item(app)
+        await open_job(pilot, app, job["ref"])
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(app.screen, AttachFile), "the attach dialog")
+        assert app.screen.query_one(Pictures).path == folder
+        app.screen.query_one("#path", Input).value = str(folder / "big.pdf")
+        app.screen.query_one("#caption", Input).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, AttachFile)
+        said = str(app.screen.query_one("#error", Label).render())
+        assert "the file is 30 KB; an attachment can be at most 20 KB" in said
