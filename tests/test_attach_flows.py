@@ -83,10 +83,13 @@ async def test_a_file_that_cannot_be_attached_is_refused_in_the_dialog(tmp_path)
         app.screen.query_one("#caption", Input).value = "kept [/] as typed"
         app.screen.query_one("#caption", Input).focus()
         await pilot.press("enter")
-        await pilot.pause()
+
+        def said() -> str:
+            return str(app.screen.query_one("#error", Label).render())
+
+        await until(pilot, lambda: "only JPEG" in said(), "the refusal, after the copy's try")
         assert isinstance(app.screen, AttachFile)  # still open, nothing lost
-        error = str(app.screen.query_one("#error", Label).render())
-        assert "only JPEG and PNG pictures and PDF files" in error
+        assert "only JPEG and PNG pictures and PDF files" in said()
         assert app.screen.query_one("#caption", Input).value == "kept [/] as typed"
         app.screen.query_one("#path", Input).value = ""
         await pilot.press("enter")
@@ -169,7 +172,10 @@ async def test_the_apps_attach_follows_settings_toml(tmp_path):
         app.screen.query_one("#path", Input).value = str(folder / "big.pdf")
         app.screen.query_one("#caption", Input).focus()
         await pilot.press("enter")
-        await pilot.pause()
+
+        def said() -> str:
+            return str(app.screen.query_one("#error", Label).render())
+
+        await until(pilot, lambda: "at most" in said(), "the refusal")
         assert isinstance(app.screen, AttachFile)
-        said = str(app.screen.query_one("#error", Label).render())
-        assert "the file is 30 KB; an attachment can be at most 20 KB" in said
+        assert "the file is 30 KB; an attachment can be at most 20 KB" in said()

@@ -4,9 +4,10 @@ pictures), say what it shows, and it is kept on the device at once."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,16 +15,18 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label
+from textual.worker import Worker, WorkerState
 
+from fieldtech.domain.errors import FieldtechError
+from fieldtech.screens.dialogs import NOT_SAVED
 from fieldtech.screens.shown import data
 
 if TYPE_CHECKING:
+    from fieldtech.app import FieldtechApp
     from fieldtech.screens.base import FieldScreen
+    from fieldtech.services.attachments import Kept
 
 KINDS = {".jpg", ".jpeg", ".png", ".pdf"}
-
-Attempt = Callable[[str, str], str | None]
-"""Attach the file at this path with this caption: None when kept, else why not."""
 
 
 def pictures_folder(setting: str | None) -> Path:
@@ -66,11 +69,12 @@ class AttachFile(ModalScreen[bool]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
-    def __init__(self, title: Text, start: Path, attempt: Attempt):
+    def __init__(self, title: Text, start: Path, attaching: Attaching):
         super().__init__()
         self.title_text = title
         self.start = start
-        self.attempt = attempt
+        self.attaching = attaching
+        self.busy = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -96,15 +100,36 @@ class AttachFile(ModalScreen[bool]):
             self._done()
 
     def _done(self) -> None:
+        if self.busy:
+            return
         path = self.query_one("#path", Input).value.strip()
         if not path:
             self.refused("Pick a file above (Enter on it), or type its path.")
             return
-        why = self.attempt(path, self.query_one("#caption", Input).value)
+        why = self.attaching.check(self.query_one("#caption", Input).value)
         if why is not None:
             self.refused(why)
             return
-        self.dismiss(True)
+        # The copy (and a picture's downscaling) is file work: off the screen's thread.
+        self.busy = True
+        self.query_one("#error", Label).update("keeping the file on this device…")
+        self.run_worker(partial(self.attaching.keep, path), thread=True, name="attach")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name != "attach" or not event.worker.is_finished:
+            return
+        self.busy = False
+        if event.state is WorkerState.SUCCESS:
+            got = event.worker.result
+            why = got if isinstance(got, str) or got is None else self.attaching.record(got)
+            if got is None:
+                why = NOT_SAVED
+            if why is None:
+                self.dismiss(True)
+            else:
+                self.refused(why)
+        elif event.state is WorkerState.ERROR:  # the app's handler logs it and says so
+            self.refused(NOT_SAVED)
 
     def refused(self, why: str) -> None:
         self.query_one("#error", Label).update(data(why))
@@ -113,39 +138,71 @@ class AttachFile(ModalScreen[bool]):
         self.dismiss(False)
 
 
-def attach_dialog(screen: FieldScreen, job_id: str, item: str | None = None) -> AttachFile:
-    """The dialog for attaching to the job (or one checklist item of it) from `screen`."""
-    from fieldtech.domain.attachments import size_words
-    from fieldtech.screens.dialogs import perform_saying_why
-    from fieldtech.screens.shown import line
-    from fieldtech.services import attachments
+class Attaching:
+    """Attaching from the app, in the service's three steps: `check` and `record` on the
+    screen's thread (they read and write the device file), `keep` in a worker."""
 
-    app = screen.app
-    job = app.store.job(job_id)
+    def __init__(self, app: FieldtechApp, job_id: str, item: str | None, settings: dict[str, Any]):
+        self.app, self.job_id, self.item = app, job_id, item
+        self.limits = {k: v for k, v in settings.items() if k in ("limit", "long_edge")}
+        self.caption: str | None = None
 
-    chosen = dict(app.attachment_settings)  # settings.toml
-    folder = chosen.pop("pictures_folder", None)
+    def check(self, caption: str) -> str | None:
+        from fieldtech.domain.errors import FieldtechError
+        from fieldtech.services import attachments
 
-    def attempt(path: str, caption: str) -> str | None:
-        kept, why = perform_saying_why(
-            app,
-            attachments.attach,
-            app.device,
-            job_id,
-            path,
-            item=item,
-            caption=caption,
+        try:
+            self.caption = attachments.check(
+                self.app.device, self.job_id, item=self.item, caption=caption
+            )
+        except FieldtechError as exc:
+            return exc.message
+        return None
+
+    def keep(self, path: str) -> Kept | str:
+        """The copy; a person's mistake comes back as its words (no worker failure)."""
+        from fieldtech.services import attachments
+
+        try:
+            return attachments.keep(self.app.store, path, **self.limits)
+        except attachments.KeepRefused as exc:
+            self.app.call_from_thread(attachments.forget, self.app.device, exc.orphans)
+            return exc.message
+        except FieldtechError as exc:
+            return exc.message
+
+    def record(self, kept: Kept) -> str | None:
+        from fieldtech.domain.attachments import size_words
+        from fieldtech.screens.dialogs import perform_saying_why
+        from fieldtech.services import attachments
+
+        row, why = perform_saying_why(
+            self.app,
+            attachments.record,
+            self.app.device,
+            self.job_id,
+            kept,
+            item=self.item,
+            caption=self.caption,
             quiet=True,
-            **chosen,
         )
-        if kept is not None:
-            app.notify(
-                f"attached {kept['name']} ({size_words(kept['size'])}): it goes to HQ "
+        if row is not None:
+            self.app.notify(
+                f"attached {row['name']} ({size_words(row['size'])}): it goes to HQ "
                 "at the next sync",
                 timeout=4,
                 markup=False,
             )
         return why
 
+
+def attach_dialog(screen: FieldScreen, job_id: str, item: str | None = None) -> AttachFile:
+    """The dialog for attaching to the job (or one checklist item of it) from `screen`."""
+    from fieldtech.screens.shown import line
+
+    app = screen.app
+    job = app.store.job(job_id)
+    settings = dict(app.attachment_settings)  # settings.toml
     title = line("Attach to ", data(job["ref"]), *((" · ", data(item)) if item else ()))
-    return AttachFile(title, pictures_folder(folder), attempt)
+    start = pictures_folder(settings.get("pictures_folder"))
+    return AttachFile(title, start, Attaching(app, job_id, item, settings))
