@@ -123,6 +123,12 @@ async def test_a_photo_item_takes_a_file_and_counts_as_done(tmp_path):
         row = app.screen.query_one(DataTable).get_row(photo.key)
         assert str(row[0]) == "✓"
         assert "unit.jpg" in str(row[4])
+        thumb = app.screen.query_one("#thumb", Static)
+        await until(pilot, lambda: thumb.display, "the item's picture under the list")
+        assert str(thumb.render()).split("\n")[0] == "▀" * 24
+        table = app.screen.query_one(DataTable)
+        table.move_cursor(row=0)  # an item without a file: no picture
+        await until(pilot, lambda: not thumb.display, "the picture to go")
 
 
 async def test_a_photo_on_the_device_is_drawn_on_the_job_screen(tmp_path):

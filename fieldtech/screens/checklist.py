@@ -47,17 +47,20 @@ class ChecklistScreen(FieldScreen):
     ChecklistScreen #title { padding: 0 1; text-style: bold; }
     ChecklistScreen ProgressBar { padding: 0 1; }
     ChecklistScreen DataTable { height: 1fr; }
+    ChecklistScreen #thumb { padding: 0 1; height: auto; }
     """
 
     def __init__(self, job_id: str):
         super().__init__()
         self.job_id = job_id
         self.items: dict[str, ChecklistItem] = {}
+        self._thumbs: dict[str, Text | str] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
         yield ProgressBar(id="progress", show_eta=False)
         yield DataTable(id="items", cursor_type="row")
+        yield Static(id="thumb")  # the highlighted photo item's picture, when there is one
         yield StatusBar(id="status-bar")
         yield Footer()
 
@@ -72,6 +75,7 @@ class ChecklistScreen(FieldScreen):
         table.add_column("item", width=label)
         table.add_column("expected", width=16)
         table.add_column("reading", width=max(14, spare - label))
+        self.query_one("#thumb", Static).display = False
         self.refresh_data()
         table.focus()
 
@@ -159,6 +163,21 @@ class ChecklistScreen(FieldScreen):
                 self.app.notify(f"{label}: saved", timeout=2, markup=False)
         self.refresh_data()
         return why
+
+    @on(DataTable.RowHighlighted)
+    def _show_picture(self) -> None:
+        """A photo or signature item with a file: its picture under the list."""
+        from fieldtech.screens.thumbnail import latest_picture
+
+        key = self._current_key()
+        shown = self.query_one("#thumb", Static)
+        entry = self.items.get(key or "")
+        drawn: Text | str = ""
+        if entry is not None and entry["attached"]:
+            rows = [a for a in self.app.store.attachments(self.job_id) if a["item_key"] == key]
+            drawn = latest_picture(self.app.store, rows, self._thumbs)
+        shown.update(drawn)
+        shown.display = bool(drawn)
 
     @on(DataTable.RowSelected)
     def _selected(self) -> None:

@@ -21,7 +21,7 @@ from fieldtech.services import escalations, supervision
 from fieldtech.services import jobs as job_service
 
 if TYPE_CHECKING:
-    from fieldtech.store.rows import AttachmentRow, JobCard
+    from fieldtech.store.rows import JobCard
 
 # Which action each status allows (from the state machine), so keys match the rules.
 NEEDS = {
@@ -120,7 +120,9 @@ class JobScreen(FieldScreen):
         here = frozenset(a["sha256"] for a in attached if st.file_path(a["sha256"]).is_file())
         files = panels.attachments(attached, can_attach=not self.app.is_supervisor, here=here)
         self.query_one("#files", Static).update(files)
-        thumb = self._thumbnail(attached)
+        from fieldtech.screens.thumbnail import latest_picture
+
+        thumb = latest_picture(st, attached, self._thumbs)
         shown = self.query_one("#thumb", Static)
         shown.update(thumb)
         shown.display = bool(thumb)  # no blank line where there is no picture
@@ -128,22 +130,6 @@ class JobScreen(FieldScreen):
         conflicts = st.conflicts(card["id"])
         self.query_one("#history", Static).update(panels.history(events, conflicts))
         self.refresh_bindings()
-
-    def _thumbnail(self, attached: list[AttachmentRow]) -> Text | str:
-        """The latest picture with its bytes (or HQ's thumbnail) on this device, drawn in
-        half blocks; decoded once per screen, not at every tick of the clock."""
-        st = self.app.store
-        for a in reversed(attached):
-            if a["media_type"] not in ("image/jpeg", "image/png"):
-                continue
-            for path in (st.file_path(a["sha256"]), st.thumbnail_path(a["sha256"])):
-                if path.is_file():
-                    if a["sha256"] not in self._thumbs:
-                        from fieldtech.screens.thumbnail import halfblocks
-
-                        self._thumbs[a["sha256"]] = halfblocks(path) or ""
-                    return self._thumbs[a["sha256"]]
-        return ""
 
     def _site_lines(self, card: JobCard) -> list[Text]:
         """The customer panel: who, where, what, when; and what the supervisor decides on."""

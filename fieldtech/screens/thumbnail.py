@@ -7,11 +7,17 @@ Pillow is imported only when a job with a picture on this device is opened.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.color import Color
 from rich.style import Style
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from fieldtech.store import Store
+    from fieldtech.store.rows import AttachmentRow
 
 WIDTH = 24  # cells: a recognisable unit or serial plate, and the text still beside it
 
@@ -46,3 +52,20 @@ def halfblocks(path: Path, width: int = WIDTH) -> Text | None:
         if y + 2 < height:
             out.append("\n")
     return out
+
+
+def latest_picture(
+    store: Store, attached: Sequence[AttachmentRow], cache: dict[str, Text | str]
+) -> Text | str:
+    """The latest of these pictures with its bytes (or HQ's thumbnail) on this device,
+    drawn; "" when there is none. `cache`: drawings by hash, so a screen that refreshes
+    every tick of its clock decodes each picture once."""
+    for a in reversed(attached):
+        if a["media_type"] not in ("image/jpeg", "image/png"):
+            continue
+        for path in (store.file_path(a["sha256"]), store.thumbnail_path(a["sha256"])):
+            if path.is_file():
+                if a["sha256"] not in cache:
+                    cache[a["sha256"]] = halfblocks(path) or ""
+                return cache[a["sha256"]]
+    return ""
