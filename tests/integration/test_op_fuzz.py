@@ -93,18 +93,30 @@ def valid_payloads(job: dict, tech_id: str) -> dict[str, tuple[str, dict[str, An
             new_id(),
             {"job": jid, "skill": 5, "attitude": 4, "adherence": 5, "comment": "good"},
         ),
+        O.ATTACHMENT_ADD: (
+            jid,
+            {
+                "sha256": "ab" * 32,
+                "size": 4000,
+                "type": "image/jpeg",
+                "name": "IMG_0412.jpg",
+                "caption": "the unit",
+                "item": "fault_photo",
+            },
+        ),
     }
 
 
 # What each field of each payload is, as the device writes it: the fuzzer breaks a field by
 # giving it something of another kind. `required` fields can also go missing.
 TEXT_FIELDS = {"reason", "note", "comment", "body", "summary", "name", "value", "description"}
+TEXT_FIELDS |= {"caption"}
 IDENT_FIELDS = {
     "from", "to", "outcome", "key", "verdict", "sku", "kind", "job", "request", "status",
     "ref", "priority", "customer_id", "site_id", "parent_job_id", "template_id",
-    "window_start", "sla_due",
+    "window_start", "sla_due", "sha256", "type", "item",
 }  # fmt: skip
-INT_FIELDS = {"qty", "rating", "level", "skill", "attitude", "adherence", "priority_rank"}
+INT_FIELDS = {"qty", "rating", "level", "skill", "attitude", "adherence", "priority_rank", "size"}
 FLAG_FIELDS = {"override", "reset"}
 REQUIRED = {
     O.JOB_STATUS: {"from", "to"},
@@ -119,6 +131,7 @@ REQUIRED = {
     O.JOB_ASSIGN: {"to"},
     O.ESCALATION_ACK: {"level"},
     O.CALLBACK_RECORD: {"job", "skill", "attitude", "adherence"},
+    O.ATTACHMENT_ADD: {"sha256", "size", "type", "name"},
 }
 NEW_JOB_REQUIRED = {
     "ref", "kind", "priority", "customer_id", "site_id", "summary", "window_start", "sla_due",
