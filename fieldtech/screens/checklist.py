@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 HOW = {
     ItemType.TICK: "yes/no",
     ItemType.TEXT: "text",
-    ItemType.PHOTO: "photo: Enter",
-    ItemType.SIGNATURE: "signature: Enter",
+    ItemType.PHOTO: "photo: Enter / f",
+    ItemType.SIGNATURE: "name / f: file",
 }
 
 
@@ -42,6 +42,13 @@ class ChecklistScreen(FieldScreen):
             tooltip="Enter a reading for the highlighted item",
         ),
         Binding("space", "tick", "Tick", id="checklist.tick", tooltip="Tick a yes/no item"),
+        Binding(
+            "f",
+            "attach",
+            "Attach",
+            id="checklist.attach",
+            tooltip="A file for a photo or signature item",
+        ),
     ]
     DEFAULT_CSS = """
     ChecklistScreen #title { padding: 0 1; text-style: bold; }
@@ -183,6 +190,17 @@ class ChecklistScreen(FieldScreen):
     def _selected(self) -> None:
         self.action_record()
 
+    def action_attach(self) -> None:
+        """A file for the highlighted photo or signature item (a photographed paper
+        signature); a signature can still be typed with Enter."""
+        from fieldtech.screens.attach_dialog import attach_dialog
+
+        key = self._current_key()
+        if not key or self.items[key]["item"].type not in (ItemType.PHOTO, ItemType.SIGNATURE):
+            self.app.notify("f attaches a file to a photo or signature item", timeout=3)
+            return
+        self.app.push_screen(attach_dialog(self, self.job_id, key), lambda _: self.refresh_data())
+
     def action_tick(self) -> None:
         key = self._current_key()
         if key and self.items[key]["item"].type is ItemType.TICK:
@@ -194,12 +212,8 @@ class ChecklistScreen(FieldScreen):
         if not key:
             return
         item = self.items[key]["item"]
-        if item.type in (ItemType.PHOTO, ItemType.SIGNATURE):
-            from fieldtech.screens.attach_dialog import attach_dialog
-
-            self.app.push_screen(
-                attach_dialog(self, self.job_id, item.key), lambda _: self.refresh_data()
-            )
+        if item.type is ItemType.PHOTO:  # a photo item takes a file, never typed text
+            self.action_attach()
             return
         hint = item.range_words() or " / ".join(item.choices) or HOW.get(item.type, "")
 

@@ -14,6 +14,7 @@ import pytest
 
 from fieldtech.domain.demo_data import demo_code
 from fieldtech.store import open_store
+from tests.pictures import picture
 
 FIELDTECH = str(Path(sys.executable).with_name("fieldtech"))
 pytestmark = pytest.mark.tmux
@@ -115,9 +116,19 @@ def test_demo_job_worked_to_completion_with_keystrokes(session):
     keys(name, "c")
     wait_for(name, "required done")
     template = store.template(store.job(first["id"])["template_id"])
+    camera = home.parent / "DCIM"
+    camera.mkdir()
+    (camera / "unit.jpg").write_bytes(picture(20_000, "tmux"))
     for n, item in enumerate(template.items, start=1):
         if item.type.value == "tick":
             keys(name, "Space")
+        elif item.type.value == "photo":  # the picker, then the path typed in its field
+            keys(name, "Enter")
+            wait_for(name, "Attach to")
+            keys(name, "Tab")
+            typed(name, str(camera / "unit.jpg"))
+            keys(name, "Enter")
+            wait_for(name, "📎 unit.jpg")
         else:
             keys(name, "Enter")
             value = {
@@ -147,6 +158,14 @@ def test_demo_job_worked_to_completion_with_keystrokes(session):
     keys(name, "C-s")
     wait_for(name, "completed")
     assert store.job(first["id"])["status"] == "completed"
+    if any(i.type.value == "photo" for i in template.items):
+        # The background sync takes the photo to the demo's HQ, after the job's work.
+        hq_files = home / "data" / "demo" / "hq-files"
+        deadline = time.monotonic() + 30
+        while not list(hq_files.glob("??/*")) and time.monotonic() < deadline:
+            time.sleep(0.2)  # poll interval
+        (sent,) = store.attachments(first["id"])
+        assert (hq_files / sent["sha256"][:2] / sent["sha256"]).is_file()
     keys(name, "C-q")
     shown = wait_for(name, "FIELDTECH-EXITED")
     # The terminal is ours again: no alternate screen, no app left on it.
