@@ -473,22 +473,3 @@ def test_attaching_to_a_checklist_item_needs_you_on_site(device, tmp_path):
         attachments.attach(device, job["id"], a_file(tmp_path, "p.jpg"), item=item.key)
     assert written(device.store) == before
     attachments.attach(device, job["id"], a_file(tmp_path, "p.jpg"))  # the job itself: any time
-
-
-def test_a_photo_item_refuses_typed_text_and_says_how_to_attach(device):
-    job = next(
-        j
-        for j in (device.store.job(r["id"]) for r in device.store.queue(limit=10_000))
-        if j["template_id"]
-        and j["status"] == "in_progress"
-        and any(
-            i.type is ItemType.PHOTO
-            for i in device.store.template(j["template_id"], j["template_version"]).items
-        )
-    )
-    t = device.store.template(job["template_id"], job["template_version"])
-    photo = next(i for i in t.items if i.type is ItemType.PHOTO)
-    with pytest.raises(
-        BadInput, match=f"takes a file: fieldtech attach JOB FILE --item {photo.key}"
-    ):
-        checklists.record_reading(device, job["id"], photo.key, "IMG_0412 on my phone")

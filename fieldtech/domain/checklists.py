@@ -101,10 +101,6 @@ def judge(item: Item, raw: object, comment: str | None = None) -> Judgement:
     Raises BadInput when the value is not of the item's type at all (nothing is recorded).
     """
     text = "" if raw is None else str(raw).strip()
-    if item.type is ItemType.PHOTO:  # a typed reference to a picture proves nothing
-        raise BadInput(
-            f"{item.label}: a photo item takes a file: fieldtech attach JOB FILE --item {item.key}"
-        )
     if item.type is ItemType.TICK:
         low = text.lower()
         if low in TRUE_WORDS:

@@ -248,6 +248,10 @@ def test_every_operation_answers_within_its_documented_contract(case, credential
             held = False
         if held:
             case.query = {**query, "timeout": 1}
+    if case.headers:
+        # An empty Content-Length the fuzzer adds is refused by the HTTP server itself (h11:
+        # "Invalid HTTP request received.", 400) before HQ sees the request: not HQ's answer.
+        case.headers = {k: v for k, v in case.headers.items() if k.lower() != "content-length"}
     case.call_and_validate(headers=credential, checks=CHECKS)
 
 
