@@ -70,3 +70,13 @@ def locate(home: str | os.PathLike | None = None) -> Locations:
         Path(platformdirs.user_log_dir(APP)),
         source,
     )
+
+
+def sync_folder(path: Path) -> None:
+    """Make a rename into `path` durable: the folder's entry is synced too (a file's own
+    fsync does not cover its name)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

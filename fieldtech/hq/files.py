@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
+from fieldtech.paths import sync_folder
+
 READ = 1 << 16
 
 
@@ -70,11 +72,9 @@ class DiskFiles:
 
     def promote(self, part: str, sha256: str) -> bool:
         path = self._part(part)
-        digest = hashlib.sha256()
         with path.open("rb") as f:
-            while chunk := f.read(READ):
-                digest.update(chunk)
-        if digest.hexdigest() != sha256:
+            matches = hashlib.file_digest(f, "sha256").hexdigest() == sha256
+        if not matches:
             self.discard(part)
             return False
         whole = self._whole(sha256)
@@ -84,7 +84,7 @@ class DiskFiles:
             return True
         os.chmod(path, 0o400)
         os.replace(path, whole)
-        _sync_dir(whole.parent)  # durable before the database says complete
+        sync_folder(whole.parent)  # durable before the database says complete
         return True
 
     def discard(self, part: str) -> None:
@@ -98,11 +98,3 @@ class DiskFiles:
         with self._whole(sha256).open("rb") as f:
             while chunk := f.read(READ):
                 yield chunk
-
-
-def _sync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -9,13 +9,11 @@ which GET /v1/files/{sha256} answers.
 from __future__ import annotations
 
 import base64
-import html
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from fieldtech.domain.attachments import KIND_WORDS, size_words
-from fieldtech.domain.text import plain
 from fieldtech.hq import schema
 from fieldtech.hq.db import HQ
 from fieldtech.hq.uploads import holders
@@ -58,10 +56,10 @@ def markdown(files: list[dict[str, Any]], labels: dict[str, str], md: Any) -> li
     return out
 
 
-def html_section(hq: HQ, files: list[dict[str, Any]], labels: dict[str, str]) -> str:
+def html_section(hq: HQ, files: list[dict[str, Any]], labels: dict[str, str], e: Any) -> str:
+    """`e`: the report's escaping of people's text for HTML."""
     if not files:
         return ""
-    e = _e
     parts = ["<h2>Photos and files</h2>"]
     budget = EMBED_BYTES
     for a in files:
@@ -89,7 +87,3 @@ def html_section(hq: HQ, files: list[dict[str, Any]], labels: dict[str, str]) ->
                 f"<figure><figcaption>{head} (file {e(a['sha256'])})</figcaption></figure>"
             )
     return "\n".join(parts)
-
-
-def _e(text: object) -> str:
-    return html.escape(plain(text), quote=True)

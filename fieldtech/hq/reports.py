@@ -295,7 +295,7 @@ Status: {e(STATUS_WORDS[Status(job["status"])])}</p>
 <table><tr><th>item</th><th>reading</th><th>note</th></tr>{rows}</table>
 <h2>Parts</h2>
 <table><tr><th>part</th><th>quantity</th></tr>{parts}</table>
-{report_files.html_section(hq, d["files"], d["labels"])}
+{report_files.html_section(hq, d["files"], d["labels"], e)}
 {sign}
 </body></html>
 """

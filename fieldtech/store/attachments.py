@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from fieldtech.domain.attachments import size_words
 from fieldtech.domain.errors import BadInput, FieldtechError
+from fieldtech.paths import sync_folder
 
 if TYPE_CHECKING:
     from fieldtech.store.database import Database
@@ -91,7 +92,7 @@ class AttachmentRows:
                 os.utime(final)
             else:
                 os.replace(tmp, final)
-                _sync_dir(final.parent)
+                sync_folder(final.parent)
             return kept
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -238,12 +239,3 @@ class AttachmentRows:
             "WHERE done_at IS NULL AND problem IS NULL"
         ).fetchone()
         return int(n), int(size)
-
-
-def _sync_dir(path: Path) -> None:
-    """Make a rename durable: the directory's entry is synced too."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

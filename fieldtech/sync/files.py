@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from fieldtech.domain.attachments import check_hash, size_words
 from fieldtech.domain.errors import BadInput
 from fieldtech.sync import protocol
+from fieldtech.sync.client import _detail
 from fieldtech.sync.http import httpx
 
 if TYPE_CHECKING:
@@ -160,11 +161,8 @@ class FileSender:
 
     @staticmethod
     def _intact(path: Path, sha: str) -> bool:
-        digest = hashlib.sha256()
         with path.open("rb") as f:
-            while chunk := f.read(1 << 16):
-                digest.update(chunk)
-        return digest.hexdigest() == sha
+            return hashlib.file_digest(f, "sha256").hexdigest() == sha
 
 
 def waiting_words(store: Store) -> str | None:
@@ -173,13 +171,6 @@ def waiting_words(store: Store) -> str | None:
     if not n:
         return None
     return f"{n} file{'s' if n != 1 else ''} ({size_words(size)}) wait to go to HQ"
-
-
-def _detail(r: httpx.Response) -> str:
-    try:
-        return str(r.json().get("detail") or r.reason_phrase)
-    except ValueError:
-        return f"HTTP {r.status_code}"
 
 
 THUMB_EDGE = 320  # a thumbnail's long edge: ~15 KB, a few seconds over 2G

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from fieldtech.domain.demo_data import demo_code
+from fieldtech.domain.jobs import OUTCOMES
 from fieldtech.store import open_store
 from tests.pictures import picture
 
@@ -147,7 +148,17 @@ def test_demo_job_worked_to_completion_with_keystrokes(session):
     keys(name, "Escape")
     keys(name, "x")
     wait_for(name, "Outcome")
-    keys(name, "Enter", "Down", "Enter")  # first outcome in the list
+    # The first outcome in the list. Each step waits for its own effect on screen: a key that
+    # meets the closed Select instead of its open list does something else.
+    first_outcome = next(iter(OUTCOMES.values())).words
+    keys(name, "Enter")
+    wait_for(name, first_outcome)
+    keys(name, "Down")
+    keys(name, "Enter")
+    deadline = time.monotonic() + 20
+    while "outcome not chosen" in screen(name) and time.monotonic() < deadline:
+        time.sleep(0.2)  # poll interval
+    assert "outcome not chosen" not in screen(name), screen(name)
     keys(name, "Tab")
     typed(name, "Maria Santos")
     keys(name, "Tab")
