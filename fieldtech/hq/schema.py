@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -353,4 +354,18 @@ files = Table(
     Column("complete", Boolean, nullable=False, default=False),
     Column("started_at", String(20), nullable=False),
     Column("completed_at", String(20)),
+)
+
+# A technician's first sync, prepared while their enrollment code waits (fieldtech.hq.priming):
+# the frames a new device would be streamed from cursor 0, as they were at `cursor`. Not a
+# synced table: the pages in `body` are HQ's own rows, as any pull would send them.
+primings = Table(
+    "primings",
+    metadata,
+    Column("technician_id", String(64), ForeignKey("users.id"), primary_key=True),
+    Column("release", String(64), nullable=False),  # the form of the pages; another is unused
+    Column("cursor", BigInteger, nullable=False),
+    Column("pages", Integer, nullable=False),
+    Column("built_at", String(20), nullable=False),
+    Column("body", LargeBinary, nullable=False),
 )

@@ -237,15 +237,21 @@ class FrameWriter:
         self._bulk = False  # it is the bulk one
         self._fed = 0  # JSON bytes the stream has carried
 
-    def frame(self, obj: Any, *, within: int | None = None, bulk: bool = False) -> bytes | None:
+    def frame(
+        self, obj: Any, *, within: int | None = None, bulk: bool = False, last: bool = False
+    ) -> bytes | None:
         """The next frame; None (and the stream as it was) if it would take more than
         `within` bytes, so a budget can end the stream cleanly before it. `bulk`: more
-        pages follow this one (zstd: the bulk compressor from this frame on)."""
+        pages follow this one (zstd: the bulk compressor from this frame on). `last` (zstd):
+        the frame ends its zstd frame, so bytes another writer made can follow it (a
+        prepared priming, fieldtech.hq.priming: the reader reads across zstd frames)."""
         text = json.dumps(obj, separators=(",", ":")).encode()
         if self.coding == ZSTD:
             if within is not None:
                 raise ValueError("a stream on a byte budget is gzip'd")
-            data = self._zstd_frame(text, bulk)
+            data = self._zstd_frame(text, bulk, last)
+        elif last:
+            raise ValueError("only a zstd stream can be joined to another")
         else:
             z = self.z.copy()
             data = z.compress(text) + z.flush(zlib.Z_SYNC_FLUSH)
@@ -254,7 +260,7 @@ class FrameWriter:
             self.z = z
         return len(data).to_bytes(4, "big") + data
 
-    def _zstd_frame(self, text: bytes, bulk: bool) -> bytes:
+    def _zstd_frame(self, text: bytes, bulk: bool, last: bool = False) -> bytes:
         import zstandard
 
         data = b""
@@ -270,6 +276,10 @@ class FrameWriter:
             self._zstd = zstandard.ZstdCompressor(level=3).compressobj()
         self._fed += len(text)
         data += self._zstd.compress(text)
+        if last:
+            data += self._zstd.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH)
+            self._zstd, self._bulk, self._fed = None, False, 0
+            return bytes(data)
         return bytes(data + self._zstd.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK))
 
 

@@ -80,20 +80,32 @@ class HQProcess:
             self.proc.kill()
 
 
-def start_hq(home: Path, db: str | None = None, port: int | None = None) -> HQProcess:
+def start_hq(
+    home: Path, db: str | None = None, port: int | None = None, prepare_every: float = 0
+) -> HQProcess:
     extra = ["--db", db] if db else []
     init = run(home, "hq", *extra, "init", "--json")
     token = json.loads(init.stdout)["admin_token"]
-    return launch(home, token, db, port)
+    return launch(home, token, db, port, prepare_every)
 
 
-def launch(home: Path, token: str, db: str | None = None, port: int | None = None) -> HQProcess:
+def launch(
+    home: Path,
+    token: str,
+    db: str | None = None,
+    port: int | None = None,
+    prepare_every: float = 0,
+) -> HQProcess:
+    """`fieldtech hq serve` in its own process. `prepare_every`: its preparer of first syncs
+    (fieldtech.hq.priming) looks that often; off unless a test asks, so what a test's
+    device is streamed does not hang on when the preparer last looked."""
     port = port or free_port()
     extra = ["--db", db] if db else []
     env = {k: v for k, v in os.environ.items() if k != "FIELDTECH_HOME"}
     log = open(home / "hq.log", "ab")  # noqa: SIM115 - closed with the process
+    serve = ["serve", "--port", str(port), "--prepare-every", str(prepare_every)]
     proc = subprocess.Popen(
-        [*FIELDTECH, "--home", str(home), "hq", *extra, "serve", "--port", str(port)],
+        [*FIELDTECH, "--home", str(home), "hq", *extra, *serve],
         stdout=log,
         stderr=log,
         env=env,

@@ -91,14 +91,22 @@ def seed_cmd(h: HQContext, count: int, technician: str, rng_seed: int, prefix: s
 @hq_group.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--prepare-every",
+    type=click.FloatRange(0),
+    default=10.0,
+    show_default=True,
+    help="Seconds between looks for enrollment codes waiting, whose technicians' first syncs "
+    "are prepared ahead (0: never).",
+)
 @pass_hq
-def serve_cmd(h: HQContext, host: str, port: int) -> None:
+def serve_cmd(h: HQContext, host: str, port: int, prepare_every: float) -> None:
     """Run the HQ API server (the database is created if it does not exist)."""
     from fieldtech.hq.server import serve
 
     hq = h.hq(create=True)
     click.echo(f"fieldtech HQ on http://{host}:{port} (database {h.url})", err=True)
-    serve(hq, host, port)
+    serve(hq, host, port, prepare_every=prepare_every)
 
 
 @hq_group.group("user")
@@ -156,6 +164,32 @@ def user_list_cmd(h: HQContext, as_json: bool) -> None:
 def user_enrollment_cmd(h: HQContext, user_id: str) -> None:
     """A fresh one-time enrollment code (new or replaced device)."""
     say(auth.new_enrollment(h.hq(), user_id))
+
+
+@user_group.command("prepare")
+@click.argument("user_id")
+@json_option
+@pass_hq
+def user_prepare_cmd(h: HQContext, user_id: str, as_json: bool) -> None:
+    """Prepare a technician's first sync now (the server does it by itself while their
+    enrollment code waits), so their new device's priming is streamed without waiting."""
+    from fieldtech.hq import priming
+    from fieldtech.hq.dispatch import technician as find_technician
+
+    hq = h.hq()
+    with hq.engine.connect() as conn:
+        tech = find_technician(conn, user_id)
+    made = priming.prepare(hq, tech["id"])
+    if made is None:
+        raise click.ClickException(f"{tech['name']} is not an active technician")
+    if as_json:
+        emit_json({"user": tech["id"], "pages": made.pages, "bytes": len(made.body),
+                   "cursor": made.cursor})
+        return
+    say(
+        f"first sync of {tech['name']} prepared: {made.pages:,} pages, "
+        f"{len(made.body) / 1024:,.0f} KB, through change {made.cursor:,}"
+    )
 
 
 @hq_group.command("devices")

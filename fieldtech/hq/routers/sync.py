@@ -1,6 +1,5 @@
 """Sync: the outbox batch in, the changes since the cursor out, in one round trip."""
 
-from collections.abc import Iterator
 from contextlib import suppress
 from typing import Any
 
@@ -11,11 +10,11 @@ from starlette.concurrency import run_in_threadpool
 
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.hlc import node_of
-from fieldtech.hq import auth
+from fieldtech.hq import auth, pages, stream
 from fieldtech.hq.auth import Forbidden, Principal
 from fieldtech.hq.db import HQ
 from fieldtech.hq.deps import Store, Who, refusals
-from fieldtech.hq.pull import ReadAhead, checksum, pull
+from fieldtech.hq.pull import checksum, pull
 from fieldtech.hq.push import WireOp, bounded_stamp, held_request, push
 from fieldtech.sync import protocol, wire_models
 
@@ -92,7 +91,7 @@ async def sync(
         # Frames are compressed one by one; "identity" keeps HQ's gzip layer off the stream,
         # which would hold frames back until its buffer fills.
         return StreamingResponse(
-            _frames(hq, p, req, outcome, coding),
+            stream.frames(hq, p, req, outcome, coding),
             media_type=protocol.FRAMES_TYPE + ("+zstd" if coding == protocol.ZSTD else ""),
             headers={"Content-Encoding": "identity"},
         )
@@ -128,70 +127,9 @@ def _push(hq: HQ, p: Principal, req: wire_models.SyncRequest) -> dict[str, Any]:
     return {"acks": result.acks, "rejected": result.rejected, "clock": hq.stamp()}
 
 
-def _page(
-    hq: HQ,
-    p: Principal,
-    req: wire_models.SyncRequest,
-    cursor: int,
-    urgent: bool = True,
-    carried: dict[tuple[str, Any], bytes] | None = None,
-    compact: bool = False,
-    ahead: ReadAhead | None = None,
-) -> dict[str, Any]:
-    # Rows this device wrote are not echoed back, unless its file was rebuilt and lost them.
-    device = None if req.rebuild else p.device_id
-    max_bytes = (req.page_bytes or protocol.PAGE_BYTES) if req.v >= 2 else None
-    return pull(
-        hq,
-        p,
-        cursor,
-        req.limit,
-        device_id=device,
-        max_bytes=max_bytes,
-        urgent=urgent,
-        carried=carried,
-        compact=compact,
-        ahead=ahead,
-    )
-
-
 def _sync(hq: HQ, p: Principal, req: wire_models.SyncRequest) -> dict[str, Any]:
     outcome = _push(hq, p, req)
-    return {**outcome, **_page(hq, p, req, req.cursor), "clock": outcome["clock"]}
-
-
-def _frames(
-    hq: HQ, p: Principal, req: wire_models.SyncRequest, outcome: dict[str, Any], coding: str
-) -> Iterator[bytes]:
-    """The push's outcome, then pages until there are no more or the stream has carried
-    about STREAM_BYTES (the device asks again). Each page reads its own snapshot."""
-    writer = protocol.FrameWriter(coding)
-    cursor, sent = req.cursor, 0
-    # With nothing pushed there is nothing to settle early: HQ's clock rides on the first
-    # page (a routine sync with nothing to do is then one small frame).
-    alone = bool(req.ops) or req.check is not None
-    if alone:
-        first = writer.frame(outcome)
-        assert first is not None  # no `within`: always a frame
-        yield first
-        sent = len(first)
-    cap = protocol.STREAM_BYTES if req.max_bytes is None else req.max_bytes
-    carried: dict[tuple[str, Any], bytes] = {}  # each row once a stream, as it is (pull)
-    ahead: ReadAhead = {}  # rows read past a page's end, for the next (pull)
-    zstd = coding == protocol.ZSTD  # a device of this release: code hashes go compact
-    while True:
-        # Urgent jobs jump the queue once a stream, in its first page, not again in each.
-        page = _page(hq, p, req, cursor, cursor == req.cursor, carried, zstd, ahead)
-        if not alone:
-            page, alone = {"clock": outcome["clock"], **page}, True
-        within = None if req.max_bytes is None else req.max_bytes - sent
-        data = writer.frame(page, within=within, bulk=page["more"])
-        if data is None:
-            # The device's budget ends before this page: say there is more, send none.
-            yield writer.frame({"changes": {}, "cursor": cursor, "more": True}) or b""
-            return
-        sent += len(data)
-        yield data
-        if not page["more"] or sent >= cap or page["cursor"] == cursor:
-            return
-        cursor = page["cursor"]
+    # Rows this device wrote are not echoed back, unless its file was rebuilt and lost them.
+    device = None if req.rebuild else p.device_id
+    page = pull(hq, p, req.cursor, req.limit, device_id=device, max_bytes=pages.page_bytes(req))
+    return {**outcome, **page, "clock": outcome["clock"]}
