@@ -183,8 +183,14 @@ def user_prepare_cmd(h: HQContext, user_id: str, as_json: bool) -> None:
     if made is None:
         raise click.ClickException(f"{tech['name']} is not an active technician")
     if as_json:
-        emit_json({"user": tech["id"], "pages": made.pages, "bytes": len(made.body),
-                   "cursor": made.cursor})
+        emit_json(
+            {
+                "user": tech["id"],
+                "pages": made.pages,
+                "bytes": len(made.body),
+                "cursor": made.cursor,
+            }
+        )
         return
     say(
         f"first sync of {tech['name']} prepared: {made.pages:,} pages, "
