@@ -73,8 +73,12 @@ def free_port() -> int:
 
 
 class HQServer:
-    def __init__(self, home: Path, db: str | None = None):
+    """`fieldtech hq serve` in its own process. `prepare_every`: its preparer of first syncs
+    (fieldtech.hq.priming), off unless asked, so a benchmark says what it prepares and when."""
+
+    def __init__(self, home: Path, db: str | None = None, prepare_every: float = 0):
         self.home = home
+        self.prepare_every = prepare_every
         self.db = ["--db", db] if db else []
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -95,6 +99,8 @@ class HQServer:
                 "serve",
                 "--port",
                 str(self.port),
+                "--prepare-every",
+                str(self.prepare_every),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -1,7 +1,7 @@
 """Sync over a slow and broken link: requests, bytes each way, wall time of `fieldtech sync`.
 
     python -m benchmarks.link_bench [--rate-kbit 50] [--delay-ms 300] [--prime-jobs 2000]
-        [--week-jobs 60] [--week-ops 3150] [--slow-kbit 8] [--cut-after-s 30]
+        [--prime-pairs 2] [--week-jobs 60] [--week-ops 3150] [--slow-kbit 8] [--cut-after-s 30]
         [--photos 20] [--photo-cuts 3] [--only all|ops|photos] [--quick]
 
 Every scenario runs the technician's own command, `fieldtech --home DIR sync`, through
@@ -12,7 +12,9 @@ benchmarks.shaping_proxy to a real `fieldtech hq serve` (SQLite) on 127.0.0.1:
                  committed it; sync again until the outbox is empty; HQ must hold every
                  operation exactly once (read back through HQ's API)
   priming        a new device enrolls for a technician with 2,000 jobs and syncs: at 100 ms
-                 one-way delay, and at 1 KB/s with the link going down after 30 s
+                 one-way delay, its first sync prepared at HQ beforehand (as the serving HQ
+                 does while a code waits) and live, pairs interleaved; and at 1 KB/s with
+                 the link going down after 30 s
                  (300 s in the field; --cut-after-s), when the bytes received and the jobs
                  kept on the device count
   nothing to do  one more sync of the week's device
@@ -87,6 +89,8 @@ class Bench:
         self.server = HQServer(root / "hq")
         self.token = json.loads(self.server.hq("init", "--json"))["admin_token"]
         self.proxy: ShapingProxy
+        self.prime_user = ""  # the technician new devices are primed for, prepared
+        self.live_user = ""  # and the one they are primed for live
         self.said: dict[str, list[str]] = {}  # what the command printed, per scenario
         self.extra: dict[str, Any] = {}  # figures a scenario adds to the JSON
 
@@ -260,8 +264,14 @@ def nothing_to_do(b: Bench, name: str) -> dict:
     )
 
 
-def priming(b: Bench, home: Path, code: str, slow: bool) -> dict:
+def priming(b: Bench, home: Path, code: str, slow: bool, prepared: bool | None = None) -> dict:
+    """A new device enrolls and syncs. `prepared`: HQ made its first sync before it enrolled
+    (`hq user prepare`, as the serving HQ does while a code waits; not timed), or not (live)."""
     a = b.args
+    if prepared:
+        b.server.hq("user", "prepare", b.prime_user)
+    user = b.live_user if prepared is False else b.prime_user
+    code = code or b.server.hq("user", "enrollment", user).strip()
     if slow:
         b.shaped(rate_kbit=a.slow_kbit, delay_ms=0)
         b.proxy.down_after(a.cut_after_s)
@@ -275,7 +285,8 @@ def priming(b: Bench, home: Path, code: str, slow: bool) -> dict:
         label = f"priming {a.prime_jobs:,} jobs, link down after {a.cut_after_s:g} s"
         where = f"{a.slow_kbit:g} kbit/s ({a.slow_kbit / 8:g} KB/s)"
     else:
-        label, where = f"priming {a.prime_jobs:,} jobs (enroll + sync)", link(None, 100)
+        how = {None: "", True: ", prepared", False: ", live"}[prepared]
+        label, where = f"priming {a.prime_jobs:,} jobs (enroll + sync{how})", link(None, 100)
     b.said[label] = [f"exit {r.code}: {r.said()}" for r in runs]
     result = f"{kept:,} of {a.prime_jobs:,} jobs kept; sync exit {runs[-1].code}"
     return b.row(label, where, runs, counts, result)
@@ -386,6 +397,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--week-jobs", type=int, default=60)
     ap.add_argument("--week-ops", type=int, default=3150)
     ap.add_argument("--prime-jobs", type=int, default=2000)
+    ap.add_argument(
+        "--prime-pairs", type=int, default=2, help="primings prepared and live, interleaved"
+    )
     ap.add_argument("--slow-kbit", type=float, default=8.0, help="the priming link that goes down")
     ap.add_argument("--cut-after-s", type=float, default=30.0, help="300 s in the field")
     ap.add_argument("--photos", type=int, default=20, help="photos of the day (one per job)")
@@ -410,11 +424,16 @@ def main(argv: list[str] | None = None) -> list[dict]:
     floor = fieldtech(Path(tempfile.gettempdir()), "--version").seconds
     with tempfile.TemporaryDirectory() as tmp:
         b = Bench(Path(tmp), args)
-        names = ("Week Tech", "Lost Tech", "Prime Tech", "Photo Tech")
-        week, lost, prime, shooter = (b.technician(n) for n in names)
+        names = ("Week Tech", "Lost Tech", "Prime Tech", "Photo Tech", "Live Tech")
+        week, lost, prime, shooter, live = (b.technician(n) for n in names)
         b.dispatch(args.week_jobs, week, lost)
         b.dispatch(max(args.photos, 1), shooter, prefix="P")
         b.server.hq("seed", "--jobs", str(args.prime_jobs), "--technician", prime["user"]["id"])
+        if args.only in ("all", "ops"):
+            b.server.hq(
+                *("seed", "--jobs", str(args.prime_jobs), "--technician", live["user"]["id"]),
+                *("--seed", "8", "--prefix", "L-"),
+            )
         b.server.start(b.token)
         try:
             with ShapingProxy(("127.0.0.1", b.server.port)) as b.proxy:
@@ -424,8 +443,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
                         week_offline(b, week, "week", lose_first_answer=False),
                         nothing_to_do(b, "week"),
                         week_offline(b, lost, "lost", lose_first_answer=True),
-                        priming(b, b.root / "prime", prime["enrollment_code"], slow=False),
                     ]
+                    # Prepared against live, pairs interleaved. A preparation is kept per
+                    # technician: the live ones are another's, with jobs of the same making.
+                    b.prime_user, b.live_user = prime["user"]["id"], live["user"]["id"]
+                    for n in range(args.prime_pairs):
+                        for prepared in (True, False):
+                            where = b.root / f"prime-{n}-{'prepared' if prepared else 'live'}"
+                            rows.append(priming(b, where, "", slow=False, prepared=prepared))
                     again = b.server.hq("user", "enrollment", prime["user"]["id"]).strip()
                     rows.append(priming(b, b.root / "prime-slow", again, slow=True))
                 if args.only in ("all", "photos"):

@@ -4,6 +4,7 @@ and live from HQ's tables after it."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,8 @@ from fieldtech.hq.auth import Principal
 from fieldtech.hq.db import HQ
 from fieldtech.hq.pages import page_bytes, pages
 from fieldtech.sync import protocol, wire_models
+
+log = logging.getLogger("fieldtech.hq")
 
 
 def frames(
@@ -31,6 +34,7 @@ def frames(
         yield first
         sent, alone = len(first), True
     if ready is not None:
+        log.info("first sync of %s streamed from its preparation", p.user_id)
         # The prepared pages, then what changed since they were made, by a writer of its own.
         yield ready.body
         sent += len(ready.body)
