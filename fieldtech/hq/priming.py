@@ -27,7 +27,7 @@ from sqlalchemy import delete, insert, select
 
 from fieldtech import __version__
 from fieldtech.hq import schema
-from fieldtech.hq.auth import Principal, now_iso
+from fieldtech.hq.auth import Principal
 from fieldtech.hq.change_watch import changed_in_scope
 from fieldtech.hq.db import HQ
 from fieldtech.hq.pages import pages
@@ -79,9 +79,9 @@ def ready(hq: HQ, p: Principal, req: wire_models.SyncRequest, coding: str) -> Pr
     return None if row is None else Prepared(int(row.cursor), bytes(row.body))
 
 
-def prepare(hq: HQ, technician_id: str) -> Prepared | None:
+def prepare(hq: HQ, technician_id: str, now: datetime | None = None) -> Prepared | None:
     """Make and keep the technician's first sync as it is now (None: not an active
-    technician)."""
+    technician). `now`: the time it is kept as made at."""
     U = schema.users.c
     with hq.engine.connect() as conn:
         user = conn.execute(
@@ -120,7 +120,7 @@ def prepare(hq: HQ, technician_id: str) -> Prepared | None:
                 release=RELEASE,
                 cursor=prepared.cursor,
                 pages=prepared.pages,
-                built_at=now_iso(),
+                built_at=_iso(now or datetime.now(UTC)),
                 body=prepared.body,
             )
         )
@@ -175,7 +175,7 @@ def prepare_due(hq: HQ, now: datetime | None = None) -> list[str]:
             and (have.built_at > _iso(now - REFRESH_AFTER) or not _behind(hq, tech, have.cursor))
         ):
             continue
-        if prepare(hq, tech) is not None:
+        if prepare(hq, tech, now) is not None:
             done.append(tech)
     stale = [
         t
