@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "seed": ("fieldtech.cli.misc",),
     "enroll": ("fieldtech.cli.device_sync",),
     "sync": ("fieldtech.cli.device_sync",),
+    "bundle": ("fieldtech.cli.bundle",),
     # standards adds `hq escalate`, `hq kpis` and friends to the group
     "hq": ("fieldtech.hq.commands.main", "fieldtech.hq.commands.standards"),
     "demo": ("fieldtech.demo.command",),

@@ -35,7 +35,9 @@ def enroll_cmd(ctx: Context, url: str, code: str, as_json: bool) -> None:
 def client_for(ctx: Context, budget: str | None = None) -> SyncClient:
     cred = credentials.load(ctx.locations.credential)
     cap = parse_budget(budget) if budget else setting_budget(ctx)
-    return SyncClient(ctx.device, cred["hq_url"], cred["token"], budget=cap)
+    return SyncClient(
+        ctx.device, cred["hq_url"], cred["token"], budget=cap, credential=ctx.locations.credential
+    )
 
 
 def setting_budget(ctx: Context) -> int | None:

@@ -15,6 +15,7 @@ from fieldtech.hq.api_models import STATUS_FOR, Problem, TemplateIn
 from fieldtech.hq.db import HQ
 from fieldtech.hq.deps import BodyLimit, refusals
 from fieldtech.hq.routers import (
+    bundles,
     catalogue,
     enrollment,
     files,
@@ -93,7 +94,10 @@ def create_app(hq: HQ) -> FastAPI:
     app.openapi = openapi  # type: ignore[method-assign]
     app.exception_handler(FieldtechError)(domain_error)
     app.exception_handler(RequestValidationError)(invalid)
-    areas = (meta, enrollment, sync, wait, people, jobs, catalogue, parts, planning, reports, files)
+    areas = (
+        *(meta, enrollment, sync, wait, people, jobs, catalogue, parts, planning, reports),
+        *(files, bundles),
+    )
     for area in areas:
         app.include_router(area.router)
     return app

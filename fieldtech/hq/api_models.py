@@ -88,6 +88,9 @@ class EnrollIn(BaseModel):
     code: str = Field(min_length=4, max_length=64)
     device_id: str = Field(min_length=1, max_length=64)
     device_name: str | None = Field(None, max_length=200)
+    public_key: str | None = Field(
+        None, min_length=40, max_length=64, description="the device's Ed25519 key, base64url"
+    )
 
 
 class UserIn(BaseModel):
@@ -289,6 +292,7 @@ class EnrolledUser(BaseModel):
 class EnrolledOut(BaseModel):
     token: str
     user: EnrolledUser
+    hq_key: str = Field(description="HQ's public key (Ed25519), which signs its bundle replies")
 
 
 class ImportRejection(BaseModel):

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, select, update
 
-from fieldtech.domain.errors import BadInput, FieldtechError, NotFound
+from fieldtech.domain.errors import BadInput, FieldtechError, NotFound, RuleBroken
 from fieldtech.domain.ids import new_id
 from fieldtech.hq import schema
 from fieldtech.hq.db import HQ, Seq
@@ -144,7 +144,7 @@ def admin_token(hq: HQ, user_id: str, label: str = "admin console") -> str:
 
 
 def enroll(
-    hq: HQ, code: str, device_id: str, device_name: str | None
+    hq: HQ, code: str, device_id: str, device_name: str | None, public_key: str | None = None
 ) -> tuple[dict[str, Any], str]:
     """Exchange a one-time code for a device credential. Returns (user, token).
 
@@ -152,7 +152,8 @@ def enroll(
     from the same device id is answered again with a fresh token for the same credential
     (HQ keeps only hashes, so the lost token cannot be sent again: it is replaced, and is
     worthless from then on). Only while that credential has never been used: after its
-    first sync the answer plainly arrived. Any other device is refused a spent code."""
+    first sync the answer plainly arrived. Any other device is refused a spent code.
+    `public_key`: the device's own key, which signs its bundles (fieldtech.sync.bundles)."""
     if not device_id or len(device_id) > 64:
         raise BadInput("enrollment needs the device id")
     with hq.tx() as conn:
@@ -169,7 +170,35 @@ def enroll(
             _answer_again(conn, enrollment, device_id, device_name, token)
         else:
             _spend(conn, enrollment, user["id"], device_id, device_name, token)
+        if public_key is not None:
+            c = schema.credentials.c
+            conn.execute(
+                update(schema.credentials)
+                .where(c.secret_hash == digest(token))
+                .values(public_key=public_key)
+            )
     return dict(user), token
+
+
+def keep_device_key(hq: HQ, p: Principal, public_key: str) -> None:
+    """Keep the key a device offers (an enrolled device of an earlier release, which had
+    none): the first one only. Another is refused: a stolen token must not swap the key
+    that HQ checks the device's bundles with; enrolling again gives the device a new one."""
+    c = schema.credentials.c
+    with hq.tx() as conn:
+        have = conn.execute(
+            select(c.public_key).where(c.id == p.credential_id)
+        ).scalar_one_or_none()
+        if have is None:
+            conn.execute(
+                update(schema.credentials)
+                .where(c.id == p.credential_id, c.public_key.is_(None))
+                .values(public_key=public_key)
+            )
+        elif have != public_key:
+            raise RuleBroken(
+                "this device already has another key at HQ: enroll it again to change it"
+            )
 
 
 NOT_VALID = "that enrollment code is not valid (used, revoked or mistyped)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from fieldtech.domain import ops as O
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.hlc import Stamp, wall_ms
 from fieldtech.domain.ops import expand
-from fieldtech.hq import schema
+from fieldtech.hq import auth, schema
 from fieldtech.hq.auth import Principal, now_iso
 from fieldtech.hq.db import HQ, Seq
 from fieldtech.hq.operations import (
@@ -31,7 +32,7 @@ from fieldtech.hq.operations import (
     supervise,
     work_on_job,
 )
-from fieldtech.sync import payloads
+from fieldtech.sync import payloads, protocol, wire_models
 
 log = logging.getLogger("fieldtech.hq")
 
@@ -278,3 +279,27 @@ def _apply(
         supervise(conn, seq, p, op.op, op.id, exp, hlc, origin, cursor)
     else:
         raise Rejected(f"HQ does not handle {op.op!r} operations")
+
+
+def push_request(hq: HQ, p: Principal, req: wire_models.SyncRequest) -> dict[str, Any]:
+    """A sync request's operations applied (or a bundle's, fieldtech.hq.bundle_import);
+    their outcome in the request's version."""
+    if req.clock:
+        with suppress(FieldtechError):  # a bad clock is judged per operation, by push
+            bounded_stamp(hq, req.clock)
+    device = req.device or ""  # named by the route: the request's, or its credential's
+    wire = [
+        WireOp(o.i, o.h or protocol.stamp_of_op(o.i, device) or "", o.o, o.e, o.p) for o in req.ops
+    ]
+    key = protocol.request_key([o.i for o in req.ops]) if req.v >= 2 and req.ops else None
+    result = push(hq, p, wire, cursor=req.cursor, kept_as=(device, key) if key else None)
+    auth.touch(hq, p)
+    if req.v >= 2 and req.check is not None:
+        held = held_request(hq, device, req.check)
+        through, refused = held if held is not None else (None, [])
+        return {"through": through, "rejected": refused, "clock": hq.stamp()}
+    if req.v >= 2:
+        # A watermark: push settles every op of the request, in order, or none (it raises).
+        through = req.ops[-1].i if req.ops else None
+        return {"through": through, "rejected": result.rejected, "clock": hq.stamp()}
+    return {"acks": result.acks, "rejected": result.rejected, "clock": hq.stamp()}

@@ -58,6 +58,9 @@ credentials = Table(
     # A device credential: the enrollment code it was issued for, so a retry of that code
     # by the same device (its first answer lost) replaces it instead of leaving it unused.
     Column("enrollment_id", String(64)),
+    # A device credential: the public half of the device's own key (Ed25519, base64url),
+    # which signs the bundles it writes (fieldtech.sync.bundles). Revoked with it.
+    Column("public_key", String(64)),
 )
 
 counters = Table(
@@ -368,4 +371,14 @@ primings = Table(
     Column("pages", Integer, nullable=False),
     Column("built_at", String(20), nullable=False),
     Column("body", LargeBinary, nullable=False),
+)
+
+# HQ's own keys: `bundles` signs HQ's replies to bundles (fieldtech.hq.signing).
+hq_keys = Table(
+    "hq_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("private", String(64), nullable=False),
+    Column("public", String(64), nullable=False),
+    Column("created_at", String(20), nullable=False),
 )

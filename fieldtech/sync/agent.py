@@ -42,7 +42,9 @@ class SyncAgent:
         *,
         link: SwitchableLink | None = None,
         budget: int | None = None,
+        credential: Path | None = None,
     ):
+        self._credential = credential  # offered HQ the device's key at a sync (sync.keys)
         self._link = link  # built with the client when not given (it is an httpx transport)
         self._online = True
         self._switching = threading.Lock()
@@ -62,7 +64,9 @@ class SyncAgent:
             cred = credentials.load(credential_path)
         except FieldtechError:
             return None
-        return cls(db_path, cred["hq_url"], cred["token"], budget=budget)
+        return cls(
+            db_path, cred["hq_url"], cred["token"], budget=budget, credential=credential_path
+        )
 
     @property
     def online(self) -> bool:
@@ -127,6 +131,7 @@ class SyncAgent:
                 transport=self._link,
                 backoff=Backoff(attempts=1),
                 budget=self.budget,
+                credential=self._credential,
             )
         return self._client
 

@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fieldtech import logs
@@ -105,6 +106,7 @@ class SyncClient:
         page_bytes: int = protocol.PAGE_BYTES,
         backoff: Backoff | None = None,
         budget: int | None = None,
+        credential: Path | None = None,
     ):
         self.device = device
         self.store: Store = device.store
@@ -115,6 +117,7 @@ class SyncClient:
         self.page_bytes = page_bytes
         self.backoff = backoff or Backoff()
         self.budget = budget  # bytes on the wire, both ways, for one sync (None: no cap)
+        self.credential = credential  # the credential file: HQ is offered the device's key
         self.spent = 0
         self._outcome_seen = False  # the answer to the request in flight settled its ops
         self._asked_zstd = False  # the request in flight asked for zstd frames
@@ -159,6 +162,8 @@ class SyncClient:
                 if not more and report.acknowledged + len(report.rejected) == before:
                     report.budget_spent = self.budget is not None  # what waits did not fit
                     break
+            if self.credential is not None:  # once per device, after the link proved itself
+                self._offer_key()
             if not report.budget_spent:  # files last: the day's work never waits on a photo
                 self._send_files(report)
         except SyncError as exc:
@@ -174,6 +179,14 @@ class SyncClient:
         self._remember(LAST_OK, self.device.at())
         self._remember(LAST_ERROR, None)
         return report
+
+    def _offer_key(self) -> None:
+        from fieldtech.sync import keys
+
+        assert self.credential is not None
+        why = keys.offer(self.credential, self.http)
+        if why:  # the bundles wait for it; the sync itself went well
+            logs.log.info("HQ does not hold this device's key yet: %s", why)
 
     def _send_files(self, report: SyncReport) -> None:
         from fieldtech.sync.files import FileReport, FileSender, FilesUnreachable

@@ -9,7 +9,7 @@ from typing import Any
 
 from fieldtech.domain.errors import BadInput
 from fieldtech.services import Device
-from fieldtech.sync import credentials
+from fieldtech.sync import credentials, keys
 from fieldtech.sync.client import SyncError, _detail, _short
 from fieldtech.sync.http import httpx
 
@@ -27,7 +27,16 @@ def enroll(
     url = url.rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise BadInput(f"HQ's address must start with http:// or https://, not {url!r}")
-    body = {"code": code, "device_id": device.device_id, "device_name": socket.gethostname()}
+    # The device's own key, made now and kept with the token: it signs the bundles this
+    # device writes where there is no link (fieldtech.sync.bundles), and HQ learns its public
+    # half with the code.
+    cred = keys.with_key({})
+    body = {
+        "code": code,
+        "device_id": device.device_id,
+        "device_name": socket.gethostname(),
+        "public_key": keys.public(cred),
+    }
     r = None
     with httpx.Client(base_url=url, transport=transport, timeout=20) as http:
         # HQ answers the same code from this same device again (a fresh token), so an answer
@@ -45,10 +54,10 @@ def enroll(
         raise SyncError(f"HQ refused the enrollment: {_detail(r)}")
     answer = r.json()
     user: dict[str, Any] = answer["user"]
-    credentials.save(
-        credential_path,
-        {"hq_url": url, "token": answer["token"], "device_id": device.device_id, "user": user},
-    )
+    cred.update(hq_url=url, token=answer["token"], device_id=device.device_id, user=user)
+    if answer.get("hq_key"):  # an HQ of an earlier release has none: offered at a sync
+        cred.update({keys.HQ_KEY: answer["hq_key"], keys.KEY_AT_HQ: True})
+    credentials.save(credential_path, cred)
     device.store.save_enrollment(user, url)
     device.actor = user["id"]
     return user

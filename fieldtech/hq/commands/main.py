@@ -14,7 +14,7 @@ from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.parts import RequestStatus
 from fieldtech.hq import auth, catalog, requests
 from fieldtech.hq.auth import Principal
-from fieldtech.hq.commands import jobs
+from fieldtech.hq.commands import bundles, jobs
 from fieldtech.hq.commands.context import ENV_DB, HQContext, pass_hq
 from fieldtech.hq.db import HQ
 from fieldtech.output import emit_json, json_option, say, table, when
@@ -319,8 +319,8 @@ hq_group.command("reject")(_request_step(RequestStatus.REJECTED, True))
 hq_group.command("ship")(_request_step(RequestStatus.SHIPPED, False))
 
 
-# Jobs at HQ (dispatch, assign, cancel, the list, imports) have their own module.
-for command in jobs.COMMANDS:
+# Jobs at HQ (dispatch, assign, cancel, the list, imports) and bundles have their own modules.
+for command in (*jobs.COMMANDS, *bundles.COMMANDS):
     hq_group.add_command(command)
 
 

@@ -1,6 +1,5 @@
 """Sync: the outbox batch in, the changes since the cursor out, in one round trip."""
 
-from contextlib import suppress
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -8,14 +7,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.hlc import node_of
-from fieldtech.hq import auth, pages, stream
+from fieldtech.hq import pages, stream
 from fieldtech.hq.auth import Forbidden, Principal
 from fieldtech.hq.db import HQ
 from fieldtech.hq.deps import Store, Who, refusals
 from fieldtech.hq.pull import checksum, pull
-from fieldtech.hq.push import WireOp, bounded_stamp, held_request, push
+from fieldtech.hq.push import push_request
 from fieldtech.sync import protocol, wire_models
 
 router = APIRouter(prefix="/v1", tags=["sync"])
@@ -83,7 +81,7 @@ async def sync(
     if req.check is not None and req.ops:
         return JSONResponse({"detail": "sync refused: check: goes in a request without ops"}, 422)
     if req.v >= 2 and req.stream:
-        outcome = await run_in_threadpool(_push, hq, p, req)
+        outcome = await run_in_threadpool(push_request, hq, p, req)
         # zstd where the device reads it and sets no budget (a zstd frame can't be tried and
         # taken back), else gzip.
         asked = protocol.accepted_codings(request.headers.get("accept-encoding", ""))
@@ -104,31 +102,8 @@ def sync_checksum(p: Who, hq: Store) -> dict[str, int]:
     return checksum(hq, p)
 
 
-def _push(hq: HQ, p: Principal, req: wire_models.SyncRequest) -> dict[str, Any]:
-    """The request's operations applied; their outcome in the request's version."""
-    if req.clock:
-        with suppress(FieldtechError):  # a bad clock is judged per operation, by push
-            bounded_stamp(hq, req.clock)
-    device = req.device or ""  # named by the route: the request's, or its credential's
-    wire = [
-        WireOp(o.i, o.h or protocol.stamp_of_op(o.i, device) or "", o.o, o.e, o.p) for o in req.ops
-    ]
-    key = protocol.request_key([o.i for o in req.ops]) if req.v >= 2 and req.ops else None
-    result = push(hq, p, wire, cursor=req.cursor, kept_as=(device, key) if key else None)
-    auth.touch(hq, p)
-    if req.v >= 2 and req.check is not None:
-        held = held_request(hq, device, req.check)
-        through, refused = held if held is not None else (None, [])
-        return {"through": through, "rejected": refused, "clock": hq.stamp()}
-    if req.v >= 2:
-        # A watermark: push settles every op of the request, in order, or none (it raises).
-        through = req.ops[-1].i if req.ops else None
-        return {"through": through, "rejected": result.rejected, "clock": hq.stamp()}
-    return {"acks": result.acks, "rejected": result.rejected, "clock": hq.stamp()}
-
-
 def _sync(hq: HQ, p: Principal, req: wire_models.SyncRequest) -> dict[str, Any]:
-    outcome = _push(hq, p, req)
+    outcome = push_request(hq, p, req)
     # Rows this device wrote are not echoed back, unless its file was rebuilt and lost them.
     device = None if req.rebuild else p.device_id
     page = pull(hq, p, req.cursor, req.limit, device_id=device, max_bytes=pages.page_bytes(req))

@@ -1,0 +1,97 @@
+"""`fieldtech bundle …`: a sync carried as a file where there is no link at all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from fieldtech import logs
+from fieldtech.cli.common import Context, emit_json, json_option, pass_ctx, say
+from fieldtech.domain.attachments import size_words
+from fieldtech.domain.errors import FieldtechError
+from fieldtech.domain.sending import parse_budget
+from fieldtech.sync import offline
+
+
+@click.group("bundle")
+def bundle_group() -> None:
+    """Sync by file: export your changes for HQ, import HQ's reply."""
+
+
+@bundle_group.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--max-size", help="At most this large, e.g. 2MB: what matters most goes first.")
+@json_option
+@pass_ctx
+def export_cmd(ctx: Context, file: Path, max_size: str | None, as_json: bool) -> None:
+    """Write what the next sync would send into FILE, signed by this device, for anyone to
+    carry to HQ. Your changes stay on this device until HQ acknowledges them."""
+    logs.setup(ctx.locations.logs)
+    cap = parse_budget(max_size, "a bundle's size") if max_size else None
+    done = offline.export_bundle(ctx.device, ctx.locations.credential, file, cap)
+    if as_json:
+        emit_json(
+            {
+                "file": str(done.path),
+                "operations": done.operations,
+                "waiting": done.waiting,
+                "bytes": done.size,
+                "cursor": done.cursor,
+            }
+        )
+        return
+    rest = f"; {done.waiting:,} more wait for the next bundle or sync" if done.waiting else ""
+    say(
+        f"bundle {done.path}: {done.operations:,} change(s), {size_words(done.size)}, for HQ"
+        f"{rest}. They stay on this device until HQ's reply is imported or a sync goes."
+    )
+
+
+@bundle_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@pass_ctx
+def import_cmd(ctx: Context, file: Path, as_json: bool) -> None:
+    """Apply HQ's reply in FILE: what HQ acknowledged leaves the outbox, new work arrives."""
+    logs.setup(ctx.locations.logs)
+    got = offline.import_reply(ctx.device, ctx.locations.credential, _read(file))
+    if as_json:
+        emit_json(got.__dict__)
+        return
+    if got.stale:
+        say("this reply is older than what this device already holds: nothing changed")
+        return
+    more = "; HQ has more for this device: the next bundle or sync brings it" if got.more else ""
+    refused = f" ({got.rejected} refused: see `fieldtech outbox`)" if got.rejected else ""
+    say(
+        f"HQ's reply applied: {got.settled:,} change(s) settled{refused}, "
+        f"{got.pulled:,} received{more}"
+    )
+
+
+@bundle_group.command("show")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+def show_cmd(file: Path, as_json: bool) -> None:
+    """What a bundle or a reply says it holds (its signature is checked where it is imported)."""
+    about = offline.describe(_read(file))
+    if as_json:
+        emit_json(about)
+        return
+    kind = "HQ's reply to" if about["kind"] == "reply" else "changes of"
+    say(
+        f"{file}: {kind} device {about['device']}, {about.get('operations', 0):,} operation(s), "
+        f"{size_words(about['bytes'])}, made {about.get('made_at', '?')}"
+    )
+
+
+def _read(file: Path) -> bytes:
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        raise FieldtechError(f"cannot read {file}: {exc.strerror or exc}") from None
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(bundle_group)

@@ -1,0 +1,142 @@
+"""A sync by file, for sites with no link (fieldtech.sync.bundles says what the files are).
+
+`export_bundle` writes what the next sync would send, signed by this device's key. It
+changes nothing here: every operation stays in the outbox until HQ has acknowledged it, by
+a reply imported here or by a sync. `import_reply` checks that a reply is HQ's and for
+this device, then applies it as a sync's answer is applied: the outcome settles the
+operations it names, and each page of changes goes in with its cursor in one transaction.
+A reply older than what the device already holds changes nothing, and says so.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fieldtech.services import Device
+from fieldtech.sync import bundles, credentials, keys, outgoing, protocol
+from fieldtech.sync.bundles import BadBundle
+
+# JSON of operations one bundle carries at most: what HQ takes in one sync, compressed.
+BUNDLE_JSON = 4 * protocol.MAX_BODY
+
+
+@dataclass(frozen=True)
+class Exported:
+    path: Path
+    operations: int
+    waiting: int  # operations left for the next bundle or sync
+    size: int
+    cursor: int
+
+
+@dataclass(frozen=True)
+class ReplyApplied:
+    settled: int  # operations of this device HQ acknowledged or refused
+    rejected: int
+    pulled: int  # rows of changes applied
+    cursor: int
+    stale: bool  # older than what the device held: nothing changed
+    more: bool  # HQ has more for this device than the reply held
+
+
+def export_bundle(
+    device: Device, credential: Path, out: Path, max_size: int | None = None
+) -> Exported:
+    cred = credentials.load(credential)
+    if not cred.get(keys.DEVICE_KEY) or not cred.get(keys.KEY_AT_HQ):
+        raise BadBundle(
+            "HQ does not hold this device's key yet, so it could not trust a bundle from it: "
+            "sync once where there is signal first"
+        )
+    ops = outgoing.next_batch(
+        device, limit=protocol.MAX_OPS, batch_bytes=BUNDLE_JSON, left=max_size
+    )
+    if max_size is not None and not ops and device.store.outbox("pending", limit=1):
+        raise BadBundle(f"nothing waiting fits in {max_size:,} bytes")
+    body = outgoing.request_body(device, ops)
+    manifest = {
+        "kind": bundles.OUTGOING,
+        "device": device.device_id,
+        "user": cred.get("user", {}).get("id"),
+        "cursor": body["cursor"],
+        "operations": len(ops),
+        "made_at": device.at(),
+    }
+    data = bundles.pack(manifest, body, str(cred[keys.DEVICE_KEY]))
+    if max_size is not None and len(data) > max_size:
+        raise BadBundle(f"the bundle would be {len(data):,} bytes, over {max_size:,}")
+    _write(out, data)
+    waiting = len(device.store.outbox("pending")) - len(ops)
+    return Exported(out, len(ops), waiting, len(data), int(body["cursor"]))
+
+
+def import_reply(device: Device, credential: Path, data: bytes) -> ReplyApplied:
+    cred = credentials.load(credential)
+    bundle = bundles.read(data)
+    if bundle.kind != bundles.REPLY:
+        raise BadBundle(
+            "this is a device's bundle for HQ: import it at HQ (fieldtech hq bundle import)"
+        )
+    if bundle.manifest["device"] != device.device_id:
+        raise BadBundle(f"this reply is for device {bundle.manifest['device']}, not this one")
+    if not cred.get(keys.HQ_KEY):
+        raise BadBundle("this device does not hold HQ's key yet: sync once where there is signal")
+    bundles.verify(bundle, str(cred[keys.HQ_KEY]), "HQ")
+    body = bundle.body()
+    try:
+        outcome, pages = dict(body["outcome"]), list(body["pages"])
+        sent = [str(i) for i in outcome.pop("sent")]
+        reach = int(bundle.manifest["cursor"])
+    except (KeyError, TypeError, ValueError):
+        raise BadBundle("HQ's reply is not in the form this release reads") from None
+    st = device.store
+    pending = {o["id"] for o in st.outbox("pending")}
+    settles = [i for i in sent if i in pending]
+    before = st.pull_cursor()
+    more = bool(bundle.manifest.get("more"))
+    if not settles and reach <= before:
+        return ReplyApplied(0, 0, 0, before, True, more)
+    from fieldtech.sync.client import SyncClient, SyncReport
+
+    report = SyncReport()
+    client = SyncClient(device, str(cred["hq_url"]), str(cred["token"]))
+    try:
+        client.apply(outcome, report, sent=settles)
+        for page in pages:
+            # A page the device already holds all of (a sync came first) is passed by: its
+            # rows are the versions the device has, and the cursor never goes back.
+            if int(page.get("cursor", 0)) > st.pull_cursor():
+                client.apply(page, report, sent=[])
+        with st.transaction():
+            st.index_waiting()
+    finally:
+        client.close()
+    rejected = [r for r in report.rejected if r["id"] in settles]
+    return ReplyApplied(
+        report.acknowledged + len(rejected),
+        len(rejected),
+        report.pulled,
+        st.pull_cursor(),
+        False,
+        more and reach >= st.pull_cursor(),
+    )
+
+
+def _write(out: Path, data: bytes) -> None:
+    """The whole file or none of it: a stick pulled out mid-write leaves no half bundle."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, out)
+
+
+def describe(data: bytes) -> dict[str, Any]:
+    """What a bundle says it holds (before anyone checks who signed it)."""
+    b = bundles.read(data)
+    return {**b.manifest, "bytes": len(data)}
