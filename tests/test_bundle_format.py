@@ -12,6 +12,7 @@ from fieldtech.sync.bundles import BadBundle
 
 DEVICE_KEY = bundles.new_key()
 OTHER_KEY = bundles.new_key()
+HQ_BOX = bundles.new_box_key()  # what a device's bundle is sealed to
 TEXT = st.text(st.characters(codec="utf-8"), max_size=60)  # markup, controls, CJK, RTL, emoji
 BODIES = st.recursive(
     st.none() | st.booleans() | st.integers() | TEXT,
@@ -22,7 +23,7 @@ BODIES = st.recursive(
 
 def made(body, **manifest) -> bytes:
     head = {"kind": bundles.OUTGOING, "device": "dev-1", **manifest}
-    return bundles.pack(head, body, DEVICE_KEY[0])
+    return bundles.pack(head, body, DEVICE_KEY[0], HQ_BOX[1])
 
 
 @given(BODIES, TEXT)
@@ -31,7 +32,7 @@ def test_what_is_signed_is_what_is_read(body, note):
     data = made(body, note=note)
     b = bundles.read(data)
     bundles.verify(b, DEVICE_KEY[1], "the device")
-    assert b.body() == body
+    assert b.body(HQ_BOX[0]) == body
     assert b.manifest["note"] == note and b.kind == bundles.OUTGOING
     assert b.manifest["device"] == "dev-1"
 
@@ -67,7 +68,9 @@ def test_a_file_cut_anywhere_or_grown_is_refused(data):
 
 
 def test_another_keys_signature_and_foreign_files_are_refused_in_words():
-    forged = bundles.pack({"kind": bundles.OUTGOING, "device": "dev-1"}, {}, OTHER_KEY[0])
+    forged = bundles.pack(
+        {"kind": bundles.OUTGOING, "device": "dev-1"}, {}, OTHER_KEY[0], HQ_BOX[1]
+    )
     with pytest.raises(BadBundle, match="signature is not the device's"):
         bundles.verify(bundles.read(forged), DEVICE_KEY[1], "the device")
     for junk, words in (
@@ -108,4 +111,17 @@ def test_contents_that_inflate_past_the_ceiling_are_refused():
     bomb = made({"pad": "0" * (bundles.protocol.MAX_INFLATED + 10)})
     assert len(bomb) < 100_000  # small on disk
     with pytest.raises(BadBundle, match="larger than HQ accepts"):
-        bundles.read(bomb).body()
+        bundles.read(bomb).body(HQ_BOX[0])
+
+
+def test_only_the_one_it_is_sealed_to_reads_it():
+    secret = {"note": "Secret Customer Name, 99 Hidden Lane, code ZX9Q7"}
+    data = made(secret)
+    for word in (b"Secret", b"Hidden", b"ZX9Q7"):
+        assert word not in data
+    assert bundles.read(data).body(HQ_BOX[0]) == secret
+    with pytest.raises(BadBundle, match="sealed for someone else"):
+        bundles.read(data).body(bundles.new_box_key()[0])
+    assert bundles.box_public_of(HQ_BOX[0]) == HQ_BOX[1]
+    # Each bundle its own one-time key: the same body twice is two different payloads.
+    assert bundles.read(made(secret)).payload != bundles.read(data).payload

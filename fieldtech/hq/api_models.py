@@ -91,6 +91,9 @@ class EnrollIn(BaseModel):
     public_key: str | None = Field(
         None, min_length=40, max_length=64, description="the device's Ed25519 key, base64url"
     )
+    box_key: str | None = Field(
+        None, min_length=40, max_length=64, description="the device's X25519 key, base64url"
+    )
 
 
 class UserIn(BaseModel):
@@ -293,6 +296,7 @@ class EnrolledOut(BaseModel):
     token: str
     user: EnrolledUser
     hq_key: str = Field(description="HQ's public key (Ed25519), which signs its bundle replies")
+    hq_box_key: str = Field(description="HQ's public key (X25519) bundles are sealed to")
 
 
 class ImportRejection(BaseModel):

@@ -144,7 +144,11 @@ def admin_token(hq: HQ, user_id: str, label: str = "admin console") -> str:
 
 
 def enroll(
-    hq: HQ, code: str, device_id: str, device_name: str | None, public_key: str | None = None
+    hq: HQ,
+    code: str,
+    device_id: str,
+    device_name: str | None,
+    keys: tuple[str, str] | None = None,
 ) -> tuple[dict[str, Any], str]:
     """Exchange a one-time code for a device credential. Returns (user, token).
 
@@ -153,7 +157,8 @@ def enroll(
     (HQ keeps only hashes, so the lost token cannot be sent again: it is replaced, and is
     worthless from then on). Only while that credential has never been used: after its
     first sync the answer plainly arrived. Any other device is refused a spent code.
-    `public_key`: the device's own key, which signs its bundles (fieldtech.sync.bundles)."""
+    `keys`: the public halves of the device's own keys, which sign its bundles and open
+    HQ's replies to them (fieldtech.sync.bundles)."""
     if not device_id or len(device_id) > 64:
         raise BadInput("enrollment needs the device id")
     with hq.tx() as conn:
@@ -170,32 +175,30 @@ def enroll(
             _answer_again(conn, enrollment, device_id, device_name, token)
         else:
             _spend(conn, enrollment, user["id"], device_id, device_name, token)
-        if public_key is not None:
+        if keys is not None:
             c = schema.credentials.c
             conn.execute(
                 update(schema.credentials)
                 .where(c.secret_hash == digest(token))
-                .values(public_key=public_key)
+                .values(public_key=keys[0], box_key=keys[1])
             )
     return dict(user), token
 
 
-def keep_device_key(hq: HQ, p: Principal, public_key: str) -> None:
+def keep_device_key(hq: HQ, p: Principal, public_key: str, box_key: str) -> None:
     """Keep the key a device offers (an enrolled device of an earlier release, which had
     none): the first one only. Another is refused: a stolen token must not swap the key
     that HQ checks the device's bundles with; enrolling again gives the device a new one."""
     c = schema.credentials.c
     with hq.tx() as conn:
-        have = conn.execute(
-            select(c.public_key).where(c.id == p.credential_id)
-        ).scalar_one_or_none()
-        if have is None:
+        have = conn.execute(select(c.public_key, c.box_key).where(c.id == p.credential_id)).first()
+        if have is None or have.public_key is None:
             conn.execute(
                 update(schema.credentials)
                 .where(c.id == p.credential_id, c.public_key.is_(None))
-                .values(public_key=public_key)
+                .values(public_key=public_key, box_key=box_key)
             )
-        elif have != public_key:
+        elif (have.public_key, have.box_key) != (public_key, box_key):
             raise RuleBroken(
                 "this device already has another key at HQ: enroll it again to change it"
             )

@@ -25,7 +25,7 @@ from fieldtech.hq.auth import Principal
 from fieldtech.hq.db import HQ
 from fieldtech.hq.pages import pages
 from fieldtech.hq.push import push_request
-from fieldtech.hq.signing import hq_key
+from fieldtech.hq.signing import BOX, KEY, hq_key
 from fieldtech.sync import bundles, protocol, wire_models
 from fieldtech.sync.bundles import BadBundle
 
@@ -60,9 +60,9 @@ def _import(hq: HQ, data: bytes, carrier: str) -> Imported:
     if bundle.kind != bundles.OUTGOING:
         raise BadBundle("this is HQ's reply to a device: import it on that device")
     device = bundle.manifest["device"]
-    p, public = _device(hq, device)
+    p, public, box = _device(hq, device)
     bundles.verify(bundle, public, f"device {device}")
-    req = _request(bundle.body(), device)
+    req = _request(bundle.body(hq_key(hq, BOX)[0]), device)
     outcome = push_request(hq, p, req)
     changes, cursor, more = _changes(hq, p, req.cursor)
     reply_manifest = {
@@ -76,7 +76,7 @@ def _import(hq: HQ, data: bytes, carrier: str) -> Imported:
         "made_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     body = {"outcome": {**outcome, "sent": [o.i for o in req.ops]}, "pages": changes}
-    reply = bundles.pack(reply_manifest, body, hq_key(hq)[0])
+    reply = bundles.pack(reply_manifest, body, hq_key(hq, KEY)[0], box)
     rejected = len(outcome.get("rejected") or [])
     log.info(
         "bundle of device %s (%s) imported from %s: %d operations, %d refused; reply of %d pages%s",
@@ -91,12 +91,14 @@ def _import(hq: HQ, data: bytes, carrier: str) -> Imported:
     return Imported(device, p.user_id, len(req.ops), rejected, len(changes), more, reply)
 
 
-def _device(hq: HQ, device: str) -> tuple[Principal, str]:
-    """Who the device's operations are applied as, and the key its bundles are signed with."""
+def _device(hq: HQ, device: str) -> tuple[Principal, str, str]:
+    """Who the device's operations are applied as, the key its bundles are signed with, and
+    the one its replies are sealed to."""
     C, U = schema.credentials.c, schema.users.c
     with hq.engine.connect() as conn:
         rows = conn.execute(
-            select(C.id, C.revoked_at, C.public_key, U.id.label("user_id"), U.name, U.role)
+            select(C.id, C.revoked_at, C.public_key, C.box_key, U.id.label("user_id"), U.name)
+            .add_columns(U.role)
             .add_columns(U.team, U.active)
             .join_from(schema.credentials, schema.users, C.user_id == U.id)
             .where(C.kind == "device", C.device_id == device)
@@ -110,13 +112,13 @@ def _device(hq: HQ, device: str) -> tuple[Principal, str]:
     row = live[0]
     if not row.active:
         raise BadBundle(f"the user of device {device} is deactivated at HQ: nothing applied")
-    if not row.public_key:
+    if not row.public_key or not row.box_key:
         raise BadBundle(
             f"HQ holds no key for device {device} yet (it sends one at its next sync): "
             "nothing applied"
         )
     p = Principal(row.user_id, row.name, row.role, row.team, device, row.id)
-    return p, str(row.public_key)
+    return p, str(row.public_key), str(row.box_key)
 
 
 def _request(body: Any, device: str) -> wire_models.SyncRequest:

@@ -61,6 +61,8 @@ credentials = Table(
     # A device credential: the public half of the device's own key (Ed25519, base64url),
     # which signs the bundles it writes (fieldtech.sync.bundles). Revoked with it.
     Column("public_key", String(64)),
+    # ...and of the key (X25519) HQ's replies to its bundles are sealed to.
+    Column("box_key", String(64)),
 )
 
 counters = Table(
@@ -373,7 +375,8 @@ primings = Table(
     Column("body", LargeBinary, nullable=False),
 )
 
-# HQ's own keys: `bundles` signs HQ's replies to bundles (fieldtech.hq.signing).
+# HQ's own keys: `bundles` signs HQ's replies to bundles, `box` opens the bundles sealed to
+# HQ (fieldtech.hq.signing).
 hq_keys = Table(
     "hq_keys",
     metadata,

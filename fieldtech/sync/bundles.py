@@ -4,13 +4,18 @@ A device writes what its next sync would send into a file (`fieldtech bundle exp
 anyone may carry it to HQ, which applies it as it applies a sync and writes a reply with
 what the device's sync would have received. Both are signed (Ed25519): a device's bundle
 by the device's own key, whose public half HQ keeps with the device's credential; a reply
-by HQ's key, whose public half the device was given at enrollment. The carrier can read a
-bundle (it is signed, not encrypted) but can change nothing in it unnoticed.
+by HQ's key, whose public half the device was given at enrollment. Its contents are sealed
+to the one who reads them (X25519 with a key of its own for each bundle, then
+ChaCha20-Poly1305): a device's to HQ, a reply to its device. The carrier learns only what
+the manifest says (whose bundle, how many operations, when, how large) and can change
+nothing unnoticed.
 
 The file, in order:
     MAGIC                      9 bytes, "FTBUNDLE1"
     manifest length, manifest  4 bytes big-endian, then JSON (what it is, for whom, counts)
-    payload length, payload    4 bytes big-endian, then gzip'd JSON (the sync body or reply)
+    payload length, payload    4 bytes big-endian, then the sealed contents: a one-time
+                               X25519 public key (32 bytes), then gzip'd JSON (the sync
+                               body or the reply), encrypted and authenticated
     signature                  64 bytes, Ed25519 over SIGNED + manifest + payload
 The manifest names the payload's SHA-256, so a reader can say what a bundle holds before
 it has checked the signature, and checks that too.
@@ -55,10 +60,11 @@ class Bundle:
     def signed_part(self) -> bytes:
         return SIGNED + _manifest_bytes(self.manifest) + self.payload
 
-    def body(self) -> Any:
-        """The payload's JSON, inflated with a ceiling."""
+    def body(self, box_private: str) -> Any:
+        """The payload's JSON, opened with the reader's box key and inflated with a ceiling."""
+        plain = _open(self.payload, box_private)
         try:
-            return json.loads(protocol.inflate(self.payload))
+            return json.loads(protocol.inflate(plain))
         except protocol.TooLargeInflated:
             raise BadBundle("the bundle's contents are larger than HQ accepts") from None
         except (ValueError, OSError, EOFError):
@@ -67,6 +73,72 @@ class Bundle:
 
 def _manifest_bytes(manifest: dict[str, Any]) -> bytes:
     return json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+
+
+def new_box_key() -> tuple[str, str]:
+    """A fresh X25519 key pair, which bundles for its holder are sealed to: (private,
+    public), each its raw bytes in base64url."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    key = X25519PrivateKey.generate()
+    return _b64(key.private_bytes_raw()), _b64(key.public_key().public_bytes_raw())
+
+
+def box_public_of(private: str) -> str:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    key = X25519PrivateKey.from_private_bytes(_unb64(private))
+    return _b64(key.public_key().public_bytes_raw())
+
+
+def _seal(plain: bytes, to_public: str) -> bytes:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import (
+        X25519PrivateKey,
+        X25519PublicKey,
+    )
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+    one_time = X25519PrivateKey.generate()
+    them = X25519PublicKey.from_public_bytes(_unb64(to_public))
+    mine = one_time.public_key().public_bytes_raw()
+    key = _box(one_time.exchange(them), mine, _unb64(to_public))
+    return mine + ChaCha20Poly1305(key).encrypt(NONCE, plain, None)
+
+
+def _open(sealed: bytes, box_private: str) -> bytes:
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.asymmetric.x25519 import (
+        X25519PrivateKey,
+        X25519PublicKey,
+    )
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+    if len(sealed) < 32 + 16:
+        raise BadBundle("the bundle's contents are damaged")
+    me = X25519PrivateKey.from_private_bytes(_unb64(box_private))
+    theirs = sealed[:32]
+    try:
+        key = _box(me.exchange(X25519PublicKey.from_public_bytes(theirs)), theirs, _mine(me))
+        return ChaCha20Poly1305(key).decrypt(NONCE, sealed[32:], None)
+    except (InvalidTag, ValueError):
+        raise BadBundle("the bundle is sealed for someone else, or damaged") from None
+
+
+def _mine(me: Any) -> bytes:
+    return bytes(me.public_key().public_bytes_raw())
+
+
+def _box(shared: bytes, one_time: bytes, recipient: bytes) -> bytes:
+    """The bundle's own key: its one-time key is new for each bundle, so a fixed nonce is
+    never used twice with it."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    info = SIGNED + one_time + recipient
+    return bytes(HKDF(hashes.SHA256(), 32, salt=None, info=info).derive(shared))
+
+
+NONCE = bytes(12)
 
 
 def new_key() -> tuple[str, str]:
@@ -103,9 +175,11 @@ def check_public(public: str) -> str:
     return public
 
 
-def pack(manifest: dict[str, Any], body: Any, private: str) -> bytes:
-    """The bundle file for `manifest` and `body`, signed with the private key."""
-    payload = gzip.compress(json.dumps(body, separators=(",", ":")).encode(), 9, mtime=0)
+def pack(manifest: dict[str, Any], body: Any, private: str, to_box: str) -> bytes:
+    """The bundle file for `manifest` and `body`: the body sealed to the reader's box key
+    `to_box`, the whole signed with the writer's `private` key."""
+    plain = gzip.compress(json.dumps(body, separators=(",", ":")).encode(), 9, mtime=0)
+    payload = _seal(plain, to_box)
     if len(payload) > MAX_PAYLOAD:
         raise BadInput(
             f"a bundle may hold {MAX_PAYLOAD // (1024 * 1024)} MB compressed; this one is "

@@ -35,7 +35,7 @@ def enroll(
         "code": code,
         "device_id": device.device_id,
         "device_name": socket.gethostname(),
-        "public_key": keys.public(cred),
+        **keys.offered(cred),
     }
     r = None
     with httpx.Client(base_url=url, transport=transport, timeout=20) as http:
@@ -55,9 +55,7 @@ def enroll(
     answer = r.json()
     user: dict[str, Any] = answer["user"]
     cred.update(hq_url=url, token=answer["token"], device_id=device.device_id, user=user)
-    if answer.get("hq_key"):  # an HQ of an earlier release has none: offered at a sync
-        cred.update({keys.HQ_KEY: answer["hq_key"], keys.KEY_AT_HQ: True})
-    credentials.save(credential_path, cred)
+    credentials.save(credential_path, keys.held(cred, answer))
     device.store.save_enrollment(user, url)
     device.actor = user["id"]
     return user

@@ -46,7 +46,7 @@ def export_bundle(
     device: Device, credential: Path, out: Path, max_size: int | None = None
 ) -> Exported:
     cred = credentials.load(credential)
-    if not cred.get(keys.DEVICE_KEY) or not cred.get(keys.KEY_AT_HQ):
+    if not cred.get(keys.DEVICE_KEY) or not cred.get(keys.KEY_AT_HQ) or not cred.get(keys.HQ_BOX):
         raise BadBundle(
             "HQ does not hold this device's key yet, so it could not trust a bundle from it: "
             "sync once where there is signal first"
@@ -65,7 +65,7 @@ def export_bundle(
         "operations": len(ops),
         "made_at": device.at(),
     }
-    data = bundles.pack(manifest, body, str(cred[keys.DEVICE_KEY]))
+    data = bundles.pack(manifest, body, str(cred[keys.DEVICE_KEY]), str(cred[keys.HQ_BOX]))
     if max_size is not None and len(data) > max_size:
         raise BadBundle(f"the bundle would be {len(data):,} bytes, over {max_size:,}")
     _write(out, data)
@@ -82,10 +82,10 @@ def import_reply(device: Device, credential: Path, data: bytes) -> ReplyApplied:
         )
     if bundle.manifest["device"] != device.device_id:
         raise BadBundle(f"this reply is for device {bundle.manifest['device']}, not this one")
-    if not cred.get(keys.HQ_KEY):
+    if not cred.get(keys.HQ_KEY) or not cred.get(keys.DEVICE_BOX):
         raise BadBundle("this device does not hold HQ's key yet: sync once where there is signal")
     bundles.verify(bundle, str(cred[keys.HQ_KEY]), "HQ")
-    body = bundle.body()
+    body = bundle.body(str(cred[keys.DEVICE_BOX]))
     try:
         outcome, pages = dict(body["outcome"]), list(body["pages"])
         sent = [str(i) for i in outcome.pop("sent")]

@@ -11,7 +11,7 @@ import pytest
 
 from fieldtech.hq import auth
 from fieldtech.hq.api import create_app
-from fieldtech.sync import protocol
+from fieldtech.sync import bundles, keys, protocol
 from tests.integration.world import World
 
 pytestmark = pytest.mark.integration
@@ -105,6 +105,10 @@ MATRIX: dict[str, dict[str, object]] = {
         "other_supervisor": A,
         "admin": A,
     },
+    # Each device offers its own key (the one it enrolled with: kept as it is).
+    "PUT /v1/devices/key": {r: A for r in ROLES[3:8]},
+    # Anyone signed in may carry a device's bundle: its signature decides whose it is.
+    "POST /v1/bundles": {r: A for r in ROLES[3:]},
 }
 
 
@@ -185,6 +189,11 @@ def setup(tmp_path_factory):
         "revoked": revoked,
     }
     world.south_job = south_job
+    from fieldtech.sync import offline
+
+    carried = world.root / "owner.ftb"
+    offline.export_bundle(owner.device, world.root / owner.user_id / "credential.json", carried)
+    world.owner_bundle = carried.read_bytes()  # type: ignore[attr-defined]
     world.fresh = Fresh(world, owner)  # type: ignore[attr-defined]
     yield world, tokens, phones, job, req
     world.stop()
@@ -295,6 +304,14 @@ def call(world, token, route, job, req, phones, role, device="no-such-device"):
         headers.update({"Upload-Offset": "0", "Content-Type": protocol.OFFSET_TYPE})
     elif route == "POST /v1/jobs/import":
         content = b"ref,kind,summary,customer_name,address\n"
+    elif route == "PUT /v1/devices/key":
+        phone = phones.get(role)
+        home = world.root / (phone.user_id if phone else "owner-less")
+        cred = json.loads((home / "credential.json").read_text()) if phone else {}
+        fresh = {"public_key": bundles.new_key()[1], "box_key": bundles.new_box_key()[1]}
+        body = keys.offered(cred) if cred else fresh
+    elif route == "POST /v1/bundles":
+        content = world.owner_bundle
     elif route == "POST /v1/parts":
         content = b"sku,name\nPROBE-1,Probe part\n"
     elif route == "POST /v1/templates":
@@ -385,6 +402,11 @@ SUCCESS = {
         200,
         # The other team's supervisor may ask, and gets an empty day: scope still applies.
         lambda r, role, job, *_: (job["id"] in _ids(r)) == (role in SEES_THE_JOB),
+    ),
+    "PUT /v1/devices/key": (200, lambda r, *_: len(r.json()["hq_key"]) == 43),
+    "POST /v1/bundles": (
+        200,
+        lambda r, *_: bundles.read(r.content).manifest["kind"] == bundles.REPLY,
     ),
 }
 

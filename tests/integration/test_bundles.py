@@ -99,18 +99,28 @@ def test_export_carry_import_reply_ends_where_a_sync_would(hq, tmp_path):
 
 
 def test_a_bundle_carried_over_the_api_by_a_colleague(hq, tmp_path):
-    _, home, job = worked(hq, tmp_path, notes=2)
+    tech, home, job = worked(hq, tmp_path, notes=2)
     colleague = hq.add_user("Bo Chen")
     carrier = device(hq, tmp_path, "bo", colleague["enrollment_code"])
     out = tmp_path / "ana.ftb"
     run(home, "bundle", "export", str(out))
+    hq.cli(
+        *("dispatch", "--kind", "repair", "--summary", "Boiler lockout"),
+        *("--customer", "Dolma Secretname", "--address", "7 Hidden Lane"),
+        *("--technician", tech["user"]["id"], "--ref", "SEALED-1"),
+    )
     token = credential(carrier)["token"]
     api = hq.api(token)
     r = api.post("/v1/bundles", content=out.read_bytes())
     assert r.status_code == 200, r.text
     assert len(notes_at_hq(hq, job["id"])) == 2
+    # The colleague carried both ways and read neither: the notes nor the new customer.
+    assert b"note 0" not in out.read_bytes()
+    assert b"Secretname" not in r.content and b"Hidden Lane" not in r.content
     (tmp_path / "reply.ftb").write_bytes(r.content)
     assert ft_json(home, "bundle", "import", str(tmp_path / "reply.ftb"))["settled"] == 2
+    refs = {j["ref"] for j in ft_json(home, "jobs", "--all")["jobs"]}
+    assert "SEALED-1" in refs  # what the reply brought, opened here
     # Nobody signed in may carry one; what is not a bundle is refused with a reason.
     assert httpx.post(hq.url + "/v1/bundles", content=out.read_bytes()).status_code == 401
     bad = api.post("/v1/bundles", content=b"not a bundle")
@@ -134,7 +144,10 @@ def test_bad_bundles_are_refused_at_hq_in_one_line_with_nothing_applied(hq, tmp_
     flipped[len(flipped) // 2] ^= 0x40
     me = credential(home)["device_id"]
     other_key = bundles.new_key()[0]
-    forged = bundles.pack({"kind": "outgoing", "device": me}, {"v": 2, "ops": []}, other_key)
+    hq_box = credential(home)[keys.HQ_BOX]
+    forged = bundles.pack(
+        {"kind": "outgoing", "device": me}, {"v": 2, "ops": []}, other_key, hq_box
+    )
     cases = {
         "cut.ftb": (data[: len(data) - 30], "cut short"),
         "flipped.ftb": (bytes(flipped), "changed after it was signed"),
@@ -191,12 +204,13 @@ def test_a_device_enrolled_before_keys_gets_one_at_its_next_sync(hq, tmp_path):
     # As a device enrolled by an earlier release: no key on either side.
     path = home / "config" / "credential.json"
     cred = credential(home)
-    for name in (keys.DEVICE_KEY, keys.HQ_KEY, keys.KEY_AT_HQ):
+    for name in (keys.DEVICE_KEY, keys.DEVICE_BOX, keys.HQ_KEY, keys.HQ_BOX, keys.KEY_AT_HQ):
         cred.pop(name)
     path.write_text(json.dumps(cred))
     with sqlite3.connect(hq.home / "data" / "hq.sqlite") as db:
         db.execute(
-            "UPDATE credentials SET public_key = NULL WHERE device_id = ?", [cred["device_id"]]
+            "UPDATE credentials SET public_key = NULL, box_key = NULL WHERE device_id = ?",
+            [cred["device_id"]],
         )
     r = run(home, "bundle", "export", str(tmp_path / "early.ftb"), check=False)
     assert r.returncode != 0 and "sync once where there is signal" in r.stderr

@@ -28,6 +28,12 @@ ROUTES: dict[tuple[str, str], tuple[str, str, tuple[int, ...]]] = {
         (200, 401, 403, 404, 422),
     ),
     ("/v1/enroll", "POST"): ("devices", "enroll_v1_enroll_post", (200, 400, 401, 422)),
+    ("/v1/devices/key", "PUT"): (
+        "bundles",
+        "offer_key_v1_devices_key_put",
+        (200, 400, 401, 403, 409, 422),
+    ),
+    ("/v1/bundles", "POST"): ("bundles", "carry_bundle_v1_bundles_post", (200, 400, 401, 413)),
     ("/v1/escalations/run", "POST"): (
         "service",
         "run_escalations_now_v1_escalations_run_post",

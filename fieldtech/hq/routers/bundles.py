@@ -12,7 +12,7 @@ from fieldtech.hq.api_models import TooLarge
 from fieldtech.hq.auth import Forbidden
 from fieldtech.hq.bundle_import import import_bundle
 from fieldtech.hq.deps import Store, Who, refusals
-from fieldtech.hq.signing import public_key
+from fieldtech.hq.signing import public_keys
 from fieldtech.sync import bundles
 
 router = APIRouter(prefix="/v1", tags=["bundles"])
@@ -23,17 +23,19 @@ MAX_BUNDLE = bundles.MAX_PAYLOAD + bundles.MAX_MANIFEST + 1024
 
 class DeviceKeyIn(BaseModel):
     public_key: str = Field(min_length=40, max_length=64, description="Ed25519, base64url")
+    box_key: str = Field(min_length=40, max_length=64, description="X25519, base64url")
 
 
 @router.put("/devices/key", responses=refusals(400, 403, 409, 422))
 def offer_key(body: DeviceKeyIn, p: Who, hq: Store) -> dict[str, str]:
-    """This device's public key, kept with its credential (the first one offered; another
-    is refused: enroll the device again to change it). The answer is HQ's public key, which
-    HQ's replies to bundles are signed with."""
+    """This device's public keys, kept with its credential (the first ones offered; others
+    are refused: enroll the device again to change them). The answer is HQ's public keys:
+    the one HQ's replies to bundles are signed with, the one bundles for HQ are sealed to."""
     if p.device_id is None:
         raise Forbidden("only a device's own credential offers a device key")
-    auth.keep_device_key(hq, p, bundles.check_public(body.public_key))
-    return {"hq_key": public_key(hq)}
+    check = bundles.check_public
+    auth.keep_device_key(hq, p, check(body.public_key), check(body.box_key))
+    return public_keys(hq)
 
 
 @router.post(
