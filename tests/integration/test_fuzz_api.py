@@ -56,6 +56,11 @@ schemathesis.openapi.media_type(
     "application/offset+octet-stream",
     st.one_of(st.binary(max_size=4096), st.binary(max_size=64).map(b"\xff\xd8\xff\xe0".__add__)),
 )
+# A bundle is raw bytes too: any bytes, and ones that begin as a bundle does.
+schemathesis.openapi.media_type(
+    "application/vnd.fieldtech.bundle",
+    st.one_of(st.binary(max_size=4096), st.binary(max_size=256).map(b"FTBUNDLE1".__add__)),
+)
 
 
 @pytest.fixture(scope="module")

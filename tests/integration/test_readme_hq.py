@@ -76,13 +76,14 @@ def completed_job(cwd: Path) -> str:
 
 
 def test_the_hq_walkthrough_runs_in_order_against_a_real_server(tmp_path):
-    walkthrough, standards = hq_blocks()
+    blocks = hq_blocks()
+    assert len(blocks) == 3  # the walkthrough, a sync carried as a file, the standards
     (tmp_path / "jobs.csv").write_text(CSV)
     port = str(free_port())
     code = None
     server: subprocess.Popen | None = None
     try:
-        for typed in walkthrough + standards:
+        for typed in [line for block in blocks for line in block]:
             line = typed.split("  #")[0].strip().replace("8765", port)  # the comment goes
             if code is not None:
                 line = line.replace("ABCD-EFGH-JKLM", code)
@@ -109,6 +110,8 @@ def test_the_hq_walkthrough_runs_in_order_against_a_real_server(tmp_path):
         assert code is not None and server is not None
         jobs = bash(tmp_path, "fieldtech --home tenzin jobs --json").stdout
         assert "Install split AC" in jobs and "No cooling" in jobs  # dispatched and imported
+        # The bundle went there and back: HQ's reply, sealed, beside the device's bundle.
+        assert (tmp_path / "stick" / "tenzin-reply.ftb").read_bytes().startswith(b"FTBUNDLE1")
     finally:
         if server is not None and server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
