@@ -70,6 +70,58 @@ def import_cmd(ctx: Context, file: Path, as_json: bool) -> None:
     )
 
 
+@bundle_group.command("carry")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@pass_ctx
+def carry_cmd(ctx: Context, file: Path, as_json: bool) -> None:
+    """Take a colleague's bundle in FILE to HQ with this device's next sync (it stays sealed:
+    this device cannot read it), and bring HQ's reply back for the hand-over."""
+    done = offline.carry(ctx.device, _read(file))
+    if as_json:
+        emit_json(done.__dict__)
+        return
+    again = "" if done.new else " (already carried: kept once)"
+    say(
+        f"carrying device {done.device}'s bundle ({done.operations:,} change(s), "
+        f"{size_words(done.size)}) to HQ with the next sync{again}"
+    )
+
+
+@bundle_group.command("carried")
+@json_option
+@pass_ctx
+def carried_cmd(ctx: Context, as_json: bool) -> None:
+    """The colleagues' bundles this device carries, and which replies are ready to hand over."""
+    rows = ctx.store.carried()
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        say("this device carries no one else's bundle")
+        return
+    for r in rows:
+        if r["problem"]:
+            state = f"refused by HQ: {r['problem']}"
+        elif r["reply_size"]:
+            state = "HQ's reply ready: fieldtech bundle hand-over " + r["device"] + " FILE"
+        else:
+            state = "goes to HQ with the next sync"
+        say(
+            f"device {r['device']}: {r['operations']:,} change(s), {size_words(r['size'])}; {state}"
+        )
+
+
+@bundle_group.command("hand-over")
+@click.argument("device")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_ctx
+def hand_over_cmd(ctx: Context, device: str, file: Path) -> None:
+    """Write HQ's reply for DEVICE, carried back here, into FILE for that device to import."""
+    size = offline.hand_over(ctx.device, device, file)
+    say(f"HQ's reply for device {device} in {file} ({size_words(size)}): import it there")
+
+
 @bundle_group.command("show")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @json_option

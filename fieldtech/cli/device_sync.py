@@ -112,6 +112,11 @@ def sync_cmd(ctx: Context, dry_run: bool, budget: str | None, as_json: bool) -> 
         )
     for problem in report.file_problems:
         say(("file not sent", "red"), f" {problem}")
+    if report.carried:
+        say(
+            f"carried {report.carried} colleague's bundle(s) to HQ: "
+            "`fieldtech bundle carried` says which replies to hand over"
+        )
     for rej in report.rejected:
         say(("refused by HQ", "red"), f" {rej['id'][-8:]}: {rej['reason']}")
     for moved in report.reassigned:

@@ -12,6 +12,7 @@ from typing import Any
 
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.store.attachments import AttachmentRows
+from fieldtech.store.carried import CarriedRows
 from fieldtech.store.checklists import ChecklistRows
 from fieldtech.store.database import Database
 from fieldtech.store.jobs import JobRows
@@ -61,7 +62,9 @@ def _private_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
-class Store(JobRows, ChecklistRows, PartRows, OutboxRows, SyncRows, TeamRows, AttachmentRows):
+class Store(
+    JobRows, ChecklistRows, PartRows, OutboxRows, SyncRows, TeamRows, AttachmentRows, CarriedRows
+):
     """One device's data. One connection, writes serialised by a lock; readers may use WAL."""
 
     def __init__(self, db: Database, path: Path | None):

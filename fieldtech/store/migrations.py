@@ -288,6 +288,20 @@ def m012_attachments(db: Database) -> None:
     )
 
 
+def m013_carried(db: Database) -> None:
+    """Other devices' bundles carried to HQ, each with HQ's reply (or its refusal in words)
+    once this device's sync took it there, until handed over (fieldtech.store.carried)."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS carried (
+            id TEXT PRIMARY KEY, device TEXT NOT NULL, operations INTEGER NOT NULL,
+            size INTEGER NOT NULL, data BLOB NOT NULL, added_at TEXT NOT NULL,
+            sent_at TEXT, problem TEXT, reply BLOB, replied_at TEXT, handed_at TEXT
+        );
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_core,
     m002_search,
@@ -301,6 +315,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m010_search_by_key,
     m011_search_waiting,
     m012_attachments,
+    m013_carried,
 )
 LATEST = len(MIGRATIONS)
 

@@ -67,6 +67,7 @@ class SyncReport:
     file_bytes: int = 0
     files_waiting: int = 0
     file_problems: list[str] = field(default_factory=list)
+    carried: int = 0  # other devices' bundles taken to HQ and answered (bundle carry)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -164,6 +165,7 @@ class SyncClient:
                     break
             if self.credential is not None:  # once per device, after the link proved itself
                 self._offer_key()
+            self._carry(report)
             if not report.budget_spent:  # files last: the day's work never waits on a photo
                 self._send_files(report)
         except SyncError as exc:
@@ -179,6 +181,24 @@ class SyncClient:
         self._remember(LAST_OK, self.device.at())
         self._remember(LAST_ERROR, None)
         return report
+
+    def _carry(self, report: SyncReport) -> None:
+        """Other devices' bundles this device carries (fieldtech bundle carry), each to HQ
+        once; HQ's reply, or its refusal in words, kept for the hand-over. A link that fails
+        leaves the rest for the next sync."""
+        st = self.store
+        for key, data in st.carried_to_send():
+            try:
+                r = self.http.post("/v1/bundles", content=data)
+            except httpx.HTTPError:
+                logs.log.info("a carried bundle waits for the next sync: HQ was not reached")
+                return
+            if r.status_code >= 500:
+                return
+            reply, problem = (r.content, None) if r.status_code == 200 else (None, _detail(r))
+            with st.transaction():
+                st.carried_answered(key, reply, problem, self.device.at())
+            report.carried += 1
 
     def _offer_key(self) -> None:
         from fieldtech.sync import keys

@@ -125,6 +125,50 @@ def import_reply(device: Device, credential: Path, data: bytes) -> ReplyApplied:
     )
 
 
+@dataclass(frozen=True)
+class Carried:
+    device: str
+    operations: int
+    size: int
+    new: bool  # False: this very bundle was carried already
+
+
+def carry(device: Device, data: bytes) -> Carried:
+    """Keep another device's bundle to take to HQ with this device's next sync. It stays
+    sealed: this device checks only that it is whole and a device's bundle for HQ."""
+    bundle = bundles.read(data)
+    if bundle.kind != bundles.OUTGOING:
+        raise BadBundle("this is HQ's reply to a device: hand it to that device to import")
+    owner = str(bundle.manifest["device"])
+    if owner == device.device_id:
+        raise BadBundle("this is this device's own bundle: its changes go with its own sync")
+    operations = int(bundle.manifest.get("operations") or 0)
+    st = device.store
+    with st.transaction():
+        new = st.keep_carried(bundle.manifest["payload"], owner, operations, data, device.at())
+    return Carried(owner, operations, len(data), new)
+
+
+def hand_over(device: Device, owner: str, out: Path) -> int:
+    """Write HQ's newest reply for device `owner` (carried back by this device) to `out`;
+    its size. A device may hand over its reply as often as asked: it is only read there."""
+    st = device.store
+    replies = st.carried_replies(owner)
+    if not replies:
+        waiting = [c for c in st.carried() if c["device"] == owner]
+        if not waiting:
+            raise BadBundle(f"this device carries nothing for device {owner}")
+        problems = [c["problem"] for c in waiting if c["problem"]]
+        if problems:
+            raise BadBundle(f"HQ refused device {owner}'s bundle: {problems[-1]}")
+        raise BadBundle(f"HQ's reply for device {owner} comes with this device's next sync")
+    key, reply = replies[0]
+    _write(out, reply)
+    with st.transaction():
+        st.carried_handed(key, device.at())
+    return len(reply)
+
+
 def _write(out: Path, data: bytes) -> None:
     """The whole file or none of it: a stick pulled out mid-write leaves no half bundle."""
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -243,3 +243,54 @@ def test_a_bundle_after_a_sync_and_replies_out_of_order_apply_nothing_twice(hq, 
     assert ft_json(home, "bundle", "import", str(r1))["settled"] == 0
     assert pending(home) == []
     assert "0 sent, 0 received" in run(home, "sync").stdout
+
+
+def test_a_colleague_carries_it_with_their_own_sync_and_hands_the_reply_back(hq, tmp_path):
+    _, home, job = worked(hq, tmp_path, notes=2)
+    _, carrier, _ = worked(hq, tmp_path, "Bo Chen", notes=0)
+    ana_device = credential(home)["device_id"]
+    out = tmp_path / "ana.ftb"
+    run(home, "bundle", "export", str(out))
+    said = run(carrier, "bundle", "carry", str(out)).stdout
+    assert f"device {ana_device}'s bundle (2 change(s)" in said
+    assert "already carried" in run(carrier, "bundle", "carry", str(out)).stdout
+    # Until the carrier's sync, HQ has none of it and there is nothing to hand over.
+    assert notes_at_hq(hq, job["id"]) == []
+    early = run(carrier, "bundle", "hand-over", ana_device, str(tmp_path / "r.ftb"), check=False)
+    assert early.returncode != 0 and "comes with this device's next sync" in early.stderr
+    assert "carried 1 colleague's bundle" in run(carrier, "sync").stdout
+    assert len(notes_at_hq(hq, job["id"])) == 2
+    (row,) = ft_json(carrier, "bundle", "carried")
+    assert row["device"] == ana_device and row["reply_size"] > 0 and row["problem"] is None
+    run(carrier, "sync")  # carried once: not again
+    assert len(notes_at_hq(hq, job["id"])) == 2
+    run(carrier, "bundle", "hand-over", ana_device, str(tmp_path / "reply.ftb"))
+    assert ft_json(home, "bundle", "import", str(tmp_path / "reply.ftb"))["settled"] == 2
+    assert pending(home) == []
+    # Nothing else is carried: a reply, one's own bundle, or what is not a bundle.
+    own = tmp_path / "bo.ftb"
+    run(carrier, "bundle", "export", str(own))
+    for path, words in (
+        (tmp_path / "reply.ftb", "hand it to that device"),
+        (own, "this device's own bundle"),
+        (tmp_path / "ana.ftb.part", "cannot read"),
+    ):
+        r = run(carrier, "bundle", "carry", str(path), check=False)
+        assert r.returncode != 0 and words in r.stderr, (path, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_carried_bundle_hq_refuses_is_said_and_not_sent_again(hq, tmp_path):
+    _, home, job = worked(hq, tmp_path, notes=1)
+    _, carrier, _ = worked(hq, tmp_path, "Bo Chen", notes=0)
+    out = tmp_path / "ana.ftb"
+    run(home, "bundle", "export", str(out))
+    ana_device = credential(home)["device_id"]
+    run(carrier, "bundle", "carry", str(out))
+    hq.cli("revoke", ana_device)  # her phone was lost meanwhile
+    run(carrier, "sync")
+    (row,) = ft_json(carrier, "bundle", "carried")
+    assert "revoked" in row["problem"] and not row["reply_size"]
+    r = run(carrier, "bundle", "hand-over", ana_device, str(tmp_path / "r.ftb"), check=False)
+    assert r.returncode != 0 and "HQ refused" in r.stderr and "revoked" in r.stderr
+    assert notes_at_hq(hq, job["id"]) == []
