@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "enroll": ("fieldtech.cli.device_sync",),
     "sync": ("fieldtech.cli.device_sync",),
     "bundle": ("fieldtech.cli.bundle",),
+    "ready": ("fieldtech.cli.ready",),
     # standards adds `hq escalate`, `hq kpis` and friends to the group
     "hq": ("fieldtech.hq.commands.main", "fieldtech.hq.commands.standards"),
     "demo": ("fieldtech.demo.command",),
