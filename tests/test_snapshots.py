@@ -27,6 +27,12 @@ async def steady(pilot) -> None:
     await pilot.pause()
     for box in pilot.app.screen.query(Input):
         box.cursor_blink = False
+    # What a screen reads off its thread (the sync screen's readiness) is on it before the
+    # picture: the picture is of the screen a person sees a moment after opening it.
+    for worker in list(pilot.app.workers):
+        if worker.name == "ready":
+            await worker.wait()
+    await pilot.pause()
     await pilot.pause()
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
 
 from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.jobs import age_words
@@ -16,6 +21,9 @@ from fieldtech.domain.text import plain
 from fieldtech.screens.base import FieldScreen
 from fieldtech.screens.shown import data, line, lines, when
 from fieldtech.screens.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from fieldtech.services.readiness import Readiness
 
 ENTITY_WORDS = {
     "stock": "the van's stock",
@@ -38,6 +46,7 @@ class SyncScreen(FieldScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="sync.back"),
         Binding("ctrl+y", "app.sync_by_hand", "Sync now", id="sync.now"),
+        Binding("b", "bundle", "Sync by file", id="sync.bundle"),
     ]
     DEFAULT_CSS = """
     SyncScreen VerticalScroll { padding: 0 1; height: 1fr; }
@@ -48,6 +57,7 @@ class SyncScreen(FieldScreen):
             yield Static(id="link")
             yield Static(id="pending")
             yield Static(id="next-sync")
+            yield Static(id="ready")
             yield Static(id="rejected")
             yield Static(id="conflicts")
         yield StatusBar(id="status-bar")
@@ -67,6 +77,33 @@ class SyncScreen(FieldScreen):
             nxt.update(self._next_sync())
         self.query_one("#rejected", Static).update(self._refused())
         self.query_one("#conflicts", Static).update(self._conflicts())
+        self._look_ready(enrolled)
+
+    def _look_ready(self, enrolled: bool) -> None:
+        """Ready to leave coverage? Read on a connection of its own, off the screen's thread
+        (a device with many jobs due has many to look at)."""
+        path = self.app.store.path
+        if path is None:
+            return
+        self.run_worker(
+            partial(readiness_in, path, enrolled), thread=True, name="ready", exclusive=True
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        got = event.worker.result
+        if event.worker.name == "ready" and event.state is WorkerState.SUCCESS and got:
+            self.query_one("#ready", Static).update(ready_words(got))
+
+    def action_bundle(self) -> None:
+        from fieldtech.screens.bundle_dialog import BundleDialog
+
+        store, locations = self.app.store, self.app.locations
+        if store.path is None or locations is None:
+            self.app.notify("sync by file needs this device's own data folder", markup=False)
+            return
+        self.app.push_screen(
+            BundleDialog(store.path, locations.credential), lambda _changed: self.refresh_data()
+        )
 
     def _waiting(self, enrolled: bool) -> Text:
         """What waits in the outbox, counted by kind of change."""
@@ -205,3 +242,24 @@ class SyncScreen(FieldScreen):
             except FieldtechError:
                 return line("a part request")
         return line(ENTITY_WORDS.get(entity, plain(entity)))
+
+
+def readiness_in(path: Path, enrolled: bool) -> Readiness:
+    from fieldtech.services.readiness import check
+    from fieldtech.store import open_store
+
+    store = open_store(path)
+    try:
+        return check(store, 2, enrolled=enrolled)
+    finally:
+        store.close()
+
+
+def ready_words(got: Readiness) -> Text:
+    """The `fieldtech ready` check, as the sync screen shows it."""
+    head = line(("Ready to leave coverage", "bold"), f" (the next {got.days} days' jobs): ")
+    if got.ready:
+        return lines([head + line(("yes", "green"), f", {got.jobs} job(s) have all they need")])
+    gaps = [line("  • ", data(g.job + ": ") if g.job else "", data(g.words)) for g in got.gaps[:8]]
+    more = [line(f"  … and {len(got.gaps) - 8} more: fieldtech ready")] if len(got.gaps) > 8 else []
+    return lines([head + line((f"not yet, {len(got.gaps)} missing", "yellow")), *gaps, *more])
