@@ -22,7 +22,13 @@ from fieldtech.domain.text import plain
 from fieldtech.failures import one_line
 from fieldtech.paths import Locations
 from fieldtech.screens.link_state import LinkState
-from fieldtech.screens.messages import AgentReady, HQChanged, HQFound, SyncFinished
+from fieldtech.screens.messages import (
+    AgentReady,
+    HQChanged,
+    HQFound,
+    ReadyLooked,
+    SyncFinished,
+)
 from fieldtech.screens.status_bar import StatusBar
 from fieldtech.store import Store
 
@@ -96,6 +102,9 @@ class SyncingApp(App[None]):
         self._pieces: Iterator[str] = iter(())
         self._last_key = 0.0
         self._sync_began = monotonic()
+        # Once the link dropped: what the next days' jobs lack here (None: not looked, or
+        # nothing), said on the status bar until a sync goes through.
+        self.not_ready: int | None = None
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
@@ -276,6 +285,7 @@ class SyncingApp(App[None]):
             self._say_outcome(s)
         if s.get("ok"):
             self.link.succeeded()
+            self.not_ready = None
             self.backoff = SYNC_EVERY
             if s.get("rejected"):
                 self.notify(
@@ -284,13 +294,33 @@ class SyncingApp(App[None]):
             for moved in s.get("reassigned") or ():
                 self.notify(_reassigned_words(moved), severity="warning", timeout=12)
         else:
+            dropped = self.link.failing_since is None
             self._sync_failed(str(s.get("error") or "sync failed"), bool(s.get("unreachable")))
+            if dropped and self.store.path is not None:
+                self._look_ready()
         self.update_status()
         refresh = getattr(self.screen, "refresh_data", None)
         if refresh and s.get("pulled"):
             refresh()
         elif type(self.screen).__name__ == "SyncScreen":
             cast("FieldScreen[None]", self.screen).refresh_data()
+
+    @work(thread=True, exclusive=True, group="ready", exit_on_error=False)
+    def _look_ready(self) -> None:
+        """Ready to leave coverage? Looked at once when the link drops, off the screens'
+        thread and on a connection of its own."""
+        from fieldtech.services.readiness import check_file
+
+        assert self.store.path is not None
+        got = check_file(self.store.path, 2, enrolled=True)
+        missing = [g for g in got.gaps if g.what not in ("outbox", "enrolled")]
+        self.post_message(ReadyLooked(len(missing)))
+
+    @on(ReadyLooked)
+    def _ready_looked(self, message: ReadyLooked) -> None:
+        if self.link.failing_since is not None:  # a sync may have gone through meanwhile
+            self.not_ready = message.missing or None
+            self.update_status()
 
     def _say_outcome(self, s: Mapping[str, Any]) -> None:
         if s.get("ok"):
@@ -342,6 +372,7 @@ class SyncingApp(App[None]):
                 last_ok=self.store.meta("last_sync_ok"),
                 conflicts=self.store.count_conflicts(),
                 now=self.now(),
+                not_ready=self.not_ready,
             )
 
 

@@ -117,3 +117,43 @@ async def test_the_sync_screen_says_what_the_next_days_jobs_lack(tmp_path):
         shown = str(app.screen.query_one("#ready", Static).render())
         assert "Ready to leave coverage" in shown and "not yet" in shown
         assert "change(s) not yet at HQ" in shown
+
+
+class OutOfReach:
+    """An enrolled device's agent whose HQ cannot be reached."""
+
+    online = True
+
+    def sync_once(self):
+        return {"ok": False, "error": "no signal", "unreachable": True, "reassigned": []}
+
+    def set_online(self, online: bool) -> None:
+        self.online = online
+
+
+@pytest.mark.asyncio
+async def test_once_the_link_drops_the_status_bar_says_what_is_missing(tmp_path):
+    enrolled(tmp_path)
+    app = make_app(tmp_path, sync_agent=OutOfReach(), background_sync=False)
+    soon = [r for r in app.store.queue(limit=100) if r["status"] == "assigned"][0]
+    with app.store.transaction():  # a checklist HQ made after the last sync
+        app.store.db.execute(
+            "UPDATE jobs SET template_id = 'boiler-2027', template_version = 1,"
+            " window_start = '2000-01-01T00:00:00Z' WHERE id = ?",
+            [soon["id"]],
+        )
+    async with app.run_test(size=(120, 24)) as pilot:
+        bar = str(app.screen.query_one("#status-bar", Static).render())
+        assert "not ready" not in bar  # in reach, or not yet tried: nothing said
+        await pilot.press("ctrl+y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        bar = str(app.screen.query_one("#status-bar", Static).render())
+        assert "not ready to leave: 1 missing (F2)" in bar, bar
+        assert bar.endswith("0 conflicts"), bar
+        await pilot.resize_terminal(80, 24)  # narrow: the counts still whole
+        await pilot.pause()
+        bar = str(app.screen.query_one("#status-bar", Static).render())
+        assert bar.endswith("0 waiting to send · 0 conflicts") and len(bar) <= 78, bar

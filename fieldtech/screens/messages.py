@@ -19,6 +19,15 @@ class SyncFinished(Message):
         self.summary = summary
 
 
+class ReadyLooked(Message):
+    """Once the link dropped: how many things the next days' jobs lack here (the changes
+    waiting to send are counted on the status bar already)."""
+
+    def __init__(self, missing: int):
+        super().__init__()
+        self.missing = missing
+
+
 class HQChanged(Message):
     """HQ said, answering a held wait, that something in this device's scope changed
     since the last sync: time to sync (posted from the waiter's thread)."""

@@ -245,14 +245,9 @@ class SyncScreen(FieldScreen):
 
 
 def readiness_in(path: Path, enrolled: bool) -> Readiness:
-    from fieldtech.services.readiness import check
-    from fieldtech.store import open_store
+    from fieldtech.services.readiness import check_file
 
-    store = open_store(path)
-    try:
-        return check(store, 2, enrolled=enrolled)
-    finally:
-        store.close()
+    return check_file(path, 2, enrolled=enrolled)
 
 
 def ready_words(got: Readiness) -> Text:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from fieldtech.domain.attachments import size_words
@@ -109,3 +110,15 @@ def _job_gaps(st: Store, job_id: str) -> list[Gap]:
             words = f"{a['name']} is at HQ only: fieldtech attachments {ref} --fetch files"
             out.append(Gap("file", words, ref))
     return out
+
+
+def check_file(path: Path, days: int, *, enrolled: bool) -> Readiness:
+    """`check` on a connection of its own to the device file (for a thread other than the
+    one the screens' connection belongs to)."""
+    from fieldtech.store import open_store
+
+    store = open_store(path)
+    try:
+        return check(store, days, enrolled=enrolled)
+    finally:
+        store.close()
