@@ -157,3 +157,27 @@ async def test_once_the_link_drops_the_status_bar_says_what_is_missing(tmp_path)
         await pilot.pause()
         bar = str(app.screen.query_one("#status-bar", Static).render())
         assert bar.endswith("0 waiting to send · 0 conflicts") and len(bar) <= 78, bar
+
+
+def test_a_reply_settles_what_is_still_here_when_a_sync_settled_the_last_one(tmp_path):
+    from fieldtech.sync import offline
+
+    cred = enrolled(tmp_path)
+    app = make_app(tmp_path, background_sync=False)
+    job = app.store.queue(limit=1)[0]
+    for n in range(3):
+        jobs.note(app.device, job["id"], f"note {n}")
+    sent = sorted(o["id"] for o in app.store.outbox("pending"))
+    offline.export_bundle(app.device, tmp_path / "config" / "credential.json", tmp_path / "b.ftb")
+    with app.store.transaction():  # an online sync settled the bundle's last one meanwhile
+        app.store.forget_acknowledged([sent[-1]])
+    outcome = {"through": sent[-1], "rejected": [], "clock": None, "sent": sent}
+    reply = bundles.pack(
+        {"kind": "reply", "device": app.device.device_id, "cursor": 0},
+        {"outcome": outcome, "pages": []},
+        HQ_SIGN[0],
+        keys.box_public(cred),
+    )
+    got = offline.import_reply(app.device, tmp_path / "config" / "credential.json", reply)
+    assert got.settled == 2 and not got.stale
+    assert app.store.outbox("pending") == []

@@ -104,7 +104,10 @@ def import_reply(device: Device, credential: Path, data: bytes) -> ReplyApplied:
     report = SyncReport()
     client = SyncClient(device, str(cred["hq_url"]), str(cred["token"]))
     try:
-        client.apply(outcome, report, sent=settles)
+        # HQ settles a bundle's operations all at once (or refuses the bundle), so all of
+        # those still here are settled: the watermark is the last of them (the bundle's own
+        # last one may have been settled by a sync meanwhile).
+        client.apply({**outcome, "through": settles[-1] if settles else None}, report, sent=settles)
         for page in pages:
             # A page the device already holds all of (a sync came first) is passed by: its
             # rows are the versions the device has, and the cursor never goes back.
