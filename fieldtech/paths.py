@@ -80,3 +80,24 @@ def sync_folder(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_whole(out: Path, data: bytes) -> None:
+    """The whole file or none of it: a stick pulled out mid-write leaves no half file."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    part = out.with_name(out.name + ".part")
+    with open(part, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(part, out)
+
+
+def read_whole(path: Path) -> bytes:
+    """A file a person named, or why it cannot be read in words (FieldtechError)."""
+    from fieldtech.domain.errors import FieldtechError
+
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise FieldtechError(f"cannot read {path}: {exc.strerror or exc}") from None

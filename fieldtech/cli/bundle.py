@@ -9,8 +9,8 @@ import click
 from fieldtech import logs
 from fieldtech.cli.common import Context, emit_json, json_option, pass_ctx, say
 from fieldtech.domain.attachments import size_words
-from fieldtech.domain.errors import FieldtechError
 from fieldtech.domain.sending import parse_budget
+from fieldtech.paths import read_whole
 from fieldtech.sync import offline
 
 
@@ -41,11 +41,7 @@ def export_cmd(ctx: Context, file: Path, max_size: str | None, as_json: bool) ->
             }
         )
         return
-    rest = f"; {done.waiting:,} more wait for the next bundle or sync" if done.waiting else ""
-    say(
-        f"bundle {done.path}: {done.operations:,} change(s), {size_words(done.size)}, for HQ"
-        f"{rest}. They stay on this device until HQ's reply is imported or a sync goes."
-    )
+    say(done.words())
 
 
 @bundle_group.command("import")
@@ -55,19 +51,11 @@ def export_cmd(ctx: Context, file: Path, max_size: str | None, as_json: bool) ->
 def import_cmd(ctx: Context, file: Path, as_json: bool) -> None:
     """Apply HQ's reply in FILE: what HQ acknowledged leaves the outbox, new work arrives."""
     logs.setup(ctx.locations.logs)
-    got = offline.import_reply(ctx.device, ctx.locations.credential, _read(file))
+    got = offline.import_reply(ctx.device, ctx.locations.credential, read_whole(file))
     if as_json:
         emit_json(got.__dict__)
         return
-    if got.stale:
-        say("this reply is older than what this device already holds: nothing changed")
-        return
-    more = "; HQ has more for this device: the next bundle or sync brings it" if got.more else ""
-    refused = f" ({got.rejected} refused: see `fieldtech outbox`)" if got.rejected else ""
-    say(
-        f"HQ's reply applied: {got.settled:,} change(s) settled{refused}, "
-        f"{got.pulled:,} received{more}"
-    )
+    say(got.words())
 
 
 @bundle_group.command("carry")
@@ -77,15 +65,11 @@ def import_cmd(ctx: Context, file: Path, as_json: bool) -> None:
 def carry_cmd(ctx: Context, file: Path, as_json: bool) -> None:
     """Take a colleague's bundle in FILE to HQ with this device's next sync (it stays sealed:
     this device cannot read it), and bring HQ's reply back for the hand-over."""
-    done = offline.carry(ctx.device, _read(file))
+    done = offline.carry(ctx.device, read_whole(file))
     if as_json:
         emit_json(done.__dict__)
         return
-    again = "" if done.new else " (already carried: kept once)"
-    say(
-        f"carrying device {done.device}'s bundle ({done.operations:,} change(s), "
-        f"{size_words(done.size)}) to HQ with the next sync{again}"
-    )
+    say(done.words())
 
 
 @bundle_group.command("carried")
@@ -127,7 +111,7 @@ def hand_over_cmd(ctx: Context, device: str, file: Path) -> None:
 @json_option
 def show_cmd(file: Path, as_json: bool) -> None:
     """What a bundle or a reply says it holds (its signature is checked where it is imported)."""
-    about = offline.describe(_read(file))
+    about = offline.describe(read_whole(file))
     if as_json:
         emit_json(about)
         return
@@ -136,13 +120,6 @@ def show_cmd(file: Path, as_json: bool) -> None:
         f"{file}: {kind} device {about['device']}, {about.get('operations', 0):,} operation(s), "
         f"{size_words(about['bytes'])}, made {about.get('made_at', '?')}"
     )
-
-
-def _read(file: Path) -> bytes:
-    try:
-        return file.read_bytes()
-    except OSError as exc:
-        raise FieldtechError(f"cannot read {file}: {exc.strerror or exc}") from None
 
 
 def register(cli: click.Group) -> None:

@@ -14,8 +14,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 from textual.worker import Worker, WorkerState
 
-from fieldtech.domain.attachments import size_words
 from fieldtech.domain.errors import FieldtechError
+from fieldtech.paths import read_whole
 from fieldtech.screens.shown import data
 
 if TYPE_CHECKING:
@@ -113,30 +113,10 @@ def run_bundle(action: str, path: Path, db_path: Path, credential: Path) -> tupl
 
 
 def _act(device: Device, action: str, path: Path, credential: Path) -> str:
-    from fieldtech.sync import offline as o
+    from fieldtech.sync import offline
 
     if action == "export":
-        done = o.export_bundle(device, credential, path)
-        rest = f"; {done.waiting:,} wait for the next one" if done.waiting else ""
-        return (
-            f"written {path}: {done.operations:,} change(s), {size_words(done.size)}{rest}. "
-            "They stay here until HQ's reply is imported or a sync goes."
-        )
-    data_ = _read(path)
+        return offline.export_bundle(device, credential, path).words()
     if action == "import":
-        got = o.import_reply(device, credential, data_)
-        if got.stale:
-            return "this reply is older than what this device holds: nothing changed"
-        return f"HQ's reply applied: {got.settled:,} change(s) settled, {got.pulled:,} received"
-    carried = o.carry(device, data_)
-    return (
-        f"carrying device {carried.device}'s bundle ({carried.operations:,} change(s), "
-        f"{size_words(carried.size)}) to HQ with the next sync"
-    )
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise FieldtechError(f"cannot read {path}: {exc.strerror or exc}") from None
+        return offline.import_reply(device, credential, read_whole(path)).words()
+    return offline.carry(device, read_whole(path)).words()

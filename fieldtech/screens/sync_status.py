@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -85,9 +84,10 @@ class SyncScreen(FieldScreen):
         path = self.app.store.path
         if path is None:
             return
-        self.run_worker(
-            partial(readiness_in, path, enrolled), thread=True, name="ready", exclusive=True
-        )
+        from fieldtech.services.readiness import check_file
+
+        work = partial(check_file, path, 2, enrolled=enrolled)
+        self.run_worker(work, thread=True, name="ready", exclusive=True)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         got = event.worker.result
@@ -242,12 +242,6 @@ class SyncScreen(FieldScreen):
             except FieldtechError:
                 return line("a part request")
         return line(ENTITY_WORDS.get(entity, plain(entity)))
-
-
-def readiness_in(path: Path, enrolled: bool) -> Readiness:
-    from fieldtech.services.readiness import check_file
-
-    return check_file(path, 2, enrolled=enrolled)
 
 
 def ready_words(got: Readiness) -> Text:

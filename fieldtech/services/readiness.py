@@ -69,14 +69,7 @@ def check(st: Store, days: int, *, enrolled: bool, now: datetime | None = None) 
         gaps.append(
             Gap("outbox", f"{len(waiting):,} change(s) not yet at HQ: sync before you leave")
         )
-    ids = [
-        str(r[0])
-        for r in st.db.execute(
-            "SELECT id FROM jobs WHERE open = 1 AND (window_start <= ? OR sla_due <= ?) "
-            "ORDER BY window_start, id",
-            [horizon, horizon],
-        )
-    ]
+    ids = st.open_jobs_due(horizon)
     for job_id in ids:
         gaps += _job_gaps(st, job_id)
     free = shutil.disk_usage(st.path.parent if st.path else ".").free

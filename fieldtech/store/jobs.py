@@ -153,6 +153,16 @@ class JobRows:
         row["stamps"] = json.loads(row["stamps"] or "{}")
         return cast("JobRow", row)
 
+    def open_jobs_due(self, by: str) -> list[str]:
+        """Ids of the open jobs whose window opens or whose promised time falls by `by`
+        (UTC, ISO), overdue ones too, soonest first."""
+        rows = self.db.execute(
+            "SELECT id FROM jobs WHERE open = 1 AND (window_start <= ? OR sla_due <= ?) "
+            "ORDER BY window_start, id",
+            [by, by],
+        )
+        return [str(r[0]) for r in rows]
+
     def job_exists(self, job_id: str) -> bool:
         return self._one("SELECT 1 AS x FROM jobs WHERE id = ?", [job_id]) is not None
 

@@ -10,11 +10,12 @@ A reply older than what the device already holds changes nothing, and says so.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fieldtech.domain.attachments import size_words
+from fieldtech.paths import write_whole
 from fieldtech.services import Device
 from fieldtech.sync import bundles, credentials, keys, outgoing, protocol
 from fieldtech.sync.bundles import BadBundle
@@ -31,6 +32,13 @@ class Exported:
     size: int
     cursor: int
 
+    def words(self) -> str:
+        rest = f"; {self.waiting:,} more wait for the next bundle or sync" if self.waiting else ""
+        return (
+            f"written {self.path}: {self.operations:,} change(s), {size_words(self.size)}, for "
+            f"HQ{rest}. They stay on this device until HQ's reply is imported or a sync goes."
+        )
+
 
 @dataclass(frozen=True)
 class ReplyApplied:
@@ -40,6 +48,16 @@ class ReplyApplied:
     cursor: int
     stale: bool  # older than what the device held: nothing changed
     more: bool  # HQ has more for this device than the reply held
+
+    def words(self) -> str:
+        if self.stale:
+            return "this reply is older than what this device already holds: nothing changed"
+        more = "; HQ has more for this device: the next bundle or sync brings it"
+        refused = f" ({self.rejected} refused: see `fieldtech outbox`)" if self.rejected else ""
+        return (
+            f"HQ's reply applied: {self.settled:,} change(s) settled{refused}, "
+            f"{self.pulled:,} received{more if self.more else ''}"
+        )
 
 
 def export_bundle(
@@ -68,7 +86,7 @@ def export_bundle(
     data = bundles.pack(manifest, body, str(cred[keys.DEVICE_KEY]), str(cred[keys.HQ_BOX]))
     if max_size is not None and len(data) > max_size:
         raise BadBundle(f"the bundle would be {len(data):,} bytes, over {max_size:,}")
-    _write(out, data)
+    write_whole(out, data)
     waiting = len(device.store.outbox("pending")) - len(ops)
     return Exported(out, len(ops), waiting, len(data), int(body["cursor"]))
 
@@ -135,6 +153,13 @@ class Carried:
     size: int
     new: bool  # False: this very bundle was carried already
 
+    def words(self) -> str:
+        again = "" if self.new else " (already carried: kept once)"
+        return (
+            f"carrying device {self.device}'s bundle ({self.operations:,} change(s), "
+            f"{size_words(self.size)}) to HQ with the next sync{again}"
+        )
+
 
 def carry(device: Device, data: bytes) -> Carried:
     """Keep another device's bundle to take to HQ with this device's next sync. It stays
@@ -166,21 +191,10 @@ def hand_over(device: Device, owner: str, out: Path) -> int:
             raise BadBundle(f"HQ refused device {owner}'s bundle: {problems[-1]}")
         raise BadBundle(f"HQ's reply for device {owner} comes with this device's next sync")
     key, reply = replies[0]
-    _write(out, reply)
+    write_whole(out, reply)
     with st.transaction():
         st.carried_handed(key, device.at())
     return len(reply)
-
-
-def _write(out: Path, data: bytes) -> None:
-    """The whole file or none of it: a stick pulled out mid-write leaves no half bundle."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, out)
 
 
 def describe(data: bytes) -> dict[str, Any]:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
 from fieldtech import logs
-from fieldtech.domain.errors import FieldtechError
 from fieldtech.hq.bundle_import import import_bundle
 from fieldtech.hq.commands.context import HQContext, pass_hq
 from fieldtech.output import emit_json, json_option, say
+from fieldtech.paths import read_whole, write_whole
 
 
 @click.group("bundle")
@@ -34,18 +33,8 @@ def import_cmd(h: HQContext, file: Path, reply_to: Path, as_json: bool) -> None:
     """Apply a device's bundle (each change once, however often it is imported) and write
     HQ's signed reply to carry back to it."""
     logs.setup(h.locations.logs)  # HQ's log records each import, and each refusal
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise FieldtechError(f"cannot read {file}: {exc.strerror or exc}") from None
-    done = import_bundle(h.hq(), data, carrier=str(file))
-    reply_to.parent.mkdir(parents=True, exist_ok=True)
-    part = reply_to.with_name(reply_to.name + ".part")
-    with open(part, "wb") as f:
-        f.write(done.reply)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(part, reply_to)
+    done = import_bundle(h.hq(), read_whole(file), carrier=str(file))
+    write_whole(reply_to, done.reply)
     if as_json:
         emit_json(
             {

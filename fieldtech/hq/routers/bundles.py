@@ -1,8 +1,6 @@
 """Bundles (fieldtech.sync.bundles): a device's sync carried as a file, and the keys that
 sign them."""
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -60,5 +58,5 @@ async def carry_bundle(request: Request, p: Who, hq: Store) -> Response:
     body = await request.body()
     if len(body) > MAX_BUNDLE:
         raise TooLarge("a bundle may be at most 8 MB")
-    done: Any = await run_in_threadpool(import_bundle, hq, body, f"{p.user_id} over the API")
+    done = await run_in_threadpool(import_bundle, hq, body, f"{p.user_id} over the API")
     return Response(done.reply, media_type=BUNDLE_TYPE)
